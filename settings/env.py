@@ -1,0 +1,154 @@
+"""Environment settings: `.env` + process environment, typed and validated once at start.
+
+Every process reads the environment through `load_env()`; nothing else calls `os.environ` for these keys.
+Booleans are parsed strictly: `DRY_RUN=tru` is an error, never a silent False.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from settings.errors import ConfigError, format_validation_error
+
+MAINNET_FUTURES_URL = "https://fapi.binance.com"
+LOCAL_VENUE_URL = "http://127.0.0.1:18080"
+# Hosts Binance uses for futures testnet / demo trading. Matching is on the host name only.
+TESTNET_HOST_MARKERS = ("testnet", "binancefuture.com", "demo-fapi", "demo.binance")
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f"}
+
+Environment = Literal["dev", "prod", "mainnet"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def parse_bool(value: object) -> bool:
+    """1/true/True/yes/on -> True, 0/false/no/off -> False; anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("expected 1/true/yes/on or 0/false/no/off")
+
+
+def normalize_base_url(url: str) -> str:
+    """Lower-case scheme and host, drop a trailing slash; keep the port and path."""
+    url = str(url).strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL such as {MAINNET_FUTURES_URL}")
+    host = parts.hostname.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
+def is_testnet_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(marker in host for marker in TESTNET_HOST_MARKERS)
+
+
+def is_mainnet_url(url: str) -> bool:
+    try:
+        return normalize_base_url(url) == MAINNET_FUTURES_URL
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class EnvSettings(BaseSettings):
+    """Typed view of `.env` and the process environment (process environment wins)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, case_sensitive=True
+    )
+
+    ENV: Environment = "dev"
+    DRY_RUN: bool = True
+    BINANCE_TESTNET: bool = False
+    BINANCE_BASE_URL: str = LOCAL_VENUE_URL
+    BINANCE_API_KEY: SecretStr = SecretStr("hedge-local-key")
+    BINANCE_API_SECRET: SecretStr = SecretStr("hedge-local-secret")
+    TELEGRAM_BOT_TOKEN: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "FUTURES_TELEGRAM_BOT_TOKEN")
+    )
+    TELEGRAM_CHAT_ID: str = Field(
+        default="", validation_alias=AliasChoices("TELEGRAM_CHAT_ID", "FUTURES_TELEGRAM_CHAT_ID")
+    )
+    TELEGRAM_API_BASE: str = ""  # empty = the library default; tests point it at a local fake Bot API
+    FIRESTORE_PROJECT: str = Field(
+        default="", validation_alias=AliasChoices("FIRESTORE_PROJECT", "GOOGLE_CLOUD_PROJECT")
+    )
+    FIRESTORE_EMULATOR_HOST: str = ""
+    RESERVE_BTC: float = Field(default=0.013, ge=0.0)
+    LOG_LEVEL: LogLevel = "INFO"
+    LOG_DIR: Path = Path("logs")
+    STATE_ROOT: Path = Path("logs/state")
+    CONFIG_DIR: Path = Path("config")
+
+    @field_validator("DRY_RUN", "BINANCE_TESTNET", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: object) -> bool:
+        return parse_bool(value)
+
+    @field_validator("ENV", mode="before")
+    @classmethod
+    def _env_lower(cls, value: object) -> object:
+        return str(value).strip().lower() if value is not None else value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return str(value).strip().upper() if value is not None else value
+
+    @field_validator("BINANCE_BASE_URL", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> str:
+        return normalize_base_url(str(value))
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV in ("prod", "mainnet")
+
+    @property
+    def testnet(self) -> bool:
+        """True when anything points at testnet: the flag or the URL."""
+        return self.BINANCE_TESTNET or is_testnet_url(self.BINANCE_BASE_URL)
+
+    def redacted(self) -> dict[str, object]:
+        """Settings safe to print or log: secrets show only whether they are set."""
+        out: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "***set***" if value.get_secret_value() else "<unset>"
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+
+def load_env(env_file: str | os.PathLike[str] | None = ".env") -> EnvSettings:
+    """Load and validate; a bad value raises ConfigError naming the file, the variable and the reason."""
+    source = f"{env_file} or the process environment" if env_file else "process environment"
+    try:
+        return EnvSettings(_env_file=env_file if env_file and Path(env_file).exists() else None)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
