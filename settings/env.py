@@ -5,6 +5,7 @@ Booleans are parsed strictly: `DRY_RUN=tru` is an error, never a silent False.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ LOCAL_VENUE_URL = "http://127.0.0.1:18080"
 # Hosts Binance uses for futures testnet / demo trading. Matching is on the host name only.
 TESTNET_HOST_MARKERS = ("testnet", "binancefuture.com", "demo-fapi", "demo.binance")
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
 
@@ -48,11 +50,13 @@ def normalize_base_url(url: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http(s) URL such as {MAINNET_FUTURES_URL}")
     host = parts.hostname.lower()
+    scheme = parts.scheme.lower()
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
+    # An explicit default port (https://fapi.binance.com:443) is the same endpoint: drop it.
+    if parts.port and parts.port != _DEFAULT_PORTS[scheme]:
         netloc += f":{parts.port}"
     path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{netloc}{path}"
+    return f"{scheme}://{netloc}{path}"
 
 
 def is_testnet_url(url: str) -> bool:
@@ -69,7 +73,13 @@ def is_mainnet_url(url: str) -> bool:
 
 def is_loopback_url(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        # A real IP check: a DNS name such as 127.evil.example is NOT loopback.
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class EnvSettings(BaseSettings):
@@ -96,7 +106,7 @@ class EnvSettings(BaseSettings):
         default="", validation_alias=AliasChoices("FIRESTORE_PROJECT", "GOOGLE_CLOUD_PROJECT")
     )
     FIRESTORE_EMULATOR_HOST: str = ""
-    RESERVE_BTC: float = Field(default=0.013, ge=0.0)
+    RESERVE_BTC: float = Field(default=0.013, ge=0.0, allow_inf_nan=False)
     LOG_LEVEL: LogLevel = "INFO"
     LOG_DIR: Path = Path("logs")
     STATE_ROOT: Path = Path("logs/state")

@@ -1,0 +1,492 @@
+"""Portfolio records and exposure arithmetic. Pure: values in, values out.
+
+Numbers
+- Every USD amount, quantity, price and NAV is a `Decimal` (inputs may be Decimal, int, str or float;
+  floats go through `repr`, so 0.35 stays 0.35). Ratios (`*_pct`, fractions) are Decimal too, and every
+  threshold comparison is done exactly, as `amount_usd > cap * nav_usd`, so a boundary such as "DD exactly
+  10 %" lands on the side the rule says and not on the side float rounding picks.
+- Only the dict builders for JSON state (`to_risk_state`, `GroupExposure.to_dict`) emit floats.
+
+Hedge mode
+- A position is a *leg*: (symbol, positionSide). LONG and SHORT legs of one symbol are separate positions.
+- Gross exposure sums the ABSOLUTE notionals of all legs: a hedged pair (LONG 1 + SHORT 1) counts 2, not 0.
+  Caps bound what can go wrong on either leg (one leg can be liquidated or closed alone), and seed 002
+  defines group exposure as "sum of absolute notionals".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+from core.filters import SymbolFilters, to_decimal
+
+if TYPE_CHECKING:  # config models are read by attribute only; the core does not need pydantic at runtime
+    from settings.models import CorrelationGroups, RiskLimits
+
+__all__ = [
+    "ZERO",
+    "POSITION_SIDES",
+    "TRADING_STATES",
+    "PositionLeg",
+    "OpenOrder",
+    "NavPoint",
+    "PortfolioSnapshot",
+    "Drawdown",
+    "GroupExposure",
+    "is_finite_positive",
+    "dec",
+    "latest_nav",
+    "drawdown",
+    "day_start_nav",
+    "daily_loss_pct",
+    "at_or_above",
+    "dd_at_or_above",
+    "daily_loss_at_or_above",
+    "resolve_marks",
+    "leg_notional",
+    "gross_by_symbol",
+    "gross_exposure",
+    "gross_by_group",
+    "nav_pct",
+    "group_status",
+    "correlation_exposure",
+    "effective_trading_state",
+    "to_risk_state",
+]
+
+ZERO = Decimal(0)
+POSITION_SIDES = ("LONG", "SHORT", "BOTH")
+TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")  # ordered from least to most restrictive
+_DAY_MS = 86_400_000
+
+
+def dec(value: Any) -> Decimal:
+    """Decimal from a number; raises ValueError on text that is not a number."""
+    return to_decimal(value)
+
+
+def is_finite_positive(value: Decimal | None) -> bool:
+    return value is not None and value.is_finite() and value > 0
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass(frozen=True, slots=True)
+class PositionLeg:
+    """One leg of a position. `qty` is the absolute size (>= 0); the direction is the leg's side.
+
+    `direction` is LONG/SHORT: for hedge legs it is the position side itself; a one-way (BOTH) leg must
+    say which way it points (`from_position_risk` derives it from the sign of positionAmt).
+    """
+
+    symbol: str
+    position_side: str
+    qty: Decimal
+    entry_price: Decimal = ZERO
+    mark_price: Decimal = ZERO
+    leverage: Decimal = Decimal(1)
+    unrealized_pnl: Decimal = ZERO
+    direction: str = ""
+
+    def __post_init__(self) -> None:
+        ps = str(self.position_side).upper()
+        if ps not in POSITION_SIDES:
+            raise ValueError(f"position_side must be one of {POSITION_SIDES}, got {self.position_side!r}")
+        object.__setattr__(self, "position_side", ps)
+        for name in ("qty", "entry_price", "mark_price", "leverage", "unrealized_pnl"):
+            object.__setattr__(self, name, dec(getattr(self, name)))
+        if not self.qty.is_finite() or self.qty < 0:
+            raise ValueError(f"{self.symbol} {ps}: qty must be a finite number >= 0, got {self.qty}")
+        direction = str(self.direction).upper() if self.direction else (ps if ps != "BOTH" else "LONG")
+        if direction not in ("LONG", "SHORT") or (ps != "BOTH" and direction != ps):
+            raise ValueError(f"{self.symbol} {ps}: direction {self.direction!r} does not fit the leg")
+        object.__setattr__(self, "direction", direction)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.symbol, self.position_side)
+
+    @property
+    def notional_usd(self) -> Decimal:
+        """|qty| x mark (entry price if no mark); see `leg_notional` to pass a fresher mark."""
+        return leg_notional(self)
+
+    @classmethod
+    def from_position_risk(cls, row: Mapping[str, Any]) -> "PositionLeg":
+        """From one row of GET /fapi/v2|v3/positionRisk (hedge SHORT legs come with a negative positionAmt)."""
+        amt = dec(row.get("positionAmt", 0))
+        ps = str(row.get("positionSide", "BOTH")).upper()
+        return cls(
+            symbol=str(row["symbol"]),
+            position_side=ps,
+            qty=abs(amt),
+            entry_price=dec(row.get("entryPrice", 0)),
+            mark_price=dec(row.get("markPrice", 0)),
+            leverage=dec(row.get("leverage", 1)),
+            unrealized_pnl=dec(row.get("unRealizedProfit", 0)),
+            direction=ps if ps != "BOTH" else ("SHORT" if amt < 0 else "LONG"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """A resting order. `qty` is the REMAINING quantity. `price` None for market-type orders.
+
+    `reduce_only` matters only in one-way mode (BOTH); in hedge mode the side/positionSide pair says
+    whether the order opens (BUY LONG, SELL SHORT) or closes (SELL LONG, BUY SHORT).
+    """
+
+    symbol: str
+    side: str
+    position_side: str
+    qty: Decimal
+    price: Decimal | None = None
+    order_type: str = "LIMIT"
+    client_order_id: str = ""
+    reduce_only: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "side", str(self.side).upper())
+        object.__setattr__(self, "position_side", str(self.position_side).upper())
+        object.__setattr__(self, "order_type", str(self.order_type).upper())
+        object.__setattr__(self, "qty", dec(self.qty))
+        if self.price is not None:
+            object.__setattr__(self, "price", dec(self.price))
+
+    @property
+    def opens_risk(self) -> bool:
+        """True when a fill would grow a leg (what the caps count as pending exposure)."""
+        if self.position_side == "LONG":
+            return self.side == "BUY"
+        if self.position_side == "SHORT":
+            return self.side == "SELL"
+        return not self.reduce_only
+
+
+@dataclass(frozen=True, slots=True)
+class NavPoint:
+    ts_ms: int
+    nav_usd: Decimal
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts_ms", int(self.ts_ms))
+        object.__setattr__(self, "nav_usd", dec(self.nav_usd))
+
+
+def _frozen_map(m: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
+    return MappingProxyType(dict(m or {}))
+
+
+@dataclass(frozen=True)
+class PortfolioSnapshot:
+    """Everything the risk core knows about the account at `now_ms` (epoch ms, passed by the caller).
+
+    - nav_history: NAV points, sorted here by time; the DD window is the last `RiskLimits.nav_history_len`.
+    - positions: legs with qty > 0 (zero legs are kept but ignored by counts and exposure).
+    - open_orders: resting orders; the ones that would grow a leg count as pending exposure in the caps.
+    - filters: exchange filters by symbol (core.filters.SymbolFilters).
+    - mark_prices: symbol -> mark; wins over a leg's own `mark_price` (premiumIndex is fresher than
+      positionRisk). A symbol with no position needs an entry here to be valued.
+    - day_start_nav_usd: NAV at the start of the UTC day; None -> derived from nav_history.
+    - realized_pnl_today_usd: informational (the daily loss is measured on NAV, which includes it).
+    - hwm_nav_usd: an all-time high-water mark (peak_state.json), if the state layer keeps one; the DD
+      peak is then max(hwm, window peak), so the circuit cannot "heal" by the peak ageing out of the window.
+    - trading_state / kill_switch: the live operator state; combined with the config's (stricter wins).
+    - hedge_mode: dual-side position mode (Hedge's production mode); False = one-way (BOTH legs).
+    """
+
+    now_ms: int
+    nav_history: tuple[NavPoint, ...] = ()
+    positions: tuple[PositionLeg, ...] = ()
+    open_orders: tuple[OpenOrder, ...] = ()
+    filters: Mapping[str, SymbolFilters] = field(default_factory=dict)
+    mark_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    day_start_nav_usd: Decimal | None = None
+    realized_pnl_today_usd: Decimal | None = None
+    hwm_nav_usd: Decimal | None = None
+    trading_state: str = "ACTIVE"
+    kill_switch: bool = False
+    hedge_mode: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "now_ms", int(self.now_ms))
+        object.__setattr__(self, "nav_history", tuple(sorted(self.nav_history, key=lambda p: p.ts_ms)))
+        object.__setattr__(self, "positions", tuple(self.positions))
+        object.__setattr__(self, "open_orders", tuple(self.open_orders))
+        object.__setattr__(self, "filters", _frozen_map(self.filters))
+        object.__setattr__(self, "mark_prices", _frozen_map({k: dec(v) for k, v in (self.mark_prices or {}).items()}))
+        for name in ("day_start_nav_usd", "realized_pnl_today_usd", "hwm_nav_usd"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, dec(v))
+        state = str(self.trading_state).upper()
+        if state not in TRADING_STATES:
+            raise ValueError(f"trading_state must be one of {TRADING_STATES}, got {self.trading_state!r}")
+        object.__setattr__(self, "trading_state", state)
+        seen: set[tuple[str, str]] = set()
+        for leg in self.positions:
+            if leg.key in seen:
+                raise ValueError(f"duplicate leg {leg.key}: one record per (symbol, positionSide)")
+            seen.add(leg.key)
+
+    @property
+    def open_legs(self) -> tuple[PositionLeg, ...]:
+        return tuple(leg for leg in self.positions if leg.qty > 0)
+
+    def marks(self) -> dict[str, Decimal]:
+        return resolve_marks(self.positions, self.mark_prices)
+
+
+@dataclass(frozen=True, slots=True)
+class Drawdown:
+    """Peak-to-latest drawdown over a NAV window; unpacks as (peak, latest, dd)."""
+
+    peak_nav_usd: Decimal
+    latest_nav_usd: Decimal
+    current_dd_pct: Decimal
+    points: int = 0
+    latest_ts_ms: int = 0
+
+    def __iter__(self) -> Iterator[Decimal]:
+        return iter((self.peak_nav_usd, self.latest_nav_usd, self.current_dd_pct))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupExposure:
+    group: str
+    symbols: tuple[str, ...]
+    gross_usd: Decimal
+    gross_nav_pct: Decimal | None  # None without a usable NAV
+    max_group_nav_pct: Decimal
+    status: str  # OK | NEAR | CAPPED | UNKNOWN (no NAV)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symbols": list(self.symbols),
+            "gross_usd": float(self.gross_usd),
+            "gross_nav_pct": None if self.gross_nav_pct is None else float(self.gross_nav_pct),
+            "max_group_nav_pct": float(self.max_group_nav_pct),
+            "status": self.status,
+        }
+
+
+# --------------------------------------------------------------------------- NAV analytics
+
+def _valid_points(nav_history: Iterable[NavPoint]) -> list[NavPoint]:
+    # A non-finite NAV is a broken sample, not a value: it must not become the peak or the latest.
+    return [p for p in nav_history if p.nav_usd.is_finite()]
+
+
+def latest_nav(nav_history: Iterable[NavPoint]) -> NavPoint | None:
+    """The most recent point with a finite NAV (by timestamp), or None."""
+    pts = _valid_points(nav_history)
+    return max(pts, key=lambda p: p.ts_ms) if pts else None
+
+
+def drawdown(
+    nav_history: Iterable[NavPoint], window: int | None = None, hwm_nav_usd: Decimal | None = None
+) -> Drawdown | None:
+    """Peak over the window (last `window` finite points), latest NAV, `(peak - latest) / peak`.
+
+    None when there is no finite point or the peak is not positive (nothing meaningful to measure from).
+    The DD is never negative: the latest point is inside the window, so peak >= latest.
+    """
+    pts = sorted(_valid_points(nav_history), key=lambda p: p.ts_ms)
+    if window is not None and window > 0:
+        pts = pts[-window:]
+    if not pts:
+        return None
+    peak = max(p.nav_usd for p in pts)
+    if hwm_nav_usd is not None and hwm_nav_usd.is_finite() and hwm_nav_usd > peak:
+        peak = hwm_nav_usd
+    if peak <= 0:
+        return None
+    last = pts[-1]
+    return Drawdown(peak, last.nav_usd, (peak - last.nav_usd) / peak, len(pts), last.ts_ms)
+
+
+def day_start_nav(nav_history: Iterable[NavPoint], now_ms: int) -> Decimal | None:
+    """NAV at the start of the UTC day of `now_ms`: the last point at or before 00:00 UTC if the history
+    reaches back that far, else the first point of the day. None if neither exists."""
+    midnight = now_ms - (now_ms % _DAY_MS)
+    before = None
+    after = None
+    for p in sorted(_valid_points(nav_history), key=lambda p: p.ts_ms):
+        if p.ts_ms <= midnight:
+            before = p
+        elif p.ts_ms <= now_ms and after is None:
+            after = p
+    chosen = before or after
+    return chosen.nav_usd if chosen else None
+
+
+def daily_loss_pct(day_start_usd: Decimal | None, latest_usd: Decimal | None) -> Decimal | None:
+    """Today's loss as a fraction of day-start NAV (0 when NAV is up); None when not measurable."""
+    if not is_finite_positive(day_start_usd) or latest_usd is None or not latest_usd.is_finite():
+        return None
+    return max(ZERO, (day_start_usd - latest_usd) / day_start_usd)  # type: ignore[operator]
+
+
+def at_or_above(amount: Decimal, fraction: Any, base: Decimal) -> bool:
+    """Exact `amount / base >= fraction` for base > 0, without dividing."""
+    return amount >= dec(fraction) * base
+
+
+def dd_at_or_above(dd: Drawdown | None, threshold: Any) -> bool:
+    """`current_dd_pct >= threshold`, decided exactly as `peak - latest >= threshold x peak`."""
+    return dd is not None and at_or_above(dd.peak_nav_usd - dd.latest_nav_usd, threshold, dd.peak_nav_usd)
+
+
+def daily_loss_at_or_above(day_start_usd: Decimal | None, latest_usd: Decimal | None, threshold: Any) -> bool:
+    """`daily_loss_pct >= threshold`, decided exactly as `day_start - latest >= threshold x day_start`."""
+    if daily_loss_pct(day_start_usd, latest_usd) is None:
+        return False
+    return at_or_above(day_start_usd - latest_usd, threshold, day_start_usd)  # type: ignore[operator]
+
+
+# --------------------------------------------------------------------------- exposure
+
+def resolve_marks(positions: Iterable[PositionLeg], mark_prices: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """symbol -> usable mark: the explicit mark table first, else a leg's positionRisk mark."""
+    out: dict[str, Decimal] = {}
+    for leg in positions:
+        if is_finite_positive(leg.mark_price) and leg.symbol not in out:
+            out[leg.symbol] = leg.mark_price
+    for sym, m in (mark_prices or {}).items():
+        m = dec(m)
+        if is_finite_positive(m):
+            out[sym] = m
+    return out
+
+
+def leg_notional(leg: PositionLeg, mark: Decimal | None = None) -> Decimal:
+    """|qty| x price: the given mark, else the leg's own mark, else its entry price (an unpriced leg must
+    not silently count as zero exposure in the caps); 0 only when none of them is usable."""
+    if leg.qty <= 0:
+        return ZERO
+    for m in (mark, leg.mark_price, leg.entry_price):
+        if is_finite_positive(m):
+            return leg.qty * m  # type: ignore[operator]
+    return ZERO
+
+
+def gross_by_symbol(positions: Iterable[PositionLeg], marks: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """symbol -> sum of |notional| over its legs (LONG + SHORT both add)."""
+    positions = tuple(positions)
+    marks = resolve_marks(positions, marks) if marks is not None else resolve_marks(positions)
+    out: dict[str, Decimal] = {}
+    for leg in positions:
+        n = leg_notional(leg, marks.get(leg.symbol))
+        if n > 0:
+            out[leg.symbol] = out.get(leg.symbol, ZERO) + n
+    return out
+
+
+def gross_exposure(positions: Iterable[PositionLeg], marks: Mapping[str, Decimal] | None = None) -> Decimal:
+    return sum(gross_by_symbol(positions, marks).values(), ZERO)
+
+
+def gross_by_group(symbol_gross: Mapping[str, Decimal], groups: "CorrelationGroups") -> dict[str, Decimal]:
+    """group -> sum of its symbols' gross notional. A symbol in two groups counts in both."""
+    return {
+        name: sum((symbol_gross.get(s, ZERO) for s in dict.fromkeys(g.symbols)), ZERO)
+        for name, g in groups.groups.items()
+    }
+
+
+def nav_pct(amount_usd: Decimal, nav_usd: Decimal | None) -> Decimal | None:
+    return amount_usd / nav_usd if is_finite_positive(nav_usd) else None  # type: ignore[operator]
+
+
+def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fraction: Any = Decimal("0.8")) -> str:
+    """OK below near x cap; NEAR from near x cap up to the cap inclusive; CAPPED above the cap.
+
+    Compared exactly in USD: CAPPED iff gross > cap x NAV; NEAR iff gross >= near x cap x NAV.
+    """
+    if not is_finite_positive(nav_usd):
+        return "UNKNOWN"
+    cap_usd = dec(cap) * nav_usd  # type: ignore[operator]
+    if gross_usd > cap_usd:
+        return "CAPPED"
+    if gross_usd >= dec(near_fraction) * cap_usd:
+        return "NEAR"
+    return "OK"
+
+
+def correlation_exposure(
+    positions: Iterable[PositionLeg],
+    nav_usd: Decimal | None,
+    groups: "CorrelationGroups",
+    marks: Mapping[str, Decimal] | None = None,
+) -> tuple[GroupExposure, ...]:
+    """Per group: gross USD of its legs, / NAV, the cap, and the OK / NEAR / CAPPED status."""
+    by_group = gross_by_group(gross_by_symbol(positions, marks), groups)
+    return tuple(
+        GroupExposure(
+            group=name,
+            symbols=tuple(g.symbols),
+            gross_usd=by_group[name],
+            gross_nav_pct=nav_pct(by_group[name], nav_usd),
+            max_group_nav_pct=dec(g.max_group_nav_pct),
+            status=group_status(by_group[name], nav_usd, g.max_group_nav_pct, groups.near_cap_fraction),
+        )
+        for name, g in groups.groups.items()
+    )
+
+
+# --------------------------------------------------------------------------- state
+
+def effective_trading_state(*states: str) -> str:
+    """The most restrictive of the given states (ACTIVE < REDUCING < HALTED)."""
+    return max((str(s).upper() for s in states), key=TRADING_STATES.index, default="ACTIVE")
+
+
+def _f(x: Decimal | None) -> float | None:
+    return None if x is None else float(x)
+
+
+def to_risk_state(snapshot: PortfolioSnapshot, limits: "RiskLimits", groups: "CorrelationGroups") -> dict[str, Any]:
+    """The value of `logs/state/risk.json["risk"]` (seed 002 §6.1 / seed 000 §3 field names).
+
+    Exposure here is positions only (what the account holds); check_order additionally counts resting
+    orders that would grow a leg.
+    """
+    dd = drawdown(snapshot.nav_history, limits.nav_history_len, snapshot.hwm_nav_usd)
+    last = latest_nav(snapshot.nav_history)
+    nav = last.nav_usd if last else None
+    age_s = (snapshot.now_ms - last.ts_ms) / 1000.0 if last else None
+    circuit_thr = limits.circuit_breakers.max_portfolio_dd_nav_pct
+    circuit = dd_at_or_above(dd, circuit_thr)
+    kill_dd = dd_at_or_above(dd, limits.KILL_DD_PCT)
+    day_start = snapshot.day_start_nav_usd or day_start_nav(snapshot.nav_history, snapshot.now_ms)
+    loss = daily_loss_pct(day_start, nav)
+    marks = snapshot.marks()
+    legs = snapshot.open_legs
+    gross = gross_exposure(legs, marks)
+    return {
+        "updated_ms": snapshot.now_ms,
+        "portfolio_dd_pct": _f(dd.current_dd_pct) if dd else None,
+        "peak_nav_usd": _f(dd.peak_nav_usd) if dd else None,
+        "latest_nav_usd": _f(nav),
+        "nav_ts_ms": last.ts_ms if last else None,
+        "nav_age_seconds": age_s,
+        "nav_fresh": age_s is not None and abs(age_s) <= limits.nav_freshness_seconds and is_finite_positive(nav),
+        "circuit_breaker": {"max_portfolio_dd_nav_pct": float(circuit_thr), "active": bool(circuit)},
+        "kill_dd": {"KILL_DD_PCT": float(limits.KILL_DD_PCT), "active": bool(kill_dd)},
+        "daily_loss": {
+            "day_start_nav_usd": _f(day_start),
+            "daily_loss_pct": _f(loss),
+            "KILL_DAILY_LOSS_PCT": float(limits.KILL_DAILY_LOSS_PCT),
+            "active": daily_loss_at_or_above(day_start, nav, limits.KILL_DAILY_LOSS_PCT),
+        },
+        "gross_exposure_usd": float(gross),
+        "gross_exposure_nav_pct": _f(nav_pct(gross, nav)),
+        "max_gross_exposure_nav_pct": float(limits.max_gross_exposure_nav_pct),
+        "open_positions": len(legs),
+        "max_positions": limits.MAX_POSITIONS,
+        "trading_state": effective_trading_state(limits.trading_state, snapshot.trading_state),
+        "kill_switch": bool(limits.kill_switch or snapshot.kill_switch),
+        "correlation_groups": {g.group: g.to_dict() for g in correlation_exposure(legs, nav, groups, marks)},
+    }

@@ -1,0 +1,65 @@
+"""`ema_cross`: the reference strategy used to compare engines (backtester vs live loop vs venue).
+
+target[t] = 0 for the first `slow` bars (the slow EMA is still dominated by its seed), then
++1 if EMA(fast) > EMA(slow) else -1 (equal, within the dead band, counts as "not above": -1).
+Always in the market after warm-up, so two engines fed the same bars must hold identical positions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.indicators import Bar, EmaState, Ohlc, deadband_sign, deadband_signs, ema
+from core.strategies.base import StrategySpec, expand_targets, valid_close_mask
+
+DEFAULTS = {"fast": 12, "slow": 26}
+
+
+def _check(p: dict) -> None:
+    if p["fast"] < 1 or p["slow"] <= p["fast"]:
+        raise ValueError(f"ema_cross: need 1 <= fast < slow, got fast={p['fast']} slow={p['slow']}")
+
+
+def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
+    valid = valid_close_mask(bars)
+    close = bars.close[valid]
+    above = deadband_signs(ema(close, p["fast"]), ema(close, p["slow"])) > 0
+    targets = np.where(above, 1.0, -1.0)
+    targets[: p["slow"]] = 0.0
+    return expand_targets(targets, valid)
+
+
+@dataclass(frozen=True, slots=True)
+class EmaCrossState:
+    slow_bars: int
+    fast: EmaState
+    slow: EmaState
+    count: int = 0
+    target: float = 0.0
+
+    def update(self, bar: Bar) -> tuple["EmaCrossState", float]:
+        close = bar.close
+        if not math.isfinite(close):
+            return self, self.target
+        fast, f = self.fast.update(close)
+        slow, s = self.slow.update(close)
+        count = self.count + 1
+        target = 0.0 if count <= self.slow_bars else (1.0 if deadband_sign(f, s) > 0 else -1.0)
+        return EmaCrossState(self.slow_bars, fast, slow, count, target), target
+
+
+def _start(p: dict, bar_ms: int) -> EmaCrossState:
+    return EmaCrossState(p["slow"], EmaState.start(p["fast"]), EmaState.start(p["slow"]))
+
+
+EMA_CROSS = StrategySpec(
+    name="ema_cross",
+    defaults=DEFAULTS,
+    batch_fn=_batch,
+    start_fn=_start,
+    check_fn=_check,
+    warmup_fn=lambda p, bar_ms: p["slow"],
+    description="+1 when EMA(fast) > EMA(slow) else -1, flat for the first `slow` bars",
+)

@@ -1,0 +1,326 @@
+"""Records the adapter hands out. Frozen dataclasses, Decimals for every price/quantity/money value.
+
+Parsers are tolerant: a missing field becomes 0 / "" rather than an exception, because Binance adds and
+drops fields between endpoint versions (positionRisk v2 has `leverage`, v3 does not).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Mapping, Optional
+
+from core.filters import decimal_to_str, to_decimal
+
+
+def _d(doc: Mapping[str, Any], key: str) -> Decimal:
+    return to_decimal(doc.get(key))
+
+
+def _i(doc: Mapping[str, Any], key: str, default: int = 0) -> int:
+    value = doc.get(key)
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Decimals as strings, enums as values, dataclasses as dicts: for logs and state files."""
+    if isinstance(obj, Decimal):
+        return decimal_to_str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if hasattr(obj, "__dataclass_fields__"):
+        return {k: to_jsonable(v) for k, v in asdict(obj).items()}
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(to_jsonable(obj), sort_keys=True, separators=(", ", ": "))
+
+
+# ------------------------------------------------------------------ time and market data
+
+@dataclass(frozen=True)
+class ServerTime:
+    server_time_ms: int  # the exchange's wall clock (what signatures are checked against)
+    offset_ms: int  # server - local, as applied to client.timestamp_offset
+    round_trip_ms: float
+
+
+@dataclass(frozen=True)
+class MarkPrice:
+    """`GET /fapi/v1/premiumIndex` for one symbol. `time_ms` is the MARKET time of the quote."""
+    symbol: str
+    mark_price: Decimal
+    index_price: Decimal
+    last_funding_rate: Decimal
+    next_funding_time_ms: int
+    interest_rate: Decimal
+    time_ms: int
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "MarkPrice":
+        return cls(d.get("symbol", ""), _d(d, "markPrice"), _d(d, "indexPrice"), _d(d, "lastFundingRate"),
+                   _i(d, "nextFundingTime"), _d(d, "interestRate"), _i(d, "time"))
+
+
+@dataclass(frozen=True)
+class BookTicker:
+    symbol: str
+    bid_price: Decimal
+    bid_qty: Decimal
+    ask_price: Decimal
+    ask_qty: Decimal
+    time_ms: int  # market time of the quote (0 if the venue omits it)
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "BookTicker":
+        return cls(d.get("symbol", ""), _d(d, "bidPrice"), _d(d, "bidQty"), _d(d, "askPrice"), _d(d, "askQty"),
+                   _i(d, "time"))
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid_price + self.ask_price) / 2
+
+
+@dataclass(frozen=True)
+class Depth:
+    last_update_id: int
+    bids: tuple[tuple[Decimal, Decimal], ...]  # (price, qty), best first
+    asks: tuple[tuple[Decimal, Decimal], ...]
+    time_ms: int  # `T` (transaction/market time) when present, else `E`
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "Depth":
+        def side(rows):
+            return tuple((to_decimal(p), to_decimal(q)) for p, q, *_ in rows or ())
+        return cls(_i(d, "lastUpdateId"), side(d.get("bids")), side(d.get("asks")), _i(d, "T") or _i(d, "E"))
+
+
+@dataclass(frozen=True)
+class Kline:
+    open_time_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    close_time_ms: int
+
+    @classmethod
+    def from_api(cls, row: list) -> "Kline":
+        return cls(int(row[0]), to_decimal(row[1]), to_decimal(row[2]), to_decimal(row[3]), to_decimal(row[4]),
+                   to_decimal(row[5]), int(row[6]) if len(row) > 6 else 0)
+
+
+# ------------------------------------------------------------------ account
+
+@dataclass(frozen=True)
+class Balance:
+    asset: str
+    balance: Decimal  # wallet balance
+    available: Decimal  # availableBalance
+    cross_wallet: Decimal
+    cross_unrealized_pnl: Decimal
+    update_time_ms: int
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "Balance":
+        return cls(d.get("asset", ""), _d(d, "balance"), _d(d, "availableBalance"), _d(d, "crossWalletBalance"),
+                   _d(d, "crossUnPnl"), _i(d, "updateTime"))
+
+
+@dataclass(frozen=True)
+class Position:
+    """One leg. In hedge mode a symbol has a LONG and a SHORT leg, each its own record."""
+    symbol: str
+    position_side: str  # LONG | SHORT (hedge mode) or BOTH (one-way)
+    amount: Decimal  # signed as Binance sends it: SHORT legs are negative
+    entry_price: Decimal
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+    liquidation_price: Decimal
+    notional: Decimal
+    leverage: Optional[int]  # v2 only; None when the endpoint version omits it
+    margin_type: Optional[str]  # "cross" / "isolated" (v2 only)
+    update_time_ms: int
+
+    @property
+    def qty(self) -> Decimal:
+        return abs(self.amount)
+
+    @property
+    def is_flat(self) -> bool:
+        return self.amount == 0
+
+    @property
+    def direction(self) -> str:
+        """LONG/SHORT for hedge legs; for one-way BOTH, from the sign."""
+        if self.position_side in ("LONG", "SHORT"):
+            return self.position_side
+        return "LONG" if self.amount > 0 else "SHORT" if self.amount < 0 else "FLAT"
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "Position":
+        lev = d.get("leverage")
+        return cls(d.get("symbol", ""), d.get("positionSide", "BOTH"), _d(d, "positionAmt"), _d(d, "entryPrice"),
+                   _d(d, "markPrice"), _d(d, "unRealizedProfit"), _d(d, "liquidationPrice"), _d(d, "notional"),
+                   int(lev) if lev not in (None, "") else None, d.get("marginType"), _i(d, "updateTime"))
+
+
+@dataclass(frozen=True)
+class OrderState:
+    symbol: str
+    order_id: int
+    client_order_id: str
+    side: str
+    position_side: str
+    type: str
+    status: str  # NEW | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED | REJECTED (| DRY_RUN)
+    price: Decimal
+    orig_qty: Decimal
+    executed_qty: Decimal
+    avg_price: Decimal
+    reduce_only: bool
+    time_in_force: str
+    update_time_ms: int
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED"})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "OrderState":
+        return cls(d.get("symbol", ""), _i(d, "orderId"), d.get("clientOrderId", ""), d.get("side", ""),
+                   d.get("positionSide", ""), d.get("type", d.get("origType", "")), d.get("status", ""),
+                   _d(d, "price"), _d(d, "origQty"), _d(d, "executedQty"), _d(d, "avgPrice"),
+                   _bool(d.get("reduceOnly", False)), d.get("timeInForce", ""),
+                   _i(d, "updateTime") or _i(d, "time"), dict(d))
+
+
+@dataclass(frozen=True)
+class UserTrade:
+    symbol: str
+    trade_id: int
+    order_id: int
+    side: str
+    position_side: str
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    realized_pnl: Decimal
+    commission: Decimal
+    commission_asset: str
+    maker: bool
+    time_ms: int
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "UserTrade":
+        return cls(d.get("symbol", ""), _i(d, "id"), _i(d, "orderId"), d.get("side", ""), d.get("positionSide", ""),
+                   _d(d, "price"), _d(d, "qty"), _d(d, "quoteQty"), _d(d, "realizedPnl"), _d(d, "commission"),
+                   d.get("commissionAsset", ""), _bool(d.get("maker", False)), _i(d, "time"))
+
+
+# ------------------------------------------------------------------ write outcomes
+
+class Outcome(str, Enum):
+    ACCEPTED = "accepted"  # the exchange holds the order (maybe found by query after an ambiguous send)
+    REJECTED = "rejected"  # definitely not placed: local filter check or exchange rejection (code, reason)
+    DRY_RUN = "dry_run"  # nothing left the process
+    UNKNOWN = "unknown"  # retries exhausted without learning whether the exchange holds it
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What the adapter will send, after quantization; `params` is the exact wire dict (unsigned)."""
+    symbol: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    price: Optional[Decimal]
+    position_side: str
+    reduce_only: bool  # the *intent* (closing); in hedge mode it is never sent as a parameter
+    client_order_id: str
+    params: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: Outcome
+    client_order_id: str
+    request: Optional[OrderRequest]
+    order: Optional[OrderState] = None
+    code: Optional[int] = None  # Binance (or local filter) code for REJECTED / last error for UNKNOWN
+    reason: str = ""
+    error_kind: str = ""  # taxonomy kind of the error (invalid_order, insufficient_margin, ...)
+    attempts: int = 0  # POSTs actually sent
+    recovered: bool = False  # ACCEPTED learned by querying after an ambiguous send or a -4116
+    local: bool = False  # REJECTED before anything was sent
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+    @property
+    def ok(self) -> bool:
+        """Accepted, or a dry run (the caller may proceed as if accepted)."""
+        return self.outcome in (Outcome.ACCEPTED, Outcome.DRY_RUN)
+
+
+class CancelOutcome(str, Enum):
+    CANCELED = "canceled"
+    NOT_OPEN = "not_open"  # -2011/-2013: unknown order, or already filled/cancelled
+    REJECTED = "rejected"
+    DRY_RUN = "dry_run"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    outcome: CancelOutcome
+    symbol: str
+    client_order_id: Optional[str] = None
+    order_id: Optional[int] = None
+    order: Optional[OrderState] = None
+    code: Optional[int] = None
+    reason: str = ""
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """The order is (or, in dry run, would be) no longer open."""
+        return self.outcome in (CancelOutcome.CANCELED, CancelOutcome.NOT_OPEN, CancelOutcome.DRY_RUN)
+
+
+@dataclass(frozen=True)
+class SettingResult:
+    """Outcome of a setting write (leverage, margin type, position mode)."""
+    name: str  # "leverage" | "margin_type" | "position_mode"
+    symbol: Optional[str]
+    value: str
+    changed: bool  # a change request was accepted (False: already so, or dry run)
+    dry_run: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SymbolSetup:
+    symbol: str
+    leverage: SettingResult
+    margin_type: SettingResult

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian packages the project needs (nginx + htpasswd for the dashboard proxy, chromium for the
+# dashboard's browser tests, nodejs for the Firestore emulator, supervisor's peers). Installs only what
+# is missing, and only as root; otherwise it says what is missing and exits 0 so tests can skip.
+set -uo pipefail
+PKGS=(nginx apache2-utils chromium chromium-driver nodejs npm)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "[system] all Debian packages present" >&2
+  exit 0
+fi
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
+  echo "[system] missing Debian packages (install as root: apt-get install ${missing[*]}); dependent tests will skip" >&2
+  exit 0
+fi
+echo "[system] installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || apt-get update
+# policy-rc.d keeps the package from starting a system nginx on port 80; we run our own on loopback.
+if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+  || apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,387 @@
+"""Adapter parts that need no venue: ids, budget, backoff, redaction, URL rules, start lines, the
+dry-run gate of the client, and the submit state machine driven by a scripted stub client."""
+import json
+import logging
+import random
+import re
+from decimal import Decimal as D
+
+import pytest
+import requests
+from hypothesis import given, settings, strategies as st
+from binance.exceptions import BinanceAPIException
+
+from core.filters import SymbolFilters
+from execution.exchange import (
+    ExchangeAdapter,
+    Outcome,
+    RateLimits,
+    RetryPolicy,
+    WeightBudget,
+    is_valid_client_order_id,
+    make_client_order_id,
+)
+from execution.exchange.client import client_class_for
+from execution.exchange.redact import SecretRedactingFilter, install_redaction
+from execution.exchange_utils import build_client, resolve_base_url
+from settings.env import EnvSettings
+from settings.errors import ConfigError
+
+
+def env(**kw):
+    return EnvSettings(_env_file=None, **kw)
+
+
+# ---------------------------------------------------------------- client order ids
+
+def test_client_order_id_deterministic_and_valid():
+    a = make_client_order_id("intent-2024-10-02T18:00:00Z-BTCUSDT-long", 3)
+    assert a == make_client_order_id("intent-2024-10-02T18:00:00Z-BTCUSDT-long", 3)
+    assert a != make_client_order_id("intent-2024-10-02T18:00:00Z-BTCUSDT-long", 4)
+    assert a != make_client_order_id("intent-2024-10-02T18:00:00Z-BTCUSDT-long", 3, revision=1)
+    assert len(a) <= 36 and is_valid_client_order_id(a)
+    assert a.endswith("-3")
+
+
+def test_client_order_id_distinct_for_similar_intents():
+    ids = {make_client_order_id(f"a very long shared intent prefix that is cut {i}", 0) for i in range(200)}
+    assert len(ids) == 200
+    assert make_client_order_id("a b", 0) != make_client_order_id("a_b", 0)  # replaced chars still differ
+
+
+@pytest.mark.parametrize("intent", ["x", "ünïcode ✓", "/" * 80, "0" * 36, "BTCUSDT:LONG:1"])
+def test_client_order_id_charset(intent):
+    cid = make_client_order_id(intent, 12345, revision=7)
+    assert re.fullmatch(r"[\.A-Z\:/a-z0-9_-]{1,36}", cid)
+
+
+@settings(max_examples=300, deadline=None)
+@given(intent=st.text(min_size=1, max_size=120), slice_index=st.integers(0, 10**6), revision=st.integers(0, 999))
+def test_client_order_id_property(intent, slice_index, revision):
+    cid = make_client_order_id(intent, slice_index, revision)
+    assert is_valid_client_order_id(cid) and len(cid) <= 36
+    assert cid == make_client_order_id(intent, slice_index, revision)
+
+
+def test_client_order_id_rejects_bad_input():
+    with pytest.raises(ValueError):
+        make_client_order_id("", 0)
+    with pytest.raises(ValueError):
+        make_client_order_id("x", -1)
+    assert not is_valid_client_order_id("x" * 37)
+    assert not is_valid_client_order_id("has space")
+
+
+# ---------------------------------------------------------------- weight budget and backoff
+
+def test_budget_reads_headers_and_waits_for_window():
+    b = WeightBudget(RateLimits(weight_1m=2400, orders_1m=1200, orders_10s=300), headroom=0.8)
+    now = 60_000 * 28_333_333 + 10_000  # 10 s into a minute
+    b.observe({"X-MBX-USED-WEIGHT-1M": "1900", "X-MBX-ORDER-COUNT-1M": "3"}, now)
+    assert b.wait_ms(5, False, now) == (0, "")  # 1905 <= 1920
+    wait, why = b.wait_ms(30, False, now)  # 1930 > 1920: wait for the next minute
+    assert wait == 50_050 and "used_weight=1900/2400" in why
+    assert b.wait_ms(30, False, now + 50_050)[0] == 0  # new window: counters reset
+
+
+def test_budget_counts_own_spend_and_orders():
+    b = WeightBudget(RateLimits(weight_1m=100, orders_1m=10, orders_10s=5), headroom=1.0)
+    now = 1_700_000_000_000
+    for _ in range(5):
+        assert b.wait_ms(0, True, now)[0] == 0
+        b.spend(0, True, now)
+    wait, why = b.wait_ms(0, True, now)
+    assert wait == 10_050 and "orders_10s" in why
+
+
+def test_budget_header_names_case_insensitive_and_limits_from_exchange_info():
+    b = WeightBudget()
+    b.observe(requests.structures.CaseInsensitiveDict({"x-mbx-used-weight-1m": "77"}), 0)
+    assert b.used_weight == 77
+    lim = RateLimits.from_exchange_info([
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50},
+    ], RateLimits())
+    assert lim == RateLimits(6000, 1200, 50)
+
+
+def test_backoff_is_exponential_with_bounded_jitter():
+    p = RetryPolicy(base_delay_s=0.25, max_delay_s=2.0)
+    rng = random.Random(1)
+    for attempt, ceiling in [(1, 0.25), (2, 0.5), (3, 1.0), (4, 2.0), (9, 2.0)]:
+        for _ in range(50):
+            d = p.backoff(attempt, rng)
+            assert ceiling / 2 <= d <= ceiling
+
+
+# ---------------------------------------------------------------- URL rules and start lines
+
+def test_resolve_base_url_rules():
+    assert resolve_base_url(env()) == "http://127.0.0.1:18080"
+    assert resolve_base_url(env(ENV="prod", BINANCE_BASE_URL="https://fapi.binance.com/")) == "https://fapi.binance.com"
+    assert resolve_base_url(env(ENV="dev", BINANCE_TESTNET=True)) == "http://127.0.0.1:18080"
+    assert resolve_base_url(env(ENV="dev", BINANCE_BASE_URL="https://testnet.binancefuture.com"))
+    with pytest.raises(ConfigError, match="ENV=dev"):
+        resolve_base_url(env(ENV="prod", BINANCE_BASE_URL="https://testnet.binancefuture.com"))
+    with pytest.raises(ConfigError, match="ENV=dev"):
+        resolve_base_url(env(ENV="mainnet", BINANCE_TESTNET=True))
+    with pytest.raises(ConfigError, match="mainnet"):
+        resolve_base_url(env(ENV="dev", BINANCE_TESTNET=True, BINANCE_BASE_URL="https://fapi.binance.com"))
+    with pytest.raises(ConfigError):
+        resolve_base_url(env(ENV="prod", BINANCE_BASE_URL="https://example.com"))
+
+
+def test_start_lines_exact(caplog):
+    caplog.set_level(logging.INFO, logger="hedge.exutil")
+    build_client(env(ENV="prod", DRY_RUN=True, BINANCE_BASE_URL="https://fapi.binance.com"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "hedge.exutil"]
+    assert lines[:2] == ["[exutil] base=https://fapi.binance.com testnet=False",
+                         "[exutil] ENV context testnet=False dry_run=True"]
+
+
+def test_mainnet_client_urls_without_network():
+    c = build_client(env(ENV="prod", BINANCE_BASE_URL="https://fapi.binance.com"))
+    assert c.FUTURES_URL == "https://fapi.binance.com/fapi"
+    assert c.FUTURES_DATA_URL == "https://fapi.binance.com/futures/data"
+    local = client_class_for("http://127.0.0.1:18080")("k", "s", dry_run=True)
+    for attr in ("API_URL", "FUTURES_URL", "FUTURES_DATA_URL", "FUTURES_COIN_URL", "MARGIN_API_URL", "OPTIONS_URL"):
+        assert getattr(local, attr).startswith("http://127.0.0.1:18080/"), attr
+
+
+# ---------------------------------------------------------------- dry-run gate (no server needed: nothing is sent)
+
+def test_client_gate_swallows_every_write_and_logs_it(caplog):
+    caplog.set_level(logging.INFO, logger="hedge.exutil")
+    # port 9 (discard): if anything were sent it would fail with a connection error
+    c = client_class_for("http://127.0.0.1:9")("key-AAAA", "secret-BBBB", dry_run=True)
+    r = c.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.002",
+                               positionSide="LONG", newClientOrderId="hg-x-1")
+    assert r["dryRun"] is True and r["clientOrderId"] == "hg-x-1" and r["status"] == "DRY_RUN"
+    c.futures_cancel_order(symbol="BTCUSDT", origClientOrderId="hg-x-1")
+    c.futures_cancel_all_open_orders(symbol="BTCUSDT")
+    c.futures_change_leverage(symbol="BTCUSDT", leverage=3)
+    c.futures_change_margin_type(symbol="BTCUSDT", marginType="CROSSED")
+    c.futures_change_position_mode(dualSidePosition="true")
+    assert c.dry_run_swallowed == 6
+    text = caplog.text
+    assert ('[exutil] DRY_RUN swallowed POST /fapi/v1/order {"newClientOrderId": "hg-x-1", "positionSide": "LONG"'
+            in text)
+    for path in ("DELETE /fapi/v1/order", "DELETE /fapi/v1/allOpenOrders", "POST /fapi/v1/leverage",
+                 "POST /fapi/v1/marginType", "POST /fapi/v1/positionSide/dual"):
+        assert f"DRY_RUN swallowed {path}" in text
+    assert "secret-BBBB" not in text and "key-AAAA" not in text and "signature" not in text
+    with pytest.raises(requests.exceptions.ConnectionError):
+        c.futures_time()  # reads are NOT swallowed
+
+
+# ---------------------------------------------------------------- redaction
+
+def test_redaction_filter_masks_signature_key_and_secret():
+    f = SecretRedactingFilter(["my-api-key-123", "my-secret-456"])
+    rec = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1,
+                            '%s "%s %s HTTP/1.1" %s', ("http://127.0.0.1:1", "GET",
+                                                       "/fapi/v1/order?symbol=X&timestamp=1&signature=deadbeef", 200),
+                            None)
+    f.filter(rec)
+    assert "deadbeef" not in rec.getMessage() and "signature=***" in rec.getMessage()
+    rec2 = logging.LogRecord("binance.base_client", logging.DEBUG, __file__, 1,
+                             "headers %s secret %s", ({"X-MBX-APIKEY": "my-api-key-123"}, "my-secret-456"), None)
+    f.filter(rec2)
+    assert "my-api-key-123" not in rec2.getMessage() and "my-secret-456" not in rec2.getMessage()
+
+
+def test_install_redaction_is_idempotent():
+    f1 = install_redaction(["abcdefgh"])
+    f2 = install_redaction(["abcdefgh"])
+    assert f1 is f2 and logging.getLogger("urllib3.connectionpool").filters.count(f1) == 1
+
+
+# ---------------------------------------------------------------- submit state machine (scripted stub)
+
+BTC = SymbolFilters("BTCUSDT", D("0.10"), D("556.80"), D("4529764"), D("0.001"), D("0.001"), D("1000"),
+                    D("0.001"), D("0.001"), D("120"), D("100"), D("1.05"), D("0.95"))
+
+
+class _Resp:
+    def __init__(self, status=200, headers=None):
+        self.status_code = status
+        self.headers = headers or {}
+
+
+def _api_error(status, code, msg, headers=None):
+    resp = _Resp(status, headers)
+    resp.text = json.dumps({"code": code, "msg": msg})
+    return BinanceAPIException(resp, status, resp.text)
+
+
+class StubClient:
+    """Scripts: each futures_* call pops the next item of its script (an exception is raised)."""
+
+    def __init__(self, dual=True, dry_run=False):
+        self.dry_run = dry_run
+        self.timestamp_offset = 0
+        self.response = None
+        self.scripts = {}
+        self.calls = []
+        self.dual = dual
+        self.orders = {}
+
+    def _next(self, name, params):
+        self.calls.append((name, params))
+        script = self.scripts.get(name)
+        item = script.pop(0) if script else None
+        self.response = _Resp()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def futures_get_position_mode(self, **p):
+        self.calls.append(("mode", p))
+        return {"dualSidePosition": self.dual}
+
+    def futures_exchange_info(self, **p):
+        return {"symbols": [], "rateLimits": []}
+
+    def futures_time(self, **p):
+        self.calls.append(("time", p))
+        return {"serverTime": 1_000_000}
+
+    def futures_create_order(self, **p):
+        item = self._next("create", p)
+        if item == "ACCEPT_SILENTLY":  # the exchange took it but the answer is lost
+            self.orders[p["newClientOrderId"]] = p
+            raise requests.exceptions.ReadTimeout("read timed out")
+        if item is None:
+            self.orders[p["newClientOrderId"]] = p
+            return {"orderId": 1, "clientOrderId": p["newClientOrderId"], "status": "NEW", "symbol": p["symbol"]}
+        return item
+
+    def futures_get_order(self, **p):
+        item = self._next("get", p)
+        if item is not None:
+            return item
+        cid = p["origClientOrderId"]
+        if cid in self.orders:
+            return {"orderId": 1, "clientOrderId": cid, "status": "NEW", "symbol": p["symbol"]}
+        raise _api_error(400, -2013, "Order does not exist.")
+
+
+def make_adapter(stub, **kw):
+    sleeps = []
+    a = ExchangeAdapter(stub, sleep=sleeps.append, rng=random.Random(0), **kw)
+    a._filters = {"BTCUSDT": BTC}
+    a._filters_at_ms = 10 ** 15  # never refresh
+    return a, sleeps
+
+
+def test_stub_ambiguous_submit_is_recovered_by_query():
+    stub = StubClient()
+    stub.scripts["create"] = ["ACCEPT_SILENTLY"]
+    a, sleeps = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i1")
+    assert r.outcome is Outcome.ACCEPTED and r.recovered and r.attempts == 1
+    assert [c[0] for c in stub.calls].count("create") == 1
+    assert len(sleeps) == 1  # backoff before the query
+
+
+def test_stub_not_found_after_timeout_resends_same_id():
+    stub = StubClient()
+    stub.scripts["create"] = [requests.exceptions.ReadTimeout("lost before the exchange")]
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i2")
+    creates = [c[1]["newClientOrderId"] for c in stub.calls if c[0] == "create"]
+    assert r.outcome is Outcome.ACCEPTED and not r.recovered and r.attempts == 2
+    assert len(creates) == 2 and creates[0] == creates[1]
+
+
+def test_stub_query_failure_means_unknown_and_no_resend():
+    stub = StubClient()
+    stub.scripts["create"] = [requests.exceptions.ReadTimeout("t")]
+    stub.scripts["get"] = [requests.exceptions.ReadTimeout("t")] * 10
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i3")
+    assert r.outcome is Outcome.UNKNOWN
+    assert [c[0] for c in stub.calls].count("create") == 1
+
+
+def test_stub_duplicate_client_id_fetches_original():
+    stub = StubClient()
+    cid = make_client_order_id("i4", 0)
+    stub.orders[cid] = {}
+    stub.scripts["create"] = [_api_error(400, -4116, "clientOrderId is duplicated")]
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i4")
+    assert r.outcome is Outcome.ACCEPTED and r.recovered and r.client_order_id == cid
+
+
+def test_stub_exhausted_ambiguity_is_unknown():
+    stub = StubClient()
+    stub.scripts["create"] = [_api_error(503, -1001, "Internal error")] * 10
+    a, sleeps = make_adapter(stub, policy=RetryPolicy(max_attempts=3))
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i5")
+    assert r.outcome is Outcome.UNKNOWN and r.code == -1001 and r.attempts == 3
+    assert [c[0] for c in stub.calls].count("get") == 3  # a query after every failed send
+
+
+def test_stub_connect_refused_is_rejected_not_unknown():
+    stub = StubClient()
+    stub.scripts["create"] = [requests.exceptions.ConnectionError("NewConnectionError: Connection refused")] * 10
+    a, _ = make_adapter(stub, policy=RetryPolicy(max_attempts=2))
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i6")
+    assert r.outcome is Outcome.REJECTED and [c[0] for c in stub.calls].count("get") == 0
+
+
+def test_stub_rate_limited_honours_retry_after_then_gives_up():
+    stub = StubClient()
+    stub.scripts["create"] = [_api_error(429, -1003, "Too many requests", {"Retry-After": "3"})] * 10
+    a, sleeps = make_adapter(stub, policy=RetryPolicy(max_attempts=3))
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i7")
+    assert r.outcome is Outcome.REJECTED and r.error_kind == "rate_limited"
+    assert sleeps == [3.0, 3.0]
+
+
+def test_stub_ban_blocks_further_calls_locally():
+    stub = StubClient()
+    stub.scripts["create"] = [_api_error(418, -1003, "Way too many requests; IP banned until 99999999999999.")]
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i8")
+    assert r.outcome is Outcome.REJECTED and r.error_kind == "ip_banned"
+    n = len(stub.calls)
+    r2 = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="i9")
+    assert r2.outcome is Outcome.REJECTED and len(stub.calls) == n  # nothing sent during the ban
+
+
+def test_stub_one_way_mode_sends_both_and_reduce_only():
+    stub = StubClient(dual=False)
+    a, _ = make_adapter(stub)
+    r = a.close_position("BTCUSDT", "LONG", "0.001", order_type="LIMIT", price="60000", intent_id="c1")
+    assert r.accepted
+    sent = [c[1] for c in stub.calls if c[0] == "create"][0]
+    assert sent["positionSide"] == "BOTH" and sent["reduceOnly"] == "true" and sent["side"] == "SELL"
+    bad = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", position_side="LONG")
+    assert bad.outcome is Outcome.REJECTED and bad.code == -4061 and bad.local
+
+
+def test_stub_hedge_mode_rules():
+    stub = StubClient(dual=True)
+    a, _ = make_adapter(stub)
+    req = a.prepare_order("BTCUSDT", "SELL", "0.0029", order_type="LIMIT", price="60000.04", reduce_only=True)
+    assert req.params["positionSide"] == "LONG" and "reduceOnly" not in req.params
+    assert req.params["quantity"] == "0.002" and req.params["price"] == "60000.1"  # SELL rounds up
+    req = a.prepare_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000.06")
+    assert req.params["positionSide"] == "LONG" and req.params["price"] == "60000"  # BUY rounds down
+    bad = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", position_side="LONG",
+                        reduce_only=True)
+    assert bad.code == -2022 and bad.local
+    both = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", position_side="BOTH")
+    assert both.code == -4061
+
+
+def test_stub_timestamp_resync_then_single_retry():
+    stub = StubClient()
+    stub.scripts["create"] = [_api_error(400, -1021, "Timestamp for this request is outside of the recvWindow.")] * 2
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="t1")
+    names = [c[0] for c in stub.calls]
+    assert names.count("time") == 1 and names.count("create") == 2
+    assert r.outcome is Outcome.REJECTED and r.error_kind == "timestamp"  # still skewed after one re-sync

@@ -1,0 +1,102 @@
+"""Faults on demand (admin API), for tests and drills.
+
+A fault targets requests by method and path (exact, or a prefix ending in '*'; none = every Binance
+path) and fires for the next `count` matching requests (none = until cleared). Kinds:
+
+  latency    add `latency_ms` before answering (combines with any other fault)
+  error      answer `status` (502/503/500) without executing: 503 -> {-1001 Internal error...},
+             502 -> an HTML gateway page, as a proxy in front of Binance would
+  timeout    hold the request `hold_ms` without executing, then drop the connection
+  drop       drop the connection at once without executing
+  rate_limit answer 429 / -1003 with Retry-After;  ban: answer 418 / -1003 "IP banned until"
+  reject_1021  answer -1021 (timestamp outside recvWindow)
+  ambiguous  EXECUTE the request (the order is booked), then lose the response: `mode` = drop
+             (connection closed), 503 (HTTP 503 "Unknown error, please check your request or try
+             again later." - Binance's execution-status-unknown answer) or timeout (held `hold_ms`,
+             then dropped).
+
+The clock-skew drill is separate: `clock_skew_ms` shifts the venue's wall clock (serverTime and the
+recvWindow check) so a client that does not resync its offset gets -1021.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+
+KINDS = ("latency", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous")
+_ids = itertools.count(1)
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str | None = None
+    method: str | None = None
+    count: int | None = None
+    latency_ms: int = 0
+    status: int = 503
+    hold_ms: int = 15_000
+    mode: str = "drop"
+    code: int | None = None
+    msg: str | None = None
+    id: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method:
+            return False
+        if self.path:
+            if self.path.endswith("*"):
+                return path.startswith(self.path[:-1])
+            return path == self.path
+        return True
+
+
+class Faults:
+    def __init__(self):
+        self.rules: list[Fault] = []
+        self.clock_skew_ms = 0
+
+    def add(self, spec: dict) -> Fault:
+        kind = spec.get("kind")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        allowed = set(Fault.__dataclass_fields__) - {"id", "fired"}
+        unknown = set(spec) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault fields {sorted(unknown)}")
+        f = Fault(**spec)
+        if f.kind == "ambiguous" and f.mode not in ("drop", "503", "timeout"):
+            raise ValueError("ambiguous mode must be drop, 503 or timeout")
+        f.id = next(_ids)
+        self.rules.append(f)
+        return f
+
+    def clear(self) -> None:
+        self.rules.clear()
+        self.clock_skew_ms = 0
+
+    def take(self, method: str, path: str) -> tuple[int, Fault | None]:
+        """(total added latency, the first non-latency fault) for this request; consumes counts."""
+        if not self.rules:
+            return 0, None
+        latency, chosen = 0, None
+        for f in list(self.rules):
+            if not f.matches(method, path):
+                continue
+            if f.kind == "latency":
+                latency += f.latency_ms
+            elif chosen is None:
+                chosen = f
+                latency += f.latency_ms
+            else:
+                continue
+            f.fired += 1
+            if f.count is not None:
+                f.count -= 1
+                if f.count <= 0:
+                    self.rules.remove(f)
+        return latency, chosen
+
+    def view(self) -> dict:
+        return {"clock_skew_ms": self.clock_skew_ms, "rules": [asdict(f) for f in self.rules]}

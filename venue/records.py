@@ -1,0 +1,263 @@
+"""Engine records: orders, conditional (algo) orders, positions, accounts, stats, and their Binance JSON.
+
+Numbers are Decimal; views print them as Binance does (strings at the symbol's precision, money with 8
+decimals).
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from .errors import VenueError, bad_param, missing
+from .filters import SymbolSpec
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+Q8 = Decimal("0.00000001")
+NUM_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
+CONDITIONAL_TYPES = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
+MAX_LEVERAGE = 125
+DEFAULT_LEVERAGE = 20
+
+
+def q8(x: Decimal) -> Decimal:
+    return x.quantize(Q8, rounding=ROUND_HALF_UP)
+
+
+def s8(x: Decimal) -> str:
+    return f"{q8(x):.8f}"
+
+
+def num(params: dict, name: str, required: bool = True) -> Decimal | None:
+    v = params.get(name)
+    if v is None or v == "":
+        if required:
+            raise missing(name)
+        return None
+    if not NUM_RE.match(v):
+        raise VenueError(-1100, name, "^([0-9]{1,20})(\\.[0-9]{1,20})?$")
+    return Decimal(v)
+
+
+def flag(params: dict, name: str) -> bool | None:
+    v = params.get(name)
+    if v is None:
+        return None
+    lv = v.lower()
+    if lv not in ("true", "false"):
+        raise bad_param(name)
+    return lv == "true"
+
+
+def norm(x: Decimal) -> str:
+    """Plain string without exponent and trailing zeros ('0' for zero)."""
+    if x == 0:
+        return "0"
+    s = format(x.normalize(), "f")
+    return s
+
+
+# ------------------------------------------------------------------------------------------ records
+
+@dataclass
+class Order:
+    order_id: int
+    client_id: str
+    symbol: str
+    side: str
+    position_side: str
+    type: str
+    orig_type: str
+    tif: str
+    qty: Decimal
+    price: Decimal
+    reduce_only: bool
+    close_position: bool
+    time: int
+    update_time: int
+    stop_price: Decimal = ZERO
+    status: str = "NEW"
+    executed: Decimal = ZERO
+    cum_quote: Decimal = ZERO
+    closing: bool = False          # hedge-mode close (SELL LONG / BUY SHORT) or one-way reduceOnly
+    reserved_margin: Decimal = ZERO
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("NEW", "PARTIALLY_FILLED")
+
+    def avg_price(self) -> Decimal:
+        return self.cum_quote / self.executed if self.executed else ZERO
+
+    def view(self, spec: SymbolSpec, ack: bool = False) -> dict:
+        """Binance's order JSON. ack=True is the newOrderRespType=ACK snapshot: the order as accepted,
+        before matching (status NEW, nothing executed), which is what mainnet answers by default."""
+        executed = ZERO if ack else self.executed
+        cum = ZERO if ack else self.cum_quote
+        avg = (cum / executed) if executed else ZERO
+        return {
+            "orderId": self.order_id,
+            "symbol": self.symbol,
+            "status": "NEW" if ack else self.status,
+            "clientOrderId": self.client_id,
+            "price": spec.px(self.price) if self.price else "0",
+            "avgPrice": f"{avg:.{max(spec.price_decimals, 2) + 3}f}" if executed else "0.00",
+            "origQty": spec.qty(self.qty),
+            "executedQty": spec.qty(executed),
+            "cumQty": spec.qty(executed),
+            "cumQuote": f"{cum:.{spec.price_decimals + spec.qty_decimals}f}" if cum else "0",
+            "timeInForce": self.tif,
+            "type": self.type,
+            "reduceOnly": self.reduce_only,
+            "closePosition": self.close_position,
+            "side": self.side,
+            "positionSide": self.position_side,
+            "stopPrice": spec.px(self.stop_price) if self.stop_price else "0",
+            "workingType": "CONTRACT_PRICE",
+            "priceProtect": False,
+            "origType": self.orig_type,
+            "priceMatch": "NONE",
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "goodTillDate": 0,
+            "time": self.time,
+            "updateTime": self.time if ack else self.update_time,
+        }
+
+
+@dataclass
+class AlgoOrder:
+    algo_id: int
+    client_algo_id: str
+    symbol: str
+    side: str
+    position_side: str
+    order_type: str
+    qty: Decimal
+    trigger_price: Decimal
+    price: Decimal
+    tif: str
+    reduce_only: bool
+    close_position: bool
+    working_type: str
+    create_time: int
+    update_time: int
+    status: str = "NEW"
+    trigger_time: int = 0
+    actual_order_id: int | None = None
+    actual_price: Decimal = ZERO
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "NEW"
+
+    def triggers_above(self) -> bool:
+        """True when the trigger fires on the price rising to the trigger (BUY stop / SELL take-profit)."""
+        stop = self.order_type in ("STOP", "STOP_MARKET")
+        return (self.side == "BUY") == stop
+
+    def view(self, spec: SymbolSpec) -> dict:
+        return {
+            "algoId": self.algo_id,
+            "clientAlgoId": self.client_algo_id,
+            "algoType": "CONDITIONAL",
+            "orderType": self.order_type,
+            "symbol": self.symbol,
+            "side": self.side,
+            "positionSide": self.position_side,
+            "timeInForce": self.tif,
+            "quantity": spec.qty(self.qty) if self.qty else "0",
+            "algoStatus": self.status,
+            "actualOrderId": str(self.actual_order_id) if self.actual_order_id else "",
+            "actualPrice": spec.px(self.actual_price) if self.actual_price else "0",
+            "triggerPrice": spec.px(self.trigger_price),
+            "price": spec.px(self.price) if self.price else "0",
+            "icebergQuantity": None,
+            "tpTriggerPrice": "0",
+            "tpPrice": "0",
+            "slTriggerPrice": "0",
+            "slPrice": "0",
+            "tpOrderType": "",
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "workingType": self.working_type,
+            "priceMatch": "NONE",
+            "closePosition": self.close_position,
+            "priceProtect": False,
+            "reduceOnly": self.reduce_only,
+            "createTime": self.create_time,
+            "updateTime": self.update_time,
+            "triggerTime": self.trigger_time,
+            "goodTillDate": 0,
+        }
+
+
+@dataclass
+class Position:
+    symbol: str
+    side: str                       # BOTH / LONG / SHORT
+    amt: Decimal = ZERO             # signed; SHORT legs are negative, as Binance prints them
+    entry: Decimal = ZERO
+    isolated_wallet: Decimal = ZERO
+    update_time: int = 0
+
+
+@dataclass
+class SymbolSettings:
+    leverage: int = DEFAULT_LEVERAGE
+    margin_type: str = "CROSSED"    # or ISOLATED
+
+
+@dataclass
+class Account:
+    api_key: str
+    api_secret: str
+    wallet: Decimal
+    dual: bool = False
+    update_time: int = 0
+    settings: dict = field(default_factory=lambda: defaultdict(SymbolSettings))
+    positions: dict = field(default_factory=dict)          # (symbol, side) -> Position
+    orders: dict = field(default_factory=dict)             # order_id -> Order (all, history)
+    open_orders: dict = field(default_factory=dict)        # order_id -> Order
+    by_client_id: dict = field(default_factory=dict)       # (symbol, clientOrderId) -> latest Order
+    algo: dict = field(default_factory=dict)               # algo_id -> AlgoOrder
+    open_algo: dict = field(default_factory=dict)
+    algo_by_client: dict = field(default_factory=dict)     # clientAlgoId -> AlgoOrder
+    trades: dict = field(default_factory=lambda: defaultdict(list))   # symbol -> [trade dict]
+    income: list = field(default_factory=list)
+
+    def pos(self, symbol: str, side: str) -> Position:
+        p = self.positions.get((symbol, side))
+        if p is None:
+            p = self.positions[(symbol, side)] = Position(symbol, side)
+        return p
+
+    def live_positions(self):
+        return [p for p in self.positions.values() if p.amt != 0]
+
+    def isolated(self, symbol: str) -> bool:
+        return self.settings[symbol].margin_type == "ISOLATED"
+
+
+class Stats:
+    def __init__(self):
+        self.orders_received = defaultdict(int)     # by type
+        self.orders_accepted = defaultdict(int)
+        self.orders_rejected = defaultdict(int)
+        self.rejects_by_code = defaultdict(int)
+        self.fills = 0
+        self.funding_events = 0
+        self.liquidations: list[dict] = []
+
+    def view(self) -> dict:
+        return {
+            "orders_received": dict(self.orders_received),
+            "orders_accepted": dict(self.orders_accepted),
+            "orders_rejected": dict(self.orders_rejected),
+            "rejects_by_code": {str(k): v for k, v in self.rejects_by_code.items()},
+            "fills": self.fills,
+            "funding_events": self.funding_events,
+            "liquidations": len(self.liquidations),
+            "liquidation_events": self.liquidations[-100:],
+        }

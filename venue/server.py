@@ -1,0 +1,632 @@
+"""HTTP surface: the Binance USD-M REST paths python-binance uses, plus the /_venue/ admin API.
+
+One catch-all aiohttp route dispatches on (method, path) from a dict: cheaper than the router plus
+middlewares, and it lets rate limits, faults and auth run in one place, in Binance's order
+(weight is charged first, then API key, timestamp and signature).
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import secrets
+import socket
+import time
+import traceback
+from collections import defaultdict
+from decimal import Decimal
+
+from aiohttp import web
+
+from . import auth
+from .engine import Engine
+from .records import ONE, ZERO, norm, s8
+from .errors import VenueError, bad_param, missing
+from .faults import Faults
+from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
+from .replay import INTERVAL_MS
+
+PUBLIC, KEY, SIGNED = 0, 1, 2
+JSON = "application/json"
+
+
+def _dumps(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class Venue:
+    def __init__(self, engine: Engine, exchange_info: dict, limiter: RateLimiter, api_key: str,
+                 api_secret: str, balance: Decimal, tick_ms: int = 100):
+        self.engine = engine
+        self.market = engine.market
+        self.clock = engine.market.clock
+        self.exchange_info = exchange_info
+        self.limiter = limiter
+        self.faults = Faults()
+        self.api_key, self.api_secret, self.balance = api_key, api_secret, balance
+        self.tick_ms = tick_ms
+        self.requests = defaultdict(int)
+        self.statuses = defaultdict(int)
+        self.start_market_ms = self.clock.now_ms()
+        self._update_id = 1_000_000
+        self._xinfo_parts = None
+        engine.add_account(api_key, api_secret, balance)
+        self.routes = self._routes()
+        self._ticker: asyncio.Task | None = None
+
+    # ------------------------------------------------------------------ plumbing
+    def wall_ms(self) -> int:
+        return int(time.time() * 1000) + self.faults.clock_skew_ms
+
+    def _routes(self) -> dict:
+        e = self.engine
+        r = {
+            ("GET", "/api/v3/ping"): (PUBLIC, lambda p, a: {}),
+            ("GET", "/api/v3/time"): (PUBLIC, lambda p, a: {"serverTime": self.wall_ms()}),
+            ("GET", "/fapi/v1/ping"): (PUBLIC, lambda p, a: {}),
+            ("GET", "/fapi/v1/time"): (PUBLIC, lambda p, a: {"serverTime": self.wall_ms()}),
+            ("GET", "/fapi/v1/exchangeInfo"): (PUBLIC, self.h_exchange_info),
+            ("GET", "/fapi/v1/klines"): (PUBLIC, self.h_klines),
+            ("GET", "/fapi/v1/premiumIndex"): (PUBLIC, self.h_premium_index),
+            ("GET", "/fapi/v1/fundingRate"): (PUBLIC, self.h_funding_rate),
+            ("GET", "/fapi/v1/depth"): (PUBLIC, self.h_depth),
+            ("GET", "/fapi/v1/ticker/bookTicker"): (PUBLIC, self.h_book_ticker),
+            ("GET", "/fapi/v1/ticker/price"): (PUBLIC, self.h_ticker_price),
+            ("GET", "/fapi/v2/ticker/price"): (PUBLIC, self.h_ticker_price),
+            ("GET", "/fapi/v1/ticker/24hr"): (PUBLIC, self.h_ticker_24h),
+            ("POST", "/fapi/v1/listenKey"): (KEY, lambda p, a: {"listenKey": secrets.token_hex(32)}),
+            ("PUT", "/fapi/v1/listenKey"): (KEY, lambda p, a: {}),
+            ("DELETE", "/fapi/v1/listenKey"): (KEY, lambda p, a: {}),
+            ("GET", "/fapi/v2/balance"): (SIGNED, self.h_balance),
+            ("GET", "/fapi/v3/balance"): (SIGNED, self.h_balance),
+            ("GET", "/fapi/v2/account"): (SIGNED, lambda p, a: self.h_account(p, a, 2)),
+            ("GET", "/fapi/v3/account"): (SIGNED, lambda p, a: self.h_account(p, a, 3)),
+            ("GET", "/fapi/v2/positionRisk"): (SIGNED, lambda p, a: self.h_position_risk(p, a, 2)),
+            ("GET", "/fapi/v3/positionRisk"): (SIGNED, lambda p, a: self.h_position_risk(p, a, 3)),
+            ("GET", "/fapi/v1/positionSide/dual"): (SIGNED, lambda p, a: {"dualSidePosition": a.dual}),
+            ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, _swap(e.set_position_mode)),
+            ("POST", "/fapi/v1/leverage"): (SIGNED, _swap(e.set_leverage)),
+            ("POST", "/fapi/v1/marginType"): (SIGNED, _swap(e.set_margin_type)),
+            ("POST", "/fapi/v1/order"): (SIGNED, _swap(e.place_order)),
+            ("GET", "/fapi/v1/order"): (SIGNED, _swap(e.get_order)),
+            ("DELETE", "/fapi/v1/order"): (SIGNED, _swap(e.cancel_order)),
+            ("GET", "/fapi/v1/openOrder"): (SIGNED, self.h_open_order),
+            ("GET", "/fapi/v1/openOrders"): (SIGNED, _swap(e.open_orders)),
+            ("GET", "/fapi/v1/allOrders"): (SIGNED, _swap(e.all_orders)),
+            ("DELETE", "/fapi/v1/allOpenOrders"): (SIGNED, _swap(e.cancel_all)),
+            ("GET", "/fapi/v1/userTrades"): (SIGNED, _swap(e.user_trades)),
+            ("GET", "/fapi/v1/income"): (SIGNED, _swap(e.income)),
+            ("GET", "/fapi/v1/commissionRate"): (SIGNED, self.h_commission),
+            ("POST", "/fapi/v1/algoOrder"): (SIGNED, _swap(e.place_algo)),
+            ("GET", "/fapi/v1/algoOrder"): (SIGNED, _swap(e.get_algo)),
+            ("DELETE", "/fapi/v1/algoOrder"): (SIGNED, _swap(e.cancel_algo)),
+            ("GET", "/fapi/v1/openAlgoOrders"): (SIGNED, _swap(e.open_algos)),
+            ("GET", "/fapi/v1/algoOpenOrders"): (SIGNED, _swap(e.open_algos)),
+            ("DELETE", "/fapi/v1/algoOpenOrders"): (SIGNED, _swap(e.cancel_all_algos)),
+            ("GET", "/fapi/v1/allAlgoOrders"): (SIGNED, _swap(e.all_algos)),
+        }
+        return r
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=1 << 20)
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.on_startup.append(self._start_ticker)
+        app.on_cleanup.append(self._stop_ticker)
+        return app
+
+    async def _start_ticker(self, app) -> None:
+        self._ticker = asyncio.create_task(self._tick_loop())
+
+    async def _stop_ticker(self, app) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+
+    async def _tick_loop(self) -> None:
+        """Advance the engine even when nobody calls: resting orders fill, funding settles on time."""
+        while True:
+            await asyncio.sleep(self.tick_ms / 1000)
+            try:
+                self.engine.sync(self.clock.now_ms())
+            except Exception as exc:      # never let the ticker die silently
+                print(f"[venue] tick error: {exc!r}", flush=True)
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection with no response at all (a lost response, as the client sees it)."""
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError()
+
+    # ------------------------------------------------------------------ dispatch
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path, method = request.path, request.method
+        if path.startswith("/_venue/"):
+            return await self.admin(request)
+        self.requests[path] += 1
+        route = self.routes.get((method, path))
+        latency, fault = self.faults.take(method, path)
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        if fault is not None and fault.kind != "ambiguous":
+            return await self._pre_fault(request, fault)
+        if route is None:
+            self.statuses[404] += 1
+            return web.Response(status=404, text="<html><body><h2>404 Not found</h2></body></html>",
+                                content_type="text/html")
+        kind, handler = route
+        ip = request.remote or "?"
+        now_wall = self.wall_ms()
+        headers = {}
+        order_ep = (method, path) in ORDER_ENDPOINTS
+        try:
+            raw_query = request.rel_url.raw_query_string
+            raw_body = (await request.read()).decode() if request.can_read_body else ""
+            params = auth.parse_params(raw_query, raw_body)
+            used = self.limiter.charge(ip, request_weight(method, path, params), now_wall)
+            headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+            acct = None
+            if kind != PUBLIC:
+                acct = auth.check_key(request.headers.get("X-MBX-APIKEY"), self.engine.accounts)
+                if kind == SIGNED:
+                    auth.verify_signed(raw_query, raw_body, params, acct.api_secret, now_wall)
+            if order_ep:
+                n10, n60 = self.limiter.count_order(acct.api_key, now_wall)
+                headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
+                headers["X-MBX-ORDER-COUNT-1M"] = str(n60)
+            result = handler(params, acct)
+            status, body = 200, (result if isinstance(result, bytes) else _dumps(result))
+        except VenueError as err:
+            status, body = err.http, _dumps(err.body())
+            retry = getattr(err, "retry_after", None)
+            if retry is not None:
+                headers["Retry-After"] = str(retry)
+            counts = getattr(err, "counts", None)
+            if counts:
+                headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"] = map(str, counts)
+            if "X-MBX-USED-WEIGHT-1M" not in headers:
+                headers["X-MBX-USED-WEIGHT-1M"] = str(self.limiter.used(ip))
+        except (ValueError, ArithmeticError):
+            status, body = 400, _dumps(VenueError(-1102, msg="A mandatory parameter was not sent, was empty/null, "
+                                                  "or malformed.").body())
+        except Exception:                  # a venue bug: answer like Binance's unknown error, log it
+            traceback.print_exc()
+            status, body = 500, _dumps(VenueError(-1000).body())
+        self.statuses[status] += 1
+        if fault is not None:          # ambiguous: executed above, now lose the answer
+            return await self._lose_response(request, fault)
+        return web.Response(status=status, body=body, headers=headers, content_type=JSON)
+
+    async def _pre_fault(self, request: web.Request, f) -> web.StreamResponse:
+        self.statuses[f"fault:{f.kind}"] += 1
+        if f.kind == "error":
+            if f.status == 502:
+                return web.Response(status=502, content_type="text/html",
+                                    text="<html><head><title>502 Bad Gateway</title></head><body>"
+                                         "<center><h1>502 Bad Gateway</h1></center></body></html>")
+            return web.Response(status=f.status, content_type=JSON, body=_dumps(
+                {"code": f.code or -1001, "msg": f.msg or "Internal error; unable to process your request. Please try again."}))
+        if f.kind == "timeout":
+            await asyncio.sleep(f.hold_ms / 1000)
+            return self._drop(request)
+        if f.kind == "drop":
+            return self._drop(request)
+        if f.kind == "rate_limit":
+            err = self.limiter.too_many(self.wall_ms())
+            return web.Response(status=429, body=_dumps(err.body()), content_type=JSON,
+                                headers={"Retry-After": str(err.retry_after)})
+        if f.kind == "ban":
+            err = self.limiter.force_ban(request.remote or "?", self.wall_ms())
+            return web.Response(status=418, body=_dumps(err.body()), content_type=JSON,
+                                headers={"Retry-After": str(err.retry_after)})
+        if f.kind == "reject_1021":
+            return web.Response(status=400, content_type=JSON, body=_dumps(VenueError(-1021).body()))
+        raise AssertionError(f.kind)
+
+    async def _lose_response(self, request: web.Request, f) -> web.StreamResponse:
+        self.statuses[f"fault:ambiguous:{f.mode}"] += 1
+        if f.mode == "503":
+            return web.Response(status=503, content_type=JSON, body=_dumps(
+                {"code": f.code or -1000, "msg": f.msg or "Unknown error, please check your request or try again later."}))
+        if f.mode == "timeout":
+            await asyncio.sleep(f.hold_ms / 1000)
+        return self._drop(request)
+
+    # ------------------------------------------------------------------ market data
+    def _spec(self, params):
+        return self.engine.spec(params.get("symbol"))
+
+    def _symbols(self, params) -> list:
+        sym = params.get("symbol")
+        if sym:
+            return [self._spec(params)]
+        return [self.engine.specs[s] for s in self.market.symbols]
+
+    def h_exchange_info(self, params, acct):
+        # serialised once (hundreds of symbols); only serverTime changes
+        if self._xinfo_parts is None:
+            doc = dict(self.exchange_info, serverTime=0)
+            head, tail = _dumps(doc).split(b'"serverTime":0', 1)
+            self._xinfo_parts = (head + b'"serverTime":', tail)
+        head, tail = self._xinfo_parts
+        return head + str(self.wall_ms()).encode() + tail
+
+    def h_klines(self, params, acct):
+        spec = self._spec(params)
+        iv = params.get("interval")
+        if not iv:
+            raise missing("interval")
+        if iv not in INTERVAL_MS:
+            raise VenueError(-1120)
+        ivms = INTERVAL_MS[iv]
+        limit = int(params.get("limit", 500))
+        if limit <= 0:
+            raise bad_param("limit")
+        limit = min(limit, 1500)
+        start = int(params["startTime"]) if params.get("startTime") else None
+        end = int(params["endTime"]) if params.get("endTime") else None
+        now = self.clock.now_ms()
+        align = 345_600_000 if iv == "1w" else 0      # weekly bars open on Monday 00:00 UTC
+        rows = self.market.series(spec.symbol).klines(ivms, start, end, limit, now, align_ms=align)
+        tick = float(spec.tick)
+        pd_, qd = spec.price_decimals, spec.qty_decimals
+        out = []
+        for t0, o, h, l, c, v in rows:
+            o, h, l, c = (round(x / tick) * tick for x in (o, h, l, c))
+            qv = v * (o + h + l + c) / 4
+            out.append([t0, f"{o:.{pd_}f}", f"{h:.{pd_}f}", f"{l:.{pd_}f}", f"{c:.{pd_}f}", f"{v:.{qd}f}",
+                        t0 + ivms - 1, f"{qv:.5f}", max(1, int(v * 7)), f"{v / 2:.{qd}f}", f"{qv / 2:.5f}", "0"])
+        return out
+
+    def _premium(self, spec, now):
+        s = self.market.series(spec.symbol)
+        mark = self.engine.mark(spec.symbol, now)
+        _, rate = s.last_funding(now)
+        return {"symbol": spec.symbol, "markPrice": f"{mark:.8f}", "indexPrice": f"{mark:.8f}",
+                "estimatedSettlePrice": f"{mark:.8f}", "lastFundingRate": f"{Decimal(repr(rate)):.8f}",
+                "interestRate": "0.00010000", "nextFundingTime": s.next_funding_time(now), "time": now}
+
+    def h_premium_index(self, params, acct):
+        now = self.clock.now_ms()
+        if params.get("symbol"):
+            return self._premium(self._spec(params), now)
+        return [self._premium(s, now) for s in self._symbols(params)]
+
+    def h_funding_rate(self, params, acct):
+        now = self.clock.now_ms()
+        limit = min(int(params.get("limit", 100)), 1000)
+        start = int(params["startTime"]) if params.get("startTime") else None
+        end = min(int(params["endTime"]), now) if params.get("endTime") else now
+        out = []
+        for spec in self._symbols(params):
+            for t, r in self.market.series(spec.symbol).funding_history(start, end, limit):
+                out.append({"symbol": spec.symbol, "fundingTime": t, "fundingRate": f"{Decimal(repr(r)):.8f}",
+                            "markPrice": f"{self.engine.mark(spec.symbol, t):.8f}"})
+        out.sort(key=lambda x: x["fundingTime"])
+        return out[:limit] if start is not None else out[-limit:]
+
+    def _next_update_id(self) -> int:
+        self._update_id += 1
+        return self._update_id
+
+    def h_depth(self, params, acct):
+        spec = self._spec(params)
+        limit = int(params.get("limit", 500))
+        if limit <= 0 or limit > 1000:
+            raise bad_param("limit")
+        now = self.clock.now_ms()
+        mark = self.engine.mark(spec.symbol, now)
+        book = self.engine.book
+        fmt = lambda lv: [[spec.px(p), spec.qty(q)] for p, q in lv]
+        return {"lastUpdateId": self._next_update_id(), "E": now, "T": now,
+                "bids": fmt(book.levels(spec, mark, "bid", limit)), "asks": fmt(book.levels(spec, mark, "ask", limit))}
+
+    def _book_ticker(self, spec, now):
+        mark = self.engine.mark(spec.symbol, now)
+        (bp, bq), = self.engine.book.levels(spec, mark, "bid", 1)
+        (ap, aq), = self.engine.book.levels(spec, mark, "ask", 1)
+        return {"symbol": spec.symbol, "bidPrice": spec.px(bp), "bidQty": spec.qty(bq), "askPrice": spec.px(ap),
+                "askQty": spec.qty(aq), "time": now, "lastUpdateId": self._next_update_id()}
+
+    def h_book_ticker(self, params, acct):
+        now = self.clock.now_ms()
+        if params.get("symbol"):
+            return self._book_ticker(self._spec(params), now)
+        return [self._book_ticker(s, now) for s in self._symbols(params)]
+
+    def h_ticker_price(self, params, acct):
+        now = self.clock.now_ms()
+        row = lambda s: {"symbol": s.symbol, "price": s.px(self.engine.mark(s.symbol, now)), "time": now}
+        if params.get("symbol"):
+            return row(self._spec(params))
+        return [row(s) for s in self._symbols(params)]
+
+    def _ticker_24h(self, spec, now):
+        s = self.market.series(spec.symbol)
+        t0 = now - 86_400_000
+        op, last = spec.round_price(s.price_at(t0)), spec.round_price(s.price_at(now))
+        lo, hi = s.range_between(t0, now)
+        vol = s._volume_between(t0, now)
+        chg = last - op
+        return {"symbol": spec.symbol, "priceChange": spec.px(chg),
+                "priceChangePercent": f"{(chg / op * 100) if op else 0:.3f}",
+                "weightedAvgPrice": spec.px(spec.round_price((lo + hi) / 2)), "lastPrice": spec.px(last),
+                "lastQty": spec.qty(spec.step), "openPrice": spec.px(op),
+                "highPrice": spec.px(spec.round_price(hi)), "lowPrice": spec.px(spec.round_price(lo)),
+                "volume": f"{vol:.{spec.qty_decimals}f}", "quoteVolume": f"{vol * float(last):.2f}",
+                "openTime": t0, "closeTime": now, "firstId": 0, "lastId": 0, "count": max(1, int(vol * 7))}
+
+    def h_ticker_24h(self, params, acct):
+        now = self.clock.now_ms()
+        if params.get("symbol"):
+            return self._ticker_24h(self._spec(params), now)
+        return [self._ticker_24h(s, now) for s in self._symbols(params)]
+
+    # ------------------------------------------------------------------ account views
+    def h_commission(self, params, acct):
+        spec = self._spec(params)
+        return {"symbol": spec.symbol, "makerCommissionRate": norm(self.engine.maker_fee),
+                "takerCommissionRate": norm(self.engine.taker_fee)}
+
+    def h_open_order(self, params, acct):
+        self.engine.sync(self.clock.now_ms())
+        o = self.engine.find_order(acct, params, -2013)
+        if not o.is_open:
+            raise VenueError(-2013)
+        return o.view(self.engine.specs[o.symbol])
+
+    def _asset_row(self, acct, s, now):
+        return {"accountAlias": "SgsRmYFzoCTiAuXq", "asset": "USDT", "balance": s8(s["wallet"]),
+                "crossWalletBalance": s8(s["cross_wallet"]), "crossUnPnl": s8(s["cross_un"]),
+                "availableBalance": s8(s["available"]), "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
+                "marginAvailable": True, "updateTime": acct.update_time or now}
+
+    def h_balance(self, params, acct):
+        now = self.clock.now_ms()
+        self.engine.sync(now)
+        s = self.engine.summary(acct, now)
+        rows = [self._asset_row(acct, s, now)]
+        for a in self.exchange_info.get("assets", []):
+            if a["asset"] != "USDT":
+                rows.append({"accountAlias": "SgsRmYFzoCTiAuXq", "asset": a["asset"], "balance": "0.00000000",
+                             "crossWalletBalance": "0.00000000", "crossUnPnl": "0.00000000",
+                             "availableBalance": "0.00000000", "maxWithdrawAmount": "0.00000000",
+                             "marginAvailable": True, "updateTime": 0})
+        return rows
+
+    def _legs(self, acct, symbols):
+        sides = ("LONG", "SHORT") if acct.dual else ("BOTH",)
+        for spec in symbols:
+            for side in sides:
+                yield spec, acct.positions.get((spec.symbol, side)) or _EmptyPos(spec.symbol, side)
+
+    def _pos_numbers(self, acct, spec, p, mark, marks):
+        lev = acct.settings[spec.symbol].leverage
+        un = (mark - p.entry) * p.amt if p.amt else ZERO
+        notional = p.amt * mark
+        iso = acct.isolated(spec.symbol)
+        im = abs(notional) / lev
+        maint = abs(notional) * spec.maint_margin
+        fee2 = 2 * self.engine.taker_fee
+        be = p.entry * (ONE + fee2) if p.amt > 0 else p.entry * (ONE - fee2) if p.amt < 0 else ZERO
+        liq = self.engine.liquidation_price(acct, p, marks) if p.amt else ZERO
+        oim = sum((o.reserved_margin for o in acct.open_orders.values()
+                   if o.symbol == spec.symbol and o.position_side == p.side), ZERO)
+        return dict(lev=lev, un=un, notional=notional, iso=iso, im=im, maint=maint, be=be, liq=liq, oim=oim)
+
+    def h_position_risk(self, params, acct, version):
+        now = self.clock.now_ms()
+        self.engine.sync(now)
+        if params.get("symbol"):
+            symbols = [self._spec(params)]
+        elif version == 3:
+            syms = {p.symbol for p in acct.live_positions()} | {o.symbol for o in acct.open_orders.values()}
+            symbols = [self.engine.specs[s] for s in self.market.symbols if s in syms]
+        else:
+            symbols = self._symbols(params)
+        marks = {p.symbol: self.engine.mark(p.symbol, now) for p in acct.live_positions()}
+        out = []
+        for spec, p in self._legs(acct, symbols):
+            if version == 3 and p.amt == 0 and not any(o.symbol == spec.symbol and o.position_side == p.side
+                                                         for o in acct.open_orders.values()):
+                continue
+            mark = marks.get(spec.symbol) or self.engine.mark(spec.symbol, now)
+            n = self._pos_numbers(acct, spec, p, mark, marks)
+            iso_margin = (p.isolated_wallet + n["un"]) if n["iso"] and p.amt else ZERO
+            if version == 2:
+                out.append({
+                    "symbol": spec.symbol, "positionAmt": spec.qty(p.amt), "entryPrice": _px8(p.entry),
+                    "breakEvenPrice": _px8(n["be"]), "markPrice": f"{mark:.8f}",
+                    "unRealizedProfit": s8(n["un"]), "liquidationPrice": _px8(n["liq"]),
+                    "leverage": str(n["lev"]), "maxNotionalValue": _max_notional(n["lev"]),
+                    "marginType": "isolated" if n["iso"] else "cross", "isolatedMargin": s8(iso_margin),
+                    "isAutoAddMargin": "false", "positionSide": p.side, "notional": s8(n["notional"]),
+                    "isolatedWallet": s8(p.isolated_wallet), "updateTime": p.update_time,
+                })
+            else:
+                out.append({
+                    "symbol": spec.symbol, "positionSide": p.side, "positionAmt": spec.qty(p.amt),
+                    "entryPrice": _px8(p.entry), "breakEvenPrice": _px8(n["be"]), "markPrice": f"{mark:.8f}",
+                    "unRealizedProfit": s8(n["un"]), "liquidationPrice": _px8(n["liq"]),
+                    "isolatedMargin": s8(iso_margin), "notional": s8(n["notional"]), "marginAsset": "USDT",
+                    "isolatedWallet": s8(p.isolated_wallet), "initialMargin": s8(n["im"] + n["oim"]),
+                    "maintMargin": s8(n["maint"]), "positionInitialMargin": s8(n["im"]),
+                    "openOrderInitialMargin": s8(n["oim"]), "adl": 0, "bidNotional": "0", "askNotional": "0",
+                    "updateTime": p.update_time,
+                })
+        return out
+
+    def h_account(self, params, acct, version):
+        now = self.clock.now_ms()
+        self.engine.sync(now)
+        s = self.engine.summary(acct, now)
+        im = s["position_im"] + s["order_im"]
+        asset = {"asset": "USDT", "walletBalance": s8(s["wallet"]), "unrealizedProfit": s8(s["unpnl"]),
+                 "marginBalance": s8(s["margin_balance"]), "maintMargin": s8(s["maint"]), "initialMargin": s8(im),
+                 "positionInitialMargin": s8(s["position_im"]), "openOrderInitialMargin": s8(s["order_im"]),
+                 "crossWalletBalance": s8(s["cross_wallet"]), "crossUnPnl": s8(s["cross_un"]),
+                 "availableBalance": s8(s["available"]),
+                 "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
+                 "marginAvailable": True, "updateTime": acct.update_time or now}
+        top = {"totalInitialMargin": s8(im), "totalMaintMargin": s8(s["maint"]),
+               "totalWalletBalance": s8(s["wallet"]), "totalUnrealizedProfit": s8(s["unpnl"]),
+               "totalMarginBalance": s8(s["margin_balance"]), "totalPositionInitialMargin": s8(s["position_im"]),
+               "totalOpenOrderInitialMargin": s8(s["order_im"]), "totalCrossWalletBalance": s8(s["cross_wallet"]),
+               "totalCrossUnPnl": s8(s["cross_un"]), "availableBalance": s8(s["available"]),
+               "maxWithdrawAmount": asset["maxWithdrawAmount"]}
+        marks = {p.symbol: self.engine.mark(p.symbol, now) for p in acct.live_positions()}
+        if version == 2:
+            positions = []
+            for spec, p in self._legs(acct, self._symbols({})):
+                mark = marks.get(spec.symbol) if p.amt else None
+                n = self._pos_numbers(acct, spec, p, mark or p.entry, marks) if p.amt else None
+                positions.append({
+                    "symbol": spec.symbol, "initialMargin": s8(n["im"] + n["oim"]) if n else "0",
+                    "maintMargin": s8(n["maint"]) if n else "0", "unrealizedProfit": s8(n["un"]) if n else "0.00000000",
+                    "positionInitialMargin": s8(n["im"]) if n else "0", "openOrderInitialMargin": s8(n["oim"]) if n else "0",
+                    "leverage": str(acct.settings[spec.symbol].leverage), "isolated": acct.isolated(spec.symbol),
+                    "entryPrice": _px8(p.entry), "breakEvenPrice": _px8(n["be"]) if n else "0.0",
+                    "maxNotional": _max_notional(acct.settings[spec.symbol].leverage), "bidNotional": "0",
+                    "askNotional": "0", "positionSide": p.side, "positionAmt": spec.qty(p.amt),
+                    "updateTime": p.update_time,
+                })
+            return {"feeTier": 0, "feeBurn": True, "canTrade": True, "canDeposit": True, "canWithdraw": True,
+                    "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1, **top,
+                    "assets": [asset], "positions": positions}
+        positions = []
+        for p in acct.live_positions():
+            spec = self.engine.specs[p.symbol]
+            n = self._pos_numbers(acct, spec, p, marks[p.symbol], marks)
+            positions.append({"symbol": p.symbol, "positionSide": p.side, "positionAmt": spec.qty(p.amt),
+                              "unrealizedProfit": s8(n["un"]),
+                              "isolatedMargin": s8(p.isolated_wallet + n["un"]) if n["iso"] else "0",
+                              "notional": s8(n["notional"]), "isolatedWallet": s8(p.isolated_wallet),
+                              "initialMargin": s8(n["im"]), "maintMargin": s8(n["maint"]),
+                              "updateTime": p.update_time})
+        return {**top, "assets": [asset], "positions": positions}
+
+    # ------------------------------------------------------------------ admin
+    async def admin(self, request: web.Request) -> web.Response:
+        if not _is_loopback(request.remote):
+            return web.json_response({"error": "admin API is loopback-only"}, status=403)
+        path, method = request.path, request.method
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except json.JSONDecodeError:
+            return web.json_response({"error": "body must be JSON"}, status=400)
+        body = body or {}
+        try:
+            if path == "/_venue/stats" and method == "GET":
+                return web.json_response(self.stats_view())
+            if path == "/_venue/clock":
+                if method == "POST":
+                    self.clock_control(body)
+                now = self.clock.now_ms()
+                self.engine.sync(now)
+                return web.json_response(self.clock.state())
+            if path == "/_venue/faults":
+                if method == "POST":
+                    if "clock_skew_ms" in body:
+                        self.faults.clock_skew_ms = int(body.pop("clock_skew_ms"))
+                    if body:
+                        self.faults.add(body)
+                elif method == "DELETE":
+                    self.faults.clear()
+                return web.json_response(self.faults.view())
+            if path == "/_venue/account/deposit" and method == "POST":
+                acct = self.engine.accounts[body.get("api_key", self.api_key)]
+                self.engine.deposit(acct, Decimal(str(body["amount"])))
+                return web.json_response({"asset": "USDT", "balance": s8(acct.wallet)})
+            if path == "/_venue/reset" and method == "POST":
+                self.reset(body)
+                return web.json_response({"ok": True, **self.clock.state()})
+            if path == "/_venue/config" and method == "GET":
+                return web.json_response(self.config_view())
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
+        return web.json_response({"error": f"unknown admin call {method} {path}"}, status=404)
+
+    def clock_control(self, body: dict) -> None:
+        """Any of: {"pause": true} {"resume": true} {"speed": 60} {"step_ms": 3600000} {"to_ms": t}."""
+        if body.get("pause"):
+            self.clock.pause()
+        if "speed" in body:
+            self.clock.set_speed(float(body["speed"]))
+        if "step_ms" in body:
+            self.clock.step(int(body["step_ms"]))
+        if "to_ms" in body:
+            self.clock.set_time(int(body["to_ms"]))
+        if body.get("resume"):
+            self.clock.resume()
+
+    def reset(self, body: dict) -> None:
+        """Fresh account(s), stats, faults and rate-limit counters. Optional: balance, dual, clock
+        ({"start_ms", "speed", "paused"})."""
+        e = self.engine
+        e.accounts.clear()
+        e.stats.__init__()
+        self.requests.clear()
+        self.statuses.clear()
+        self.faults.clear()
+        self.limiter.reset()
+        if "start_ms" in body or "paused" in body or "speed" in body:
+            start = int(body.get("start_ms", self.start_market_ms))
+            self.clock.__init__(start, float(body.get("speed", self.clock.speed)), bool(body.get("paused", False)))
+        e.last_sync = self.clock.now_ms()
+        balance = Decimal(str(body.get("balance", self.balance)))
+        acct = e.add_account(self.api_key, self.api_secret, balance)
+        acct.dual = bool(body.get("dual", False))
+
+    def stats_view(self) -> dict:
+        return {"requests": dict(self.requests), "responses": {str(k): v for k, v in self.statuses.items()},
+                **self.engine.stats.view(), "symbols_loaded": self.market.loaded(), **self.clock.state()}
+
+    def config_view(self) -> dict:
+        lim = self.limiter
+        return {"symbols": self.market.symbols, "maker_fee": str(self.engine.maker_fee),
+                "taker_fee": str(self.engine.taker_fee), "weight_per_min": lim.weight_per_min,
+                "orders_per_min": lim.orders_per_min, "orders_per_10s": lim.orders_per_10s,
+                "ban_after": lim.ban_after, "ban_seconds": lim.ban_seconds}
+
+
+def _swap(fn):
+    """Engine methods take (account, params); route handlers are called (params, account)."""
+    return lambda params, acct: fn(acct, params)
+
+
+class _EmptyPos:
+    """A flat leg for symbols never traded (without creating state for hundreds of symbols)."""
+    __slots__ = ("symbol", "side", "amt", "entry", "isolated_wallet", "update_time")
+
+    def __init__(self, symbol, side):
+        self.symbol, self.side = symbol, side
+        self.amt = self.entry = self.isolated_wallet = ZERO
+        self.update_time = 0
+
+
+def _px8(x: Decimal) -> str:
+    return "0.0" if not x else f"{x:.8f}".rstrip("0").rstrip(".") if "." in f"{x:.8f}" else f"{x:.8f}"
+
+
+def _max_notional(lev: int) -> str:
+    return str(max(50_000, 1_000_000_000 // (lev * lev)))
+
+
+def make_socket(host: str, port: int) -> socket.socket:
+    """Listening socket with TCP_NODELAY inherited by accepted connections (Nagle + delayed ACK would
+    add ~40 ms to every keep-alive round trip)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
