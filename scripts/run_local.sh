@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# THE run command (README): set everything up and run Hedge on its embedded default — the local
+# Binance USD-M venue on 127.0.0.1 with synthetic market data, no credentials, loopback only —
+# under a real supervisord. Ctrl-C stops everything.
+#   scripts/run_local.sh           run in the foreground until Ctrl-C
+#   scripts/run_local.sh --smoke   start, check health through the real client, stop (used by tests)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="$(bash scripts/bootstrap.sh)"
+if [ ! -f .env ]; then
+  cp .env.example .env && chmod 600 .env
+  echo "[run] created .env from .env.example (local defaults: ENV=dev, DRY_RUN=1, local venue)"
+fi
+"$PY" -m settings check
+"$PY" scripts/assert_env_mainnet_dry_run.py --env-file .env
+mkdir -p var/supervisor logs/state
+CONF=deploy/supervisor/hedge-local.conf
+CTL=(.venv/bin/supervisorctl -c "$CONF")
+
+if [ "${1:-}" = "--smoke" ]; then
+  .venv/bin/supervisord -c "$CONF"
+  trap '"${CTL[@]}" shutdown >/dev/null 2>&1 || true' EXIT
+  rc=0
+  "$PY" scripts/local_status.py --env-file .env --wait 30 || rc=$?
+  "${CTL[@]}" status || true
+  exit "$rc"
+fi
+
+echo "[run] starting the local stack under supervisord (logs in logs/, supervisor in var/supervisor/)"
+echo "[run] status:  .venv/bin/supervisorctl -c $CONF status      health:  $PY scripts/local_status.py"
+exec .venv/bin/supervisord -n -c "$CONF"
