@@ -385,3 +385,28 @@ def test_stub_timestamp_resync_then_single_retry():
     names = [c[0] for c in stub.calls]
     assert names.count("time") == 1 and names.count("create") == 2
     assert r.outcome is Outcome.REJECTED and r.error_kind == "timestamp"  # still skewed after one re-sync
+
+
+def test_time_sync_measures_only_the_attempt_that_answered():
+    """Retries before the answer (connection refused while the venue starts) must not skew the offset."""
+    clock = {"now": 1_000_000}
+
+    class FlakyTime(StubClient):
+        def __init__(self):
+            super().__init__()
+            self.failures = 2
+
+        def futures_time(self, **p):
+            if self.failures:
+                self.failures -= 1
+                clock["now"] += 700  # a slow failed attempt
+                raise requests.exceptions.ConnectionError("refused")
+            clock["now"] += 10  # the answering round trip: 10 ms, server stamps the midpoint
+            return {"serverTime": clock["now"] - 5}
+
+    stub = FlakyTime()
+    a = ExchangeAdapter(stub, sleep=lambda s: clock.__setitem__("now", clock["now"] + int(s * 1000)),
+                        rng=random.Random(0), clock_ms=lambda: clock["now"])
+    st = a.sync_time()
+    assert stub.timestamp_offset == 0
+    assert st.round_trip_ms == 10.0

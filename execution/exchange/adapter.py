@@ -197,9 +197,17 @@ class ExchangeAdapter:
     # ================================================================== time
     def sync_time(self) -> ServerTime:
         """`GET /fapi/v1/time` -> `client.timestamp_offset` (server minus local, at the round-trip midpoint)."""
-        t0 = self._clock_ms()
-        server = int(self._request("time", self.client.futures_time)["serverTime"])
-        t1 = self._clock_ms()
+        stamps: dict[str, int] = {}
+
+        def timed_call() -> Any:
+            # Time only the attempt that answered: retries before it must not skew the midpoint.
+            stamps["t0"] = self._clock_ms()
+            answer = self.client.futures_time()
+            stamps["t1"] = self._clock_ms()
+            return answer
+
+        server = int(self._request("time", timed_call)["serverTime"])
+        t0, t1 = stamps["t0"], stamps["t1"]
         offset = server - (t0 + t1) // 2
         self.client.timestamp_offset = offset
         log.info("[exutil] TIME_SYNC offset_ms=%d rtt_ms=%d", offset, t1 - t0)
