@@ -170,6 +170,37 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def atomic_write_bytes(target: Path, data: bytes, *, fsync: bool = True, mode: int | None = None,
+                       tmp_suffix: str = _TMP_SUFFIX) -> Path:
+    """Temp file in the same directory, flush (+fsync), os.replace (+fsync of the directory).
+
+    A reader sees the old file or the new one, never half of either. The one atomic writer of the project.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        # keep an existing file's mode; mkstemp makes 0600 and dashboards may run as another user
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=tmp_suffix)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if fsync:
+        _fsync_dir(target.parent)
+    return target
+
+
 def write_snapshot(
     name: str,
     payload: Mapping[str, Any] | Any,
@@ -200,25 +231,7 @@ def write_snapshot(
         raise StateValueError(f"snapshot {name!r}: {exc}") from None
 
     target = snapshot_path(name, root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_TMP_SUFFIX)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; dashboards may run as another user
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if fsync:
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    if fsync:
-        _fsync_dir(target.parent)
-    return target
+    return atomic_write_bytes(target, data, fsync=fsync, tmp_suffix=_TMP_SUFFIX)
 
 
 def _default_writer() -> str:

@@ -16,7 +16,6 @@ import datetime as dt
 import gzip
 import os
 import re
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
+
+from execution.state_store import atomic_write_bytes
 
 __all__ = [
     "INTERVAL_MS",
@@ -434,25 +435,6 @@ def find_shared_data() -> Path | None:
 # --------------------------------------------------------------------------- writing
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, fsync, then os.replace: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # mkstemp makes 0600
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _csv_bytes(columns: tuple[str, ...], arrays: list[np.ndarray]) -> bytes:
     """Header + one line per row; ints as ints, floats with repr (shortest exact round trip)."""
     rows = zip(*(a.tolist() for a in arrays))
@@ -473,7 +455,7 @@ def write_klines(klines: Klines, data_dir: str | os.PathLike[str]) -> Path:
     validate_klines(klines, str(path))
     raw = _csv_bytes(KLINE_COLUMNS, [getattr(klines, c) for c in KLINE_COLUMNS])
     # mtime=0 and no embedded name: identical data gives identical bytes.
-    _atomic_write(path, gzip.compress(raw, compresslevel=6, mtime=0))
+    atomic_write_bytes(path, gzip.compress(raw, compresslevel=6, mtime=0))
     return path
 
 
@@ -482,7 +464,7 @@ def write_funding(funding: Funding, data_dir: str | os.PathLike[str]) -> Path:
     _check_symbol(funding.symbol)
     path = funding_path(data_dir, funding.symbol)
     validate_funding(funding, str(path))
-    _atomic_write(path, _csv_bytes(FUNDING_COLUMNS, [funding.funding_time_ms, funding.funding_rate]))
+    atomic_write_bytes(path, _csv_bytes(FUNDING_COLUMNS, [funding.funding_time_ms, funding.funding_rate]))
     return path
 
 

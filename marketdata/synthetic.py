@@ -36,12 +36,13 @@ from typing import Sequence
 
 import numpy as np
 
+from execution.state_store import atomic_write_bytes
+
 from marketdata.files import (
     INTERVAL_MS,
     Funding,
     Klines,
     MarketDataError,
-    _atomic_write,
     validate_funding,
     validate_klines,
     write_funding,
@@ -484,7 +485,7 @@ def generate_dataset(
             "file": f"funding/{sym}-funding.csv",
         }
     manifest_path = out / "manifest.json"
-    _atomic_write(manifest_path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     written.append(manifest_path)
     return written
 

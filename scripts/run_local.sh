@@ -16,6 +16,9 @@ fi
 "$PY" scripts/assert_env_mainnet_dry_run.py --env-file .env
 mkdir -p var/supervisor logs/state
 CONF=deploy/supervisor/hedge-local.conf
+# One short socket path per checkout (unix socket paths are limited to 107 bytes).
+HEDGE_SUPERVISOR_SOCK="${HEDGE_SUPERVISOR_SOCK:-${TMPDIR:-/tmp}/hedge-supervisor-$(printf %s "$ROOT" | sha256sum | cut -c1-12).sock}"
+export HEDGE_SUPERVISOR_SOCK
 CTL=(.venv/bin/supervisorctl -c "$CONF")
 
 if [ "${1:-}" = "--smoke" ]; then
@@ -28,5 +31,5 @@ if [ "${1:-}" = "--smoke" ]; then
 fi
 
 echo "[run] starting the local stack under supervisord (logs in logs/, supervisor in var/supervisor/)"
-echo "[run] status:  .venv/bin/supervisorctl -c $CONF status      health:  $PY scripts/local_status.py"
+echo "[run] status:  HEDGE_SUPERVISOR_SOCK=$HEDGE_SUPERVISOR_SOCK .venv/bin/supervisorctl -c $CONF status      health:  $PY scripts/local_status.py"
 exec .venv/bin/supervisord -n -c "$CONF"

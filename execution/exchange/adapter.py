@@ -308,13 +308,7 @@ class ExchangeAdapter:
     def get_order(self, symbol: str, client_order_id: Optional[str] = None,
                   order_id: Optional[int] = None) -> Optional[OrderState]:
         """Order status by clientOrderId (or orderId); None when the exchange does not know it (-2013)."""
-        if not client_order_id and order_id is None:
-            raise ValueError("client_order_id or order_id is required")
-        params: dict[str, Any] = {"symbol": symbol}
-        if client_order_id:
-            params["origClientOrderId"] = client_order_id
-        else:
-            params["orderId"] = order_id
+        params = _order_ref(symbol, client_order_id, order_id)
         try:
             return OrderState.from_api(self._request("order:get", self.client.futures_get_order, params))
         except UnknownOrderError:
@@ -572,13 +566,7 @@ class ExchangeAdapter:
                      order_id: Optional[int] = None) -> CancelResult:
         """Cancel one order. A resent cancel is harmless (the second gets -2011), so retryables are retried;
         -2011/-2013 -> NOT_OPEN with the order's final state when the exchange still knows it."""
-        if not client_order_id and order_id is None:
-            raise ValueError("client_order_id or order_id is required")
-        params: dict[str, Any] = {"symbol": symbol}
-        if client_order_id:
-            params["origClientOrderId"] = client_order_id
-        else:
-            params["orderId"] = order_id
+        params = _order_ref(symbol, client_order_id, order_id)
         exec_log.info("[executor] CANCEL_ORDER%s %s", " DRY_RUN" if self.dry_run else "", dumps(params))
         try:
             resp = self._request("order:delete", self.client.futures_cancel_order, params)
@@ -613,6 +601,15 @@ class ExchangeAdapter:
             return CancelResult(CancelOutcome.REJECTED, symbol, code=e.code, reason=e.message)
         outcome = CancelOutcome.DRY_RUN if _is_dry(resp) else CancelOutcome.CANCELED
         return CancelResult(outcome, symbol, code=resp.get("code"), reason=str(resp.get("msg", "")))
+
+
+def _order_ref(symbol: str, client_order_id: Optional[str], order_id: Optional[int]) -> dict[str, Any]:
+    """How Binance names one order: origClientOrderId (ours, deterministic) or the exchange's orderId."""
+    if not client_order_id and order_id is None:
+        raise ValueError("client_order_id or order_id is required")
+    if client_order_id:
+        return {"symbol": symbol, "origClientOrderId": client_order_id}
+    return {"symbol": symbol, "orderId": order_id}
 
 
 def _truthy(value: Any) -> bool:
