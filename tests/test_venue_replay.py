@@ -92,7 +92,8 @@ def test_accelerated_clock_runs_an_hour_per_second(venue):
     t1 = c.futures_mark_price(symbol=BTC)["time"]
     b = venue.clock()
     ratio = (b["market_time_ms"] - a["market_time_ms"]) / (b["wall_ms"] - a["wall_ms"])
-    assert ratio == pytest.approx(3600, rel=0.02)         # market seconds per wall second
+    # 5 %: under a loaded 2-core CI the two clock reads inside one admin answer can be a few ms apart
+    assert ratio == pytest.approx(3600, rel=0.05)         # market seconds per wall second
     assert t1 - t0 >= 0.9 * H                             # premiumIndex.time moved ~an hour
     # signing still uses the wall clock, so the client's offset stays ~0 at any speed
     assert abs(c.futures_time()["serverTime"] - int(time.time() * 1000)) < 2000
