@@ -117,6 +117,16 @@ class EnvSettings(BaseSettings):
     def _strict_bool(cls, value: object) -> bool:
         return parse_bool(value)
 
+    @field_validator("BINANCE_API_KEY", "BINANCE_API_SECRET", "TELEGRAM_BOT_TOKEN", mode="before")
+    @classmethod
+    def _no_whitespace_in_secrets(cls, value: object) -> object:
+        # A quoted value with a stray space or newline (a copy-paste accident) fails later as a baffling
+        # signature / 401 error; say so here. The value itself is never echoed (errors.py masks it).
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and any(ch.isspace() for ch in text):
+            raise ValueError("contains whitespace (a copy-paste accident?): re-copy the value without spaces or line breaks")
+        return value
+
     @field_validator("ENV", mode="before")
     @classmethod
     def _env_lower(cls, value: object) -> object:
