@@ -9,7 +9,6 @@ Figures are the best and the median of `--repeat` runs, pinned to one core when 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -19,15 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import pin_one_core  # noqa: E402
 from core import indicators as ind  # noqa: E402
-
-
-def pin_one_core() -> str:
-    try:
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        return f"pinned to cpu {min(os.sched_getaffinity(0))}"
-    except (AttributeError, OSError):
-        return "not pinned"
 
 
 def bars(n: int):

@@ -43,8 +43,9 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
-from core.indicators import EmaState, EwmaVolState, ema, ema_alpha, ewma_vol
-from settings.models import REGIMES, HybridScoring, HybridWeights, ScoreThresholds, VolRegimes, WeightModifiers
+from core.indicators import EmaState, EwmaVolState, ema, ema_alpha, ewma_vol, valid_prices
+from core.regimes import check_regime, weight_modifiers
+from settings.models import HybridScoring, HybridWeights, ScoreThresholds, VolRegimes
 
 __all__ = [
     "COMPONENTS",
@@ -69,6 +70,7 @@ __all__ = [
     "HybridResult",
     "hybrid_score",
     "score_symbol",
+    "score_with_weights",
     "rank_by_hybrid",
     "gate",
     "gate_result",
@@ -186,6 +188,18 @@ class TrendState:
     @classmethod
     def start(cls, params: TrendParams = TrendParams()) -> "TrendState":
         return cls(params, EmaState.start(params.ema_span), EwmaVolState.start(params.vol_span))
+
+    @classmethod
+    def warm(cls, close: Any, params: TrendParams = TrendParams()) -> "TrendState":
+        """The state after folding `close` through `update`, built from batch results."""
+        cv = valid_prices(close)
+        ema_state, vol_state = EmaState.warm(cv, params.ema_span), EwmaVolState.warm(cv, params.vol_span)
+        logs = tuple(math.log(v) for v in cv[-(max(params.horizons) + 1) :].tolist())
+        value = 0.0
+        if len(logs) >= params.min_bars:
+            lagged = [logs[-1 - h] for h in params.horizons]
+            value = _trend_from(logs[-1], math.log(ema_state.value), lagged, vol_state.value, params)
+        return cls(params, ema_state, vol_state, logs, value)
 
     def update(self, close: float) -> tuple["TrendState", float]:
         if not (math.isfinite(close) and close > 0.0):
@@ -401,11 +415,11 @@ def effective_weights(
     """
     w: HybridWeights = scoring.weights_for(tier)
     base = ComponentWeights(w.trend, w.carry, w.expectancy, w.router)
-    if regime is not None and regime not in REGIMES:
-        raise ValueError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")
+    if regime is not None:
+        check_regime(regime)
     if regime is None or vol_regimes is None:
         return base
-    m: WeightModifiers = vol_regimes.hybrid_weight_modifiers.get(regime, WeightModifiers())  # type: ignore[call-overload]
+    m = weight_modifiers(vol_regimes, regime)
     raw = (w.trend * m.trend, w.carry * m.carry, w.expectancy * m.expectancy, w.router * m.router)
     total = math.fsum(raw)
     if total <= 0.0:
@@ -480,18 +494,32 @@ def score_symbol(
     orient_quality: bool = True,
 ) -> HybridResult:
     """Combine component scores into a `HybridResult` with the tier's (regime-modified) weights."""
-    values: dict[str, float] = {}
-    missing: list[str] = []
-    for name, raw in (("trend", trend), ("carry", carry), ("expectancy", expectancy), ("router", router)):
-        values[name], absent = _component(raw)
-        if absent:
-            missing.append(name)
     weights = effective_weights(scoring, tier, regime, vol_regimes)
-    hybrid = hybrid_score(values["trend"], values["carry"], values["expectancy"], values["router"], weights, orient_quality)
-    return HybridResult(
-        symbol, tier, regime, values["trend"], values["carry"], values["expectancy"], values["router"],
-        weights, hybrid, tuple(missing),
-    )
+    return score_with_weights(symbol, tier, regime, weights, trend=trend, carry=carry, expectancy=expectancy,
+                              router=router, orient_quality=orient_quality)
+
+
+def score_with_weights(
+    symbol: str,
+    tier: str,
+    regime: str | None,
+    weights: ComponentWeights,
+    *,
+    trend: float | None,
+    carry: float | None,
+    expectancy: float | None,
+    router: float | None,
+    orient_quality: bool = True,
+) -> HybridResult:
+    """`score_symbol` with the weights already resolved (`effective_weights(scoring, tier, regime, ...)`):
+    a loop over many symbols computes the few (tier, regime) weight sets once."""
+    t, t_missing = _component(trend)
+    c, c_missing = _component(carry)
+    e, e_missing = _component(expectancy)
+    r, r_missing = _component(router)
+    missing = tuple(name for name, absent in zip(COMPONENTS, (t_missing, c_missing, e_missing, r_missing)) if absent)
+    hybrid = hybrid_score(t, c, e, r, weights, orient_quality)
+    return HybridResult(symbol, tier, regime, t, c, e, r, weights, hybrid, missing)
 
 
 def rank_by_hybrid(results: Iterable[HybridResult]) -> list[HybridResult]:

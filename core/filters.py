@@ -23,8 +23,11 @@ ZERO = Decimal(0)
 # Working precision for rounding arithmetic: far above any price/qty digits, so every step is exact
 # (the default 28 digits would round 0.999...9 (30 nines) up to 1).
 _EXACT_PREC = 120
+# Quantizing needs the result's every digit: refuse (ValueError) rather than build numbers longer than this.
+_MAX_PREC = 10_000
 
 __all__ = [
+    "ZERO",
     "SymbolFilters",
     "FilterViolation",
     "parse_exchange_info",
@@ -47,8 +50,8 @@ def to_decimal(value: Number | None, default: Decimal = ZERO) -> Decimal:
         return default
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
+    if isinstance(value, float):  # float() first: numpy 2 reprs np.float64(1.5) as 'np.float64(1.5)'
+        return Decimal(repr(float(value)))
     try:
         return Decimal(str(value).strip())
     except InvalidOperation as exc:
@@ -61,12 +64,37 @@ def decimal_to_str(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def _coefficient(digits: tuple[int, ...]) -> int:
+    return int("".join(map(str, digits)))
+
+
 def is_multiple(value: Decimal, step: Decimal) -> bool:
+    """True when `value` is an integer multiple of `step` (either sign). A step <= 0 is a disabled filter:
+    everything passes.
+
+    Total and exact for any finite Decimals, however far apart their magnitudes: it works on the integer
+    coefficients (value = v x 10^ev, step = s x 10^es) with Python integers and a modular power, never on
+    a quotient that has to fit a decimal context (`value % step` raises DivisionImpossible once
+    value / step has more digits than the precision). A non-finite value or step is never a multiple.
+    """
+    if not step.is_finite():
+        return False
     if step <= 0:
         return True
-    with localcontext() as ctx:
-        ctx.prec = _EXACT_PREC
-        return value % step == 0
+    if not value.is_finite():
+        return False
+    if not value:
+        return True
+    _, v_digits, ev = value.as_tuple()
+    _, s_digits, es = step.as_tuple()
+    shift = es - ev  # type: ignore[operator]
+    if s_digits == (1,):  # the usual step, a power of ten: only the value's trailing digits matter
+        return shift <= 0 or (shift < len(v_digits) and not any(v_digits[-shift:]))
+    v, s = _coefficient(v_digits), _coefficient(s_digits)
+    if shift <= 0:  # value = (v x 10^-shift) x 10^es: is v x 10^-shift divisible by s?
+        return v * pow(10, -shift, s) % s == 0
+    # v must be divisible by s x 10^shift >= 10^shift, impossible when v has no more than shift digits.
+    return shift < len(v_digits) and v % (s * 10**shift) == 0
 
 
 @dataclass(frozen=True)
@@ -136,11 +164,18 @@ def parse_exchange_info(doc: Mapping[str, Any]) -> dict[str, SymbolFilters]:
 
 
 def _quantize_to(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    """Exact rounding to a multiple of `step`, via the remainder under a wide context."""
+    """Exact rounding to a multiple of `step`, via the remainder under a context wide enough for every digit."""
     if step <= 0:
         return value
+    # `%` is exact (and does not raise) only while the quotient value / step fits the precision, and the result
+    # needs every digit from the value's first to the step's last: 120 digits unless the numbers need more.
+    need = max(value.adjusted() - step.as_tuple().exponent, len(value.as_tuple().digits)) + 2  # type: ignore[operator]
+    if need > _MAX_PREC:
+        if is_multiple(value, step):  # already on the grid (e.g. 1E+999999999 on a 0.001 step)
+            return value
+        raise ValueError(f"{value} is too large to round to a step of {step} exactly")
     with localcontext() as ctx:
-        ctx.prec = _EXACT_PREC
+        ctx.prec = max(_EXACT_PREC, need)
         return _quantize_exact(value, step, rounding)
 
 
@@ -158,9 +193,10 @@ def _quantize_exact(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     else:  # ROUND_HALF_UP: ties away from zero
         away = toward_zero + (step if rem > 0 else -step)
         out = away if abs(rem) * 2 >= step else toward_zero
-    # Give the result the step's exponent (0.001 -> 3 places) so it prints the way the exchange expects.
+    # Give the result the step's exponent (0.001 -> 3 places, 1 -> none) so it prints the way the exchange
+    # expects. Not for a step like 1E+1: its exponent would print the result in scientific notation.
     exp = step.as_tuple().exponent
-    if isinstance(exp, int) and exp < 0 and out.as_tuple().exponent != exp:
+    if isinstance(exp, int) and exp <= 0 and out.as_tuple().exponent != exp:
         try:
             out = out.quantize(step)
         except InvalidOperation:  # more digits than the context holds: keep the exact value

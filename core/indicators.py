@@ -18,6 +18,11 @@ Conventions, the same for every indicator:
   to ~1e-12 relative. States are immutable, so the live loop may evaluate a still-forming bar with
   `state.update(...)` and discard the new state. Cost per update is O(1) for the recursive indicators
   and O(window) for the windowed ones (z-score, SMA, Donchian), never O(history).
+* **Warm start.** `XState.warm(<the batch function's arguments>)` is the state `XState.start(params)`
+  reaches after folding those inputs through `update`, built from batch (numpy) results instead of a
+  Python loop: ~100x faster for a 1,000-bar history. Windowed states (SMA, z-score, Donchian, cross)
+  are exactly the folded ones; recursive ones (EMA, RSI, ATR, EWMA vol) agree to ~1e-13 relative (the
+  same tolerance as batch vs incremental), and both then update identically.
 * **Causal, bit for bit.** Output[t] depends only on inputs[0..t]; appending bars never changes an
   earlier output, not even in the last bit (block layouts below are fixed by the parameters, never by
   the series length). The strategies' anti-lookahead proofs rely on this.
@@ -49,6 +54,7 @@ __all__ = [
     "log_returns",
     "ewma_vol",
     "crossover",
+    "valid_prices",
     "deadband_sign",
     "deadband_signs",
     "EmaState",
@@ -183,6 +189,19 @@ def _skipping(core: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarra
     return _expand(core(*(a[valid] for a in arrays)), valid)
 
 
+def _valid_values(x: Any) -> np.ndarray:
+    """The finite values of x, in order (the inputs an incremental state does not skip)."""
+    a = _array(x)
+    return a[np.isfinite(a)]
+
+
+def valid_prices(close: Any) -> np.ndarray:
+    """The finite, positive closes, in order: what every log-return based state folds (EWMA vol, trend, regime)."""
+    c = _array(close, "close")
+    with np.errstate(invalid="ignore"):
+        return c[np.isfinite(c) & (c > 0.0)]
+
+
 # --------------------------------------------------------------------------- recursive filters
 
 
@@ -244,6 +263,34 @@ def _decay_filter(x: np.ndarray, alpha: float, y_prev: float, shift: float = 0.0
     return out
 
 
+def _decay_last(x: np.ndarray, alpha: float, y_prev: float, shift: float = 0.0) -> float:
+    """The LAST value of `_decay_filter(x, alpha, y_prev, shift)`, i.e. the recursion's state after all of
+    x: y = (1 - alpha)^n y_prev + alpha sum_j (1 - alpha)^(n-1-j) x_j, as one dot product (the weights
+    are powers of 1 - alpha <= 1: no overflow; old terms underflow to 0). For warm starts."""
+    n = len(x)
+    if n == 0:
+        return float(y_prev)
+    if alpha >= 1.0:
+        return float(x[-1])
+    d = 1.0 - alpha
+    weights = np.power(d, np.arange(n - 1, -1, -1, dtype=np.float64))
+    total = float(np.dot(weights, x - shift if shift != 0.0 else x))
+    return shift + d**n * (y_prev - shift) + alpha * total
+
+
+def _wilder_last(x: np.ndarray, period: int) -> float:
+    """The last value of `_wilder_core(x, period)` (len(x) >= period): the seed mean, then Wilder's smoothing."""
+    return _decay_last(x[period:], 1.0 / period, float(np.mean(x[:period])))
+
+
+def _running_sum(values: np.ndarray) -> float:
+    """Left-to-right float sum, as an incremental state accumulates it during its warm-up (short inputs)."""
+    total = 0.0
+    for v in values.tolist():
+        total += v
+    return total
+
+
 def _ema_core(x: np.ndarray, alpha: float) -> np.ndarray:
     if len(x) == 0:
         return np.empty(0)
@@ -274,6 +321,16 @@ class EmaState:
     @classmethod
     def start(cls, span: float) -> "EmaState":
         return cls(ema_alpha(span))
+
+    @classmethod
+    def warm(cls, x: Any, span: float) -> "EmaState":
+        """The state after folding x (as `ema(x, span)`)."""
+        alpha = ema_alpha(span)
+        v = _valid_values(x)
+        if len(v) == 0:
+            return cls(alpha)
+        x0 = float(v[0])
+        return cls(alpha, _decay_last(v[1:], alpha, x0, shift=x0))
 
     def update(self, x: float) -> tuple["EmaState", float]:
         if not math.isfinite(x):
@@ -341,6 +398,22 @@ class RsiState:
     @classmethod
     def start(cls, period: int = 14) -> "RsiState":
         return cls(_check_window(period, "period"))
+
+    @classmethod
+    def warm(cls, close: Any, period: int = 14) -> "RsiState":
+        """The state after folding `close` (as `rsi(close, period)`)."""
+        p = _check_window(period, "period")
+        c = _valid_values(close)
+        if len(c) < 2:
+            return cls(p, float(c[-1])) if len(c) else cls(p)
+        delta = np.diff(c)
+        gains, losses = np.maximum(delta, 0.0), np.maximum(-delta, 0.0)
+        k, last = len(delta), float(c[-1])
+        if k < p:
+            return cls(p, last, k, _running_sum(gains), _running_sum(losses))
+        g, l = _wilder_last(gains, p), _wilder_last(losses, p)
+        total = g + l
+        return cls(p, last, k, g, l, 100.0 * (g / total) if total > 0.0 else 50.0)
 
     def update(self, close: float) -> tuple["RsiState", float]:
         if not math.isfinite(close):
@@ -413,6 +486,23 @@ class AtrState:
     @classmethod
     def start(cls, period: int = 14) -> "AtrState":
         return cls(_check_window(period, "period"))
+
+    @classmethod
+    def warm(cls, high: Any, low: Any, close: Any, period: int = 14) -> "AtrState":
+        """The state after folding the bars (as `atr(high, low, close, period)`)."""
+        p = _check_window(period, "period")
+        h, l, c = _array(high, "high"), _array(low, "low"), _array(close, "close")
+        valid = _valid_bars(h, l, c)
+        if valid is not None:
+            h, l, c = h[valid], l[valid], c[valid]
+        if len(c) == 0:
+            return cls(p)
+        ranges = _true_range_core(h, l, c)[1:]
+        k, last = len(ranges), float(c[-1])
+        if k < p:
+            return cls(p, last, k, _running_sum(ranges))
+        value = _wilder_last(ranges, p)
+        return cls(p, last, k, value, value)
 
     def update(self, high: float, low: float, close: float) -> tuple["AtrState", float]:
         if not (math.isfinite(high) and math.isfinite(low) and math.isfinite(close)):
@@ -523,12 +613,27 @@ class SmaState:
     def start(cls, n: int) -> "SmaState":
         return cls(_check_window(n))
 
+    @classmethod
+    def warm(cls, x: Any, n: int) -> "SmaState":
+        """The state after folding x (as `sma(x, n)`); exact: the state is the last n valid values."""
+        n = _check_window(n)
+        window = tuple(_valid_values(x)[-n:].tolist())
+        return cls(n, window, _window_mean(window) if len(window) == n else _NAN)
+
     def update(self, x: float) -> tuple["SmaState", float]:
         if not math.isfinite(x):
             return self, self.value
         window = (self.window + (float(x),))[-self.n :]
         value = _window_mean(window) if len(window) == self.n else _NAN
         return SmaState(self.n, window, value), value
+
+
+def _window_zscore(window: tuple[float, ...]) -> float:
+    """z of the window's last value within the (full) window; 0 for a flat window."""
+    mean = _window_mean(window)
+    m2 = math.fsum([(v - mean) * (v - mean) for v in window])
+    std = math.sqrt(m2 / len(window))
+    return (window[-1] - mean) / std if std > 0.0 else 0.0
 
 
 def _zscore_core(x: np.ndarray, n: int) -> np.ndarray:
@@ -560,16 +665,20 @@ class ZScoreState:
     def start(cls, n: int = 20) -> "ZScoreState":
         return cls(_check_window(n, minimum=2))
 
+    @classmethod
+    def warm(cls, x: Any, n: int = 20) -> "ZScoreState":
+        """The state after folding x (as `zscore(x, n)`); exact: the state is the last n valid values."""
+        n = _check_window(n, minimum=2)
+        window = tuple(_valid_values(x)[-n:].tolist())
+        return cls(n, window, _window_zscore(window) if len(window) == n else _NAN)
+
     def update(self, x: float) -> tuple["ZScoreState", float]:
         if not math.isfinite(x):
             return self, self.value
         window = (self.window + (float(x),))[-self.n :]
         if len(window) < self.n:
             return ZScoreState(self.n, window), _NAN
-        mean = _window_mean(window)
-        m2 = math.fsum([(v - mean) * (v - mean) for v in window])
-        std = math.sqrt(m2 / self.n)
-        value = (x - mean) / std if std > 0.0 else 0.0
+        value = _window_zscore(window)
         return ZScoreState(self.n, window, value), value
 
 
@@ -628,6 +737,22 @@ class DonchianState:
     @classmethod
     def start(cls, n: int) -> "DonchianState":
         return cls(_check_window(n))
+
+    @classmethod
+    def warm(cls, high: Any, low: Any, n: int) -> "DonchianState":
+        """The state after folding the bars (as `donchian(high, low, n)`); exact."""
+        n = _check_window(n)
+        h, l = _array(high, "high"), _array(low, "low")
+        valid = _valid_bars(h, l)
+        if valid is not None:
+            h, l = h[valid], l[valid]
+        m = len(h)
+        if m == 0:
+            return cls(n)
+        highs, lows = tuple(h[-n:].tolist()), tuple(l[-n:].tolist())
+        # the channel of the last bar added: the n bars before it, once there were n of them
+        upper, lower = (float(h[m - 1 - n : m - 1].max()), float(l[m - 1 - n : m - 1].min())) if m > n else (_NAN, _NAN)
+        return cls(n, highs, lows, max(highs), min(lows), upper, lower)
 
     def update(self, high: float, low: float) -> tuple["DonchianState", tuple[float, float]]:
         """Returns (upper, lower) for the bar being added, i.e. over the n bars BEFORE it."""
@@ -701,6 +826,20 @@ class EwmaVolState:
     def start(cls, span: float) -> "EwmaVolState":
         return cls(ema_alpha(span))
 
+    @classmethod
+    def warm(cls, close: Any, span: float) -> "EwmaVolState":
+        """The state after folding `close` (as `ewma_vol(close, span)`)."""
+        a = ema_alpha(span)
+        c = valid_prices(close)
+        if len(c) < 2:
+            return cls(a, float(c[-1])) if len(c) else cls(a)
+        r = np.diff(np.log(c))
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = _decay_last(r * r, a, 0.0)
+        k = len(r)
+        norm = -math.expm1(k * math.log1p(-a)) if a < 1.0 else 1.0
+        return cls(a, float(c[-1]), raw, k, math.sqrt(raw / norm))
+
     def update(self, close: float) -> tuple["EwmaVolState", float]:
         if not (math.isfinite(close) and close > 0.0):
             return self, self.value
@@ -767,6 +906,16 @@ class CrossState:
     @classmethod
     def start(cls) -> "CrossState":
         return cls()
+
+    @classmethod
+    def warm(cls, fast: Any, slow: Any) -> "CrossState":
+        """The state after folding the (fast, slow) pairs (as `crossover(fast, slow)`); exact."""
+        f, s = _array(fast, "fast"), _array(slow, "slow")
+        both = np.flatnonzero(np.isfinite(f) & np.isfinite(s))
+        if len(both) == 0:
+            return cls()
+        i = int(both[-1])
+        return cls(deadband_sign(float(f[i]), float(s[i])))
 
     def update(self, fast: float, slow: float) -> tuple["CrossState", tuple[bool, bool]]:
         if not (math.isfinite(fast) and math.isfinite(slow)):

@@ -20,7 +20,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from core.filters import SymbolFilters, to_decimal
+from core.filters import ZERO, SymbolFilters, to_decimal
+from core.timeframes import DAY_MS
 
 if TYPE_CHECKING:  # config models are read by attribute only; the core does not need pydantic at runtime
     from settings.models import CorrelationGroups, RiskLimits
@@ -53,18 +54,16 @@ __all__ = [
     "group_status",
     "correlation_exposure",
     "effective_trading_state",
+    "float_or_none",
     "to_risk_state",
 ]
 
-ZERO = Decimal(0)
 POSITION_SIDES = ("LONG", "SHORT", "BOTH")
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")  # ordered from least to most restrictive
-_DAY_MS = 86_400_000
 
 
-def dec(value: Any) -> Decimal:
-    """Decimal from a number; raises ValueError on text that is not a number."""
-    return to_decimal(value)
+#: Decimal from a number (floats via repr); raises ValueError on text that is not a number.
+dec = to_decimal
 
 
 def is_finite_positive(value: Decimal | None) -> bool:
@@ -310,7 +309,7 @@ def drawdown(
 def day_start_nav(nav_history: Iterable[NavPoint], now_ms: int) -> Decimal | None:
     """NAV at the start of the UTC day of `now_ms`: the last point at or before 00:00 UTC if the history
     reaches back that far, else the first point of the day. None if neither exists."""
-    midnight = now_ms - (now_ms % _DAY_MS)
+    midnight = now_ms - (now_ms % DAY_MS)
     before = None
     after = None
     for p in sorted(_valid_points(nav_history), key=lambda p: p.ts_ms):
@@ -443,8 +442,12 @@ def effective_trading_state(*states: str) -> str:
     return max((str(s).upper() for s in states), key=TRADING_STATES.index, default="ACTIVE")
 
 
-def _f(x: Decimal | None) -> float | None:
+def float_or_none(x: Decimal | None) -> float | None:
+    """A JSON-ready rendering of an optional Decimal."""
     return None if x is None else float(x)
+
+
+_f = float_or_none
 
 
 def to_risk_state(snapshot: PortfolioSnapshot, limits: "RiskLimits", groups: "CorrelationGroups") -> dict[str, Any]:

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from core.indicators import EwmaVolState, ewma_vol
+from core.indicators import EwmaVolState, ewma_vol, valid_prices
+from core.timeframes import DAY_MS, HOUR_MS
 from settings.models import REGIMES, RatioThresholds, VolRegimeDefaults, VolRegimes, WeightModifiers
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "VolRegimeSeries",
     "RegimeState",
     "bars_per_year",
+    "check_regime",
     "days_to_bars",
     "classify_ratio",
     "vol_regime",
@@ -45,8 +47,6 @@ __all__ = [
     "weight_modifiers",
 ]
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 _YEAR_MS = 365 * DAY_MS
 
 #: The regime reported when the data cannot support a classification: neutral sizing and weights.
@@ -237,6 +237,33 @@ class RegimeState:
             defaults.ratio_low_high,
         )
 
+    @classmethod
+    def warm(
+        cls,
+        close: Any,
+        bar_ms: int = HOUR_MS,
+        defaults: VolRegimeDefaults = VolRegimeDefaults(),
+        min_returns: int | None = None,
+    ) -> "RegimeState":
+        """The state after folding `close` through `update`, built from batch results (`result` is the
+        regime at the last bar)."""
+        span_short, span_long = _spans(defaults, bar_ms)
+        cv = valid_prices(close)
+        return cls(
+            EwmaVolState.warm(cv, span_short),
+            EwmaVolState.warm(cv, span_long),
+            _min_returns(defaults, bar_ms, min_returns),
+            math.sqrt(bars_per_year(bar_ms)),
+            defaults.ratio_low_high,
+            max(len(cv) - 1, 0),
+            len(cv) > 0,
+        )
+
+    @property
+    def result(self) -> VolRegimeResult:
+        """The regime after the last bar folded (what `update` returned for it)."""
+        return _result(self.short.value, self.long.value, self.n_returns, self.need, self.annualise, self.thresholds)
+
     def update(self, close: float) -> tuple["RegimeState", VolRegimeResult]:
         short, vs = self.short.update(close)
         long, vl = self.long.update(close)
@@ -249,16 +276,20 @@ class RegimeState:
 # --------------------------------------------------------------------------- what a regime changes
 
 
-def sizing_multiplier(vol_regimes: VolRegimes, tier: str, regime: str) -> float:
-    """`sizing_multipliers[tier][regime]` (CORE: low 1.15, normal 1.0, high 0.75, crisis 0.5); 1.0 for a
-    tier without a row. An unknown regime name is a programming error and raises."""
+def check_regime(regime: str) -> str:
+    """`regime` if it is one of `REGIMES`; an unknown regime name is a programming error and raises."""
     if regime not in REGIMES:
         raise ValueError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")
-    return vol_regimes.sizing_multiplier(tier, regime)
+    return regime
+
+
+def sizing_multiplier(vol_regimes: VolRegimes, tier: str, regime: str) -> float:
+    """`sizing_multipliers[tier][regime]` (CORE: low 1.15, normal 1.0, high 0.75, crisis 0.5); 1.0 for a
+    tier without a row. An unknown regime name raises."""
+    return vol_regimes.sizing_multiplier(tier, check_regime(regime))
 
 
 def weight_modifiers(vol_regimes: VolRegimes, regime: str) -> WeightModifiers:
     """`hybrid_weight_modifiers[regime]`, or no modification when the config has no entry."""
-    if regime not in REGIMES:
-        raise ValueError(f"unknown regime {regime!r}; known: {', '.join(REGIMES)}")
-    return vol_regimes.hybrid_weight_modifiers.get(regime, WeightModifiers())  # type: ignore[call-overload]
+    modifiers = vol_regimes.hybrid_weight_modifiers
+    return modifiers.get(check_regime(regime), WeightModifiers())  # type: ignore[call-overload]

@@ -45,6 +45,8 @@ from core.portfolio import (
     dec,
     drawdown,
     effective_trading_state,
+    float_or_none as _f,
+    gross_by_group,
     is_finite_positive,
     latest_nav,
     leg_notional,
@@ -119,7 +121,9 @@ _FILTER_CODES = {
 }
 
 _NAN = Decimal("NaN")
-# Quantities and prices beyond 10^18 are nonsense on any venue, and would overflow exact step arithmetic.
+# Quantities and prices beyond 10^18 are nonsense on any venue. The bound also keeps the products the checks form
+# (qty x price) inside Decimal's exponent range: at 1E+999999 they would raise decimal.Overflow outside the guarded
+# filter evaluation. (Step and tick checks themselves are exact at any size: core.filters.is_multiple.)
 _MAX_EXPONENT = 18
 
 
@@ -129,16 +133,12 @@ def _lenient_dec(value: Any) -> Decimal:
         return value
     if value is None or isinstance(value, bool):
         return _NAN
-    if isinstance(value, float):
-        return Decimal(repr(value)) if math.isfinite(value) else Decimal(str(value))
+    if isinstance(value, float):  # float() first: numpy 2 reprs np.float64(1.5) as 'np.float64(1.5)'
+        return Decimal(repr(float(value))) if math.isfinite(value) else Decimal(str(float(value)))
     try:
         return Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return _NAN
-
-
-def _f(x: Decimal | None) -> float | None:
-    return None if x is None else float(x)
 
 
 # --------------------------------------------------------------------------- records
@@ -346,10 +346,7 @@ class RiskContext:
         for name, g in groups.groups.items():
             for s in dict.fromkeys(g.symbols):
                 groups_of.setdefault(s, []).append(name)
-        group_gross = {
-            name: sum((symbol_gross.get(s, ZERO) for s in dict.fromkeys(g.symbols)), ZERO)
-            for name, g in groups.groups.items()
-        }
+        group_gross = gross_by_group(symbol_gross, groups)
         max_lev = dec(limits.MAX_LEVERAGE)
         if profile is not None:
             max_lev = min(max_lev, dec(profile.max_leverage))
@@ -539,7 +536,8 @@ def _order_facts(order: ProposedOrder, ctx: RiskContext) -> OrderFacts:
                 filters, side, qty, price, order_type=otype, mark_price=mark,
                 reduce_only=closes and (ps != "BOTH" or qty <= leg_qty),  # closing orders: min notional exempt
             ))
-        except (ArithmeticError, ValueError):  # the choke point never raises: an unjudgeable order is invalid
+        except (ArithmeticError, ValueError):  # the choke point never raises: malformed filters (a NaN bound) make
+            # the exchange filters unjudgeable, and an order that cannot be judged is invalid
             problems.append("filters_unjudgeable")
             is_reduce = False
     return OrderFacts(order, tuple(dict.fromkeys(problems)), filters, leg, leg_qty, is_reduce, mark, ref,
@@ -549,6 +547,15 @@ def _order_facts(order: ProposedOrder, ctx: RiskContext) -> OrderFacts:
 # --------------------------------------------------------------------------- the checks
 # Each: (facts, context) -> Veto | None. Gate checks let strict reductions through; cap checks look only at
 # the exposure an order adds.
+
+def _order_notional(f: OrderFacts) -> float | None:
+    """qty x (limit price, else mark) for the report; None when unknown or out of range (an absurd product would
+    raise decimal.Overflow, and the choke point never raises)."""
+    qty, ref = f.order.qty, f.ref_price
+    if ref is None or not qty.is_finite() or max(qty.adjusted(), ref.adjusted()) > _MAX_EXPONENT:
+        return None
+    return float(qty * ref)
+
 
 def _order_numbers(f: OrderFacts) -> dict[str, Any]:
     o = f.order
@@ -682,7 +689,7 @@ def _filter_check(code: str) -> Callable[[OrderFacts, RiskContext], Veto | None]
             "tick_size": float(flt.tick_size), "min_price": float(flt.min_price), "max_price": float(flt.max_price),
             "percent_up": float(flt.percent_up), "percent_down": float(flt.percent_down),
             "min_notional": float(flt.min_notional),
-            "notional_usd": _f(f.order.qty * f.ref_price) if f.ref_price is not None else None,
+            "notional_usd": _order_notional(f),
         }
         return Veto(code, " ".join(f"[{v.code}] {v.reason}" for v in hits), numbers,
                     details=tuple(v.name for v in hits if v.name))
@@ -837,7 +844,7 @@ def _summary(f: OrderFacts, ctx: RiskContext) -> dict[str, Any]:
         "nav_age_seconds": None if ctx.nav_ts_ms is None else (ctx.now_ms - ctx.nav_ts_ms) / 1000.0,
         "portfolio_dd_pct": _f(ctx.dd.current_dd_pct) if ctx.dd else None,
         "daily_loss_pct": _f(ctx.daily_loss),
-        "order_notional_usd": _f(f.order.qty * f.ref_price) if f.ref_price is not None and f.order.qty.is_finite() else None,
+        "order_notional_usd": _order_notional(f),
         "added_exposure_usd": float(f.add_usd),
         "symbol_post_trade_nav_pct": _f(sym_post / nav) if nav else None,
         "gross_post_trade_nav_pct": _f(gross_post / nav) if nav else None,

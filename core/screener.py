@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
+import numpy as np
+
 from core.alpha import HybridResult, Side, gate
 from core.indicators import (
     AtrState,
@@ -34,6 +36,7 @@ from core.indicators import (
     ZScoreState,
     atr,
     crossover,
+    deadband_sign,
     rsi,
     sma,
     zscore,
@@ -149,6 +152,30 @@ class ScreenerState:
             SmaState.start(params.slow_ma),
             CrossState.start(),
         )
+
+    @classmethod
+    def warm(cls, bars: Any, params: ScreenerParams = ScreenerParams()) -> "ScreenerState":
+        """The state after folding `bars` (anything with open/high/low/close arrays) through `update`,
+        built from batch results (see `core.indicators`, "Warm start"); `fields` are the last bar's."""
+        b = Ohlc.of(bars)
+        finite = np.isfinite(b.close)
+        closes = b.close[finite]
+        fast = SmaState.warm(closes, params.fast_ma)
+        slow = SmaState.warm(closes, params.slow_ma)
+        cross = CrossState.warm([fast.value], [slow.value])
+        up = down = False
+        if len(closes) > params.slow_ma and finite[-1]:  # the SMAs were ready at the previous valid close too
+            before = closes[:-1]
+            prev = deadband_sign(SmaState.warm(before, params.fast_ma).value, SmaState.warm(before, params.slow_ma).value)
+            now = cross.prev_sign
+            up, down = now > 0 and prev <= 0, now < 0 and prev >= 0  # type: ignore[operator]
+        ok = np.flatnonzero(finite & np.isfinite(b.high) & np.isfinite(b.low))
+        last_close = float(b.close[ok[-1]]) if len(ok) else math.nan
+        z = ZScoreState.warm(closes, params.z_window)
+        r = RsiState.warm(closes, params.rsi_period)
+        a = AtrState.warm(b.high, b.low, b.close, params.atr_period)
+        fields = ScreenerFields(z.value, r.value, _atr_fraction(a.value, last_close), up, down)
+        return cls(params, z, r, a, fast, slow, cross, last_close, fields)
 
     def update(self, bar: Bar) -> tuple["ScreenerState", ScreenerFields]:
         z_state, z = self.z.update(bar.close)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
-from core.filters import SymbolFilters, quantize_qty, to_decimal
+from core.filters import ZERO, SymbolFilters, quantize_qty, to_decimal
 
 if TYPE_CHECKING:
     from settings.models import PairsUniverse, Profile, RiskLimits, StrategyConfig
@@ -35,13 +35,7 @@ __all__ = [
     "size_position",
 ]
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
-
-
-def _d(x: Any) -> Decimal:
-    return to_decimal(x)
-
 
 def _ok(x: Decimal | None) -> bool:
     return x is not None and x.is_finite() and x > 0
@@ -89,13 +83,13 @@ class SizingResult:
 
 def effective_per_trade_nav_pct(base_per_trade_nav_pct: Any, sizing_multiplier: Any) -> Decimal:
     """Seed 002 §4.3: base x multiplier (exact in Decimal: 0.04 x 1.15 = 0.046)."""
-    return _d(base_per_trade_nav_pct) * _d(sizing_multiplier)
+    return to_decimal(base_per_trade_nav_pct) * to_decimal(sizing_multiplier)
 
 
 def per_trade_nav_pct(strategy_config: "StrategyConfig", tier: str, regime: str) -> tuple[Decimal, Decimal, Decimal]:
     """(base, multiplier, effective) for a tier and a vol regime."""
-    base = _d(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]
-    mult = _d(strategy_config.vol_regimes.sizing_multiplier(tier, regime))
+    base = to_decimal(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]
+    mult = to_decimal(strategy_config.vol_regimes.sizing_multiplier(tier, regime))
     return base, mult, effective_per_trade_nav_pct(base, mult)
 
 
@@ -115,13 +109,13 @@ def target_leverage(
     cands: dict[str, Decimal] = {}
     override = universe.overrides.get(symbol) if universe is not None else None
     if override is not None and override.target_leverage is not None:
-        cands["target_leverage"] = _d(override.target_leverage)
+        cands["target_leverage"] = to_decimal(override.target_leverage)
     if strategy_leverage is not None:
-        cands["strategy"] = _d(strategy_leverage)
+        cands["strategy"] = to_decimal(strategy_leverage)
     if profile is not None:
-        cands["profile"] = _d(profile.max_leverage)
+        cands["profile"] = to_decimal(profile.max_leverage)
     if limits is not None:
-        cands["MAX_LEVERAGE"] = _d(limits.MAX_LEVERAGE)
+        cands["MAX_LEVERAGE"] = to_decimal(limits.MAX_LEVERAGE)
     lev = min(cands.values()) if cands else ONE
     exchange = max(1, int(lev.to_integral_value(rounding=ROUND_FLOOR)))
     sizing = Decimal(exchange) if lev >= 1 else lev  # below 1x: size with it, the symbol stays at 1x
@@ -130,7 +124,7 @@ def target_leverage(
 
 def qty_for_notional(notional_usd: Any, price: Any, filters: SymbolFilters, market: bool = True) -> tuple[Decimal, Decimal]:
     """(raw qty, qty floored to the step)."""
-    raw = _d(notional_usd) / _d(price)
+    raw = to_decimal(notional_usd) / to_decimal(price)
     return raw, quantize_qty(raw, filters, market=market)
 
 
@@ -166,7 +160,7 @@ def size_position(
     override = universe.overrides.get(symbol) if universe is not None else None
     min_notional = filters.min_notional
     if override is not None and override.min_notional is not None:
-        min_notional = max(min_notional, _d(override.min_notional))
+        min_notional = max(min_notional, to_decimal(override.min_notional))
     cap = _safe(cap_notional_usd) if cap_notional_usd is not None else None
 
     def result(margin: Decimal, target: Decimal, raw: Decimal, qty: Decimal, reason: str) -> SizingResult:
@@ -204,6 +198,6 @@ def _safe(x: Any) -> Decimal:
     if isinstance(x, float) and not math.isfinite(x):
         return Decimal("NaN")
     try:
-        return _d(x)
+        return to_decimal(x)
     except ValueError:
         return Decimal("NaN")

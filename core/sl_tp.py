@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
-from core.filters import SymbolFilters, to_decimal
+from core.filters import ZERO, SymbolFilters, to_decimal
 
 __all__ = [
     "EXIT_REASONS",
@@ -55,14 +55,8 @@ __all__ = [
 ]
 
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop", "time_stop")
-ZERO = Decimal(0)
 ONE = Decimal(1)
 _REGISTRY_VERSION = 1
-
-
-def _d(x: Any) -> Decimal:
-    return to_decimal(x)
-
 
 def _direction(position_side: str, direction: str | None = None) -> str:
     ps = str(position_side).upper()
@@ -78,7 +72,7 @@ def _direction(position_side: str, direction: str | None = None) -> str:
 def _tick(filters: SymbolFilters | None, tick_size: Any = None) -> Decimal:
     if filters is not None:
         return filters.tick_size
-    return _d(tick_size) if tick_size is not None else ZERO
+    return to_decimal(tick_size) if tick_size is not None else ZERO
 
 
 # --------------------------------------------------------------------------- level rules
@@ -90,7 +84,7 @@ def round_level(level: Any, reference: Any, tick: Any) -> Decimal:
     With tick 0 the level is returned unchanged. A level below the reference is floored at one tick; when
     the reference itself is a single tick there is no price below it and 0 is returned (callers reject it).
     """
-    lvl, ref, t = _d(level), _d(reference), _d(tick)
+    lvl, ref, t = to_decimal(level), to_decimal(reference), to_decimal(tick)
     if t <= 0 or lvl == ref:
         return lvl
     if lvl < ref:
@@ -114,18 +108,18 @@ def _distance(entry: Decimal, atr: Any, atr_mult: Any, pct: Any) -> Decimal:
     if (atr is None) == (pct is None):
         raise ValueError("give exactly one of atr (with atr_mult) or pct")
     if atr is not None:
-        a, k = _d(atr), _d(atr_mult if atr_mult is not None else 1)
+        a, k = to_decimal(atr), to_decimal(atr_mult if atr_mult is not None else 1)
         if not (a.is_finite() and a > 0 and k.is_finite() and k > 0):
             raise ValueError(f"atr and atr_mult must be > 0, got {atr}, {atr_mult}")
         return a * k
-    p = _d(pct)
+    p = to_decimal(pct)
     if not (p.is_finite() and 0 < p):
         raise ValueError(f"pct must be a fraction > 0, got {pct}")
     return entry * p
 
 
 def _entry(entry_price: Any) -> Decimal:
-    e = _d(entry_price)
+    e = to_decimal(entry_price)
     if not (e.is_finite() and e > 0):
         raise ValueError(f"entry_price must be > 0, got {entry_price}")
     return e
@@ -156,7 +150,7 @@ def take_profit_price(
 def trailing_stop_price(anchor: Any, position_side: str, trail_pct: Any, *, tick_size: Any = None,
                         direction: str | None = None) -> Decimal:
     """LONG: anchor x (1 - pct) (anchor = highest since entry); SHORT: anchor x (1 + pct). Toward the anchor."""
-    a, p = _d(anchor), _d(trail_pct)
+    a, p = to_decimal(anchor), to_decimal(trail_pct)
     raw = a * (ONE - p) if _direction(position_side, direction) == "LONG" else a * (ONE + p)
     return round_level(raw, a, tick_size if tick_size is not None else 0)
 
@@ -176,7 +170,7 @@ class Bar:
 
     def __post_init__(self) -> None:
         for name in ("open", "high", "low", "close"):
-            object.__setattr__(self, name, _d(getattr(self, name)))
+            object.__setattr__(self, name, to_decimal(getattr(self, name)))
         if not (self.low <= min(self.open, self.close) and self.high >= max(self.open, self.close)):
             raise ValueError(f"inconsistent bar o={self.open} h={self.high} l={self.low} c={self.close}")
 
@@ -224,7 +218,7 @@ class ExitRule:
                      "tick_size", "triggered_price"):
             v = getattr(self, name)
             if v is not None:
-                object.__setattr__(self, name, _d(v))
+                object.__setattr__(self, name, to_decimal(v))
         e = self.entry_price
         long = self.direction == "LONG"
         if self.stop_loss is not None and not (self.stop_loss < e if long else self.stop_loss > e):
@@ -319,7 +313,7 @@ def make_rule(
             return fn(e, position_side, pct=pct, **kw)
         return None
 
-    trail = _d(trail_pct) if trail_pct is not None else None
+    trail = to_decimal(trail_pct) if trail_pct is not None else None
     return ExitRule(
         symbol=symbol, position_side=position_side, direction=d, entry_price=e, opened_at_ms=int(opened_at_ms),
         stop_loss=level(stop_loss_price, sl_atr_mult, sl_pct),
@@ -411,17 +405,26 @@ def update_on_price(registry: TpSlRegistry, marks: Mapping[str, Any], now_ms: in
 
     Marks for unregistered symbols are ignored; a registered leg without a mark can only time out.
     """
+    def judge(rule: ExitRule) -> tuple[ExitRule, ExitSignal | None]:
+        raw = marks.get(rule.symbol)
+        mark = to_decimal(raw) if raw is not None else None
+        if mark is not None and not (mark.is_finite() and mark > 0):
+            mark = None  # a broken tick must neither trigger nor move a trailing stop
+        return _judge_price(rule, mark, now_ms)
+
+    return _judge_untriggered(registry, judge)
+
+
+def _judge_untriggered(registry: TpSlRegistry, judge: Any) -> tuple[TpSlRegistry, list[ExitSignal]]:
+    """Apply `judge(rule) -> (rule, signal or None)` to every untriggered rule; the registry is returned
+    unchanged (the same object) when no rule changed."""
     out: list[ExitRule] = []
     exits: list[ExitSignal] = []
     changed = False
     for rule in registry.entries:
         new = rule
         if rule.triggered is None:
-            raw = marks.get(rule.symbol)
-            mark = _d(raw) if raw is not None else None
-            if mark is not None and not (mark.is_finite() and mark > 0):
-                mark = None  # a broken tick must neither trigger nor move a trailing stop
-            new, sig = _judge_price(rule, mark, now_ms)
+            new, sig = judge(rule)
             if sig is not None:
                 exits.append(sig)
         changed = changed or new is not rule
@@ -449,18 +452,7 @@ def update_on_bar(registry: TpSlRegistry, bars: Mapping[str, Bar], now_ms: int) 
     Gap through a level at the open -> exit at the open. Otherwise a stop (low/high through it) wins over a
     take-profit in the same bar. The trailing anchor moves with the bar's extreme only if nothing fired.
     """
-    out: list[ExitRule] = []
-    exits: list[ExitSignal] = []
-    changed = False
-    for rule in registry.entries:
-        new = rule
-        if rule.triggered is None:
-            new, sig = _judge_bar(rule, bars.get(rule.symbol), now_ms)
-            if sig is not None:
-                exits.append(sig)
-        changed = changed or new is not rule
-        out.append(new)
-    return (_with(registry, out) if changed else registry), exits
+    return _judge_untriggered(registry, lambda rule: _judge_bar(rule, bars.get(rule.symbol), now_ms))
 
 
 def _judge_bar(rule: ExitRule, bar: Bar | None, now_ms: int) -> tuple[ExitRule, ExitSignal | None]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from core.filters import SymbolFilters, is_multiple, quantize_price, to_decimal
+from core.filters import ZERO, SymbolFilters, is_multiple, quantize_price, to_decimal
 
 if TYPE_CHECKING:
     from settings.models import TwapConfig
@@ -41,7 +41,6 @@ __all__ = [
     "maker_price",
 ]
 
-ZERO = Decimal(0)
 _MAX_CLIENT_ID = 36
 
 

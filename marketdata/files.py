@@ -24,6 +24,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from core.timeframes import INTERVAL_MS
+
 from execution.state_store import atomic_write_bytes
 
 __all__ = [
@@ -46,24 +48,7 @@ __all__ = [
     "funding_path",
 ]
 
-_MINUTE = 60_000
-_HOUR = 60 * _MINUTE
-
-#: Binance kline intervals we support, in milliseconds. The one place this table lives.
-INTERVAL_MS: dict[str, int] = {
-    "1m": _MINUTE,
-    "3m": 3 * _MINUTE,
-    "5m": 5 * _MINUTE,
-    "15m": 15 * _MINUTE,
-    "30m": 30 * _MINUTE,
-    "1h": _HOUR,
-    "2h": 2 * _HOUR,
-    "4h": 4 * _HOUR,
-    "6h": 6 * _HOUR,
-    "8h": 8 * _HOUR,
-    "12h": 12 * _HOUR,
-    "1d": 24 * _HOUR,
-}
+# the one table of kline intervals lives in the pure core; re-exported here for data-file users
 
 KLINE_COLUMNS: tuple[str, ...] = ("open_time_ms", "open", "high", "low", "close", "volume")
 FUNDING_COLUMNS: tuple[str, ...] = ("funding_time_ms", "funding_rate")

@@ -36,6 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
+from core.timeframes import HOUR_MS, MINUTE_MS
 from execution.state_store import atomic_write_bytes
 
 from marketdata.files import (
@@ -61,9 +62,7 @@ __all__ = [
     "main",
 ]
 
-_MINUTE_MS = 60_000
-_HOUR_MS = 3_600_000
-_FUNDING_MS = 8 * _HOUR_MS
+_FUNDING_MS = 8 * HOUR_MS
 _MIN_PER_HOUR = 60
 _HOURS_PER_YEAR = 24 * 365
 
@@ -198,7 +197,7 @@ def _seasonality(origin_ms: int, n_hours: int, p: MarketParams) -> np.ndarray:
         return day * np.where(dow >= 5, p.weekend_vol**2, 1.0)
 
     week_mean = variance(np.arange(24 * 7)).mean()
-    hours = origin_ms // _HOUR_MS + np.arange(n_hours)
+    hours = origin_ms // HOUR_MS + np.arange(n_hours)
     return np.sqrt(variance(hours) / week_mean)
 
 
@@ -311,8 +310,8 @@ def _to_ticks(log_price: np.ndarray, decimals: int) -> np.ndarray:
 
 
 def _bars(path: _MinutePath, symbol: str, spec: SymbolSpec, start_ms: int, n_bars: int, interval: str) -> Klines:
-    per_bar = INTERVAL_MS[interval] // _MINUTE_MS
-    first = (start_ms - path.origin_ms) // _MINUTE_MS
+    per_bar = INTERVAL_MS[interval] // MINUTE_MS
+    first = (start_ms - path.origin_ms) // MINUTE_MS
     sl = slice(first, first + n_bars * per_bar)
 
     def grid(a: np.ndarray) -> np.ndarray:
@@ -373,8 +372,8 @@ def generate_klines(
     _check_request(start, n_bars, interval)
     p = params or MarketParams()
     spec = symbol_spec(symbol, start_price)
-    origin = start // _HOUR_MS * _HOUR_MS
-    n_minutes = (start - origin) // _MINUTE_MS + n_bars * INTERVAL_MS[interval] // _MINUTE_MS
+    origin = start // HOUR_MS * HOUR_MS
+    n_minutes = (start - origin) // MINUTE_MS + n_bars * INTERVAL_MS[interval] // MINUTE_MS
     path = _simulate(symbol, origin, n_minutes, seed, spec, p)
     return _bars(path, symbol, spec, start, n_bars, interval)
 
@@ -396,7 +395,7 @@ def generate_funding(symbol: str, klines: Klines, seed: int = 0, params: MarketP
         raise MarketDataError("klines span no funding time (00:00/08:00/16:00 UTC)")
 
     # Trailing 3-day trend as a t-statistic of the bar returns: causal, and scale-free across symbols.
-    lookback = max(1, 72 * _HOUR_MS // klines.interval_ms)
+    lookback = max(1, 72 * HOUR_MS // klines.interval_ms)
     rets = np.diff(np.log(klines.close))
     cum = np.concatenate(([0.0], np.cumsum(rets)))
     cum_sq = np.concatenate(([0.0], np.cumsum(rets * rets)))
@@ -458,10 +457,10 @@ def generate_dataset(
         "klines": {},
         "funding": {},
     }
-    origin = start_ms // _HOUR_MS * _HOUR_MS
+    origin = start_ms // HOUR_MS * HOUR_MS
     for sym in dict.fromkeys(symbols):
         spec = symbol_spec(sym)
-        path = _simulate(sym, origin, (start_ms - origin + span_ms) // _MINUTE_MS, seed, spec, p)
+        path = _simulate(sym, origin, (start_ms - origin + span_ms) // MINUTE_MS, seed, spec, p)
         intervals = [interval] + (fine if sym in fine_symbols else [])
         main_klines: Klines | None = None
         for iv in intervals:

@@ -344,7 +344,8 @@ def test_halted_blocks_everything_but_strict_reductions():
     (1, None, "LIMIT", ("price_missing",)),
     (1, None, "STOP", ("unsupported_order_type",)),
     (None, None, "", ("qty_not_finite",)),
-    (D("1e117"), None, "", ("qty_out_of_range",)),  # beyond exact step arithmetic: vetoed, not raised
+    (D("1e117"), None, "", ("qty_out_of_range",)),  # absurd: vetoed, not raised
+    (D("1E+999999"), None, "", ("qty_out_of_range",)),  # qty x price would overflow Decimal: vetoed, not raised
     (1, D("1e40"), "LIMIT", ("price_out_of_range",)),
 ])
 def test_invalid_numbers_are_vetoed_never_raised(qty, price, otype, expected):
@@ -352,6 +353,16 @@ def test_invalid_numbers_are_vetoed_never_raised(qty, price, otype, expected):
     assert "invalid_order" in d.codes and not d.approved
     assert d.veto("invalid_order").details == expected
     json.dumps(d.to_dict())
+
+
+def test_malformed_filters_and_numpy_numbers_are_vetoed_or_judged_never_raised():
+    broken = PortfolioSnapshot(now_ms=NOW, nav_history=(NavPoint(NOW - 1000, 10000),), mark_prices=MARKS,
+                               filters={**FILTERS, "SOLUSDT": filt("SOLUSDT", "0.0010", "1", "5", min_qty="NaN")})
+    d = check(order("SOLUSDT", "BUY", "LONG", 1), broken)
+    assert d.veto("invalid_order").details == ("filters_unjudgeable",)
+    np = pytest.importorskip("numpy")  # numpy 2 reprs np.float64(2.0) as 'np.float64(2.0)': converted via float()
+    o = order("SOLUSDT", "BUY", "LONG", np.float64(2.0), np.float64(100.0))
+    assert o.qty == D(2) and o.price == D(100) and check(o, snap()).approved
 
 
 def test_invalid_symbol_side_position_side_and_mode():

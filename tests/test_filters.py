@@ -228,3 +228,75 @@ def test_invalid_side():
 
 def test_is_multiple_zero_step():
     assert is_multiple(D("1.2345"), D(0))
+
+
+# ---------------------------------------------------------------- is_multiple is total and exact at any size
+
+def _reference_multiple(value: D, step: D) -> bool:
+    from fractions import Fraction
+
+    return (Fraction(value) / Fraction(step)).denominator == 1
+
+
+coefficients = st.integers(min_value=-(10**40), max_value=10**40)
+exponents = st.integers(min_value=-60, max_value=200)
+
+
+@settings(max_examples=500, deadline=None)
+@given(v=coefficients, ev=exponents, s=st.integers(1, 10**6), es=st.integers(-30, 10))
+def test_is_multiple_equals_exact_rational_arithmetic(v, ev, s, es):
+    value, step = D(v).scaleb(ev), D(s).scaleb(es)
+    assert is_multiple(value, step) == _reference_multiple(value, step)
+    assert is_multiple(value * s, D(1).scaleb(es)) == _reference_multiple(value * s, D(1).scaleb(es))
+
+
+def test_is_multiple_far_beyond_the_old_context_precision():
+    # `value % step` under 120 digits raised decimal.DivisionImpossible from ~step x 10^120 (hypothesis found it)
+    assert is_multiple(D("1e117"), D("0.001")) and is_multiple(D("1e121"), D("0.001"))
+    assert is_multiple(D("1" + "0" * 200 + ".001"), D("0.001"))
+    assert not is_multiple(D("1" + "0" * 200 + ".0005"), D("0.001"))
+    assert is_multiple(D("1E+999999999"), D("0.001"))  # instant: modular arithmetic, no giant quotient
+    assert not is_multiple(D("1E+999999999"), D("0.003"))  # 10^n is never a multiple of 3
+    assert is_multiple(D("3E+999999999"), D("0.003"))
+    assert not is_multiple(D("1E-999999"), D("0.001")) and is_multiple(D(0), D("0.003"))
+
+
+def test_is_multiple_of_non_finite_numbers_is_false_never_an_error():
+    for value, step in ((D("NaN"), D("0.1")), (D("Infinity"), D("0.1")), (D("-Infinity"), D("1")), (D("1"), D("NaN")),
+                        (D("1"), D("Infinity")), (D("sNaN"), D("1"))):
+        assert is_multiple(value, step) is False
+    assert is_multiple(D("1.2345"), D("-1")) is True  # a step <= 0 is a disabled filter
+
+
+def test_quantize_is_exact_for_huge_values_and_refuses_absurd_ones():
+    f = _filters(D("0.001"), D("0.01"))
+    huge = D("1" + "0" * 150 + ".0015")
+    assert quantize_qty(huge, f) == D("1" + "0" * 150 + ".001")
+    assert quantize_price(D("1" + "0" * 150 + ".005"), f, "SELL") == D("1" + "0" * 150 + ".01")
+    assert quantize_qty(D("1E+999999999"), _filters(D("0.001"), D("0.01"))) == D("1E+999999999")  # already a multiple
+    with pytest.raises(ValueError, match="too large"):
+        quantize_qty(D("1E+999999999"), _filters(D("0.003"), D("0.01")))
+
+
+def test_quantize_to_a_whole_step_prints_without_decimals():
+    assert str(quantize_qty(D("857.4") * D("1.00000000000000000000000001"), DOGE)) == "857"
+    assert str(quantize_qty("12.9", _filters(D("0.001"), D("0.01")))) == "12.900"
+
+
+def test_numpy_floats_convert_like_python_floats():
+    np = pytest.importorskip("numpy")
+    assert to_decimal(np.float64(0.1)) == D("0.1") and to_decimal(np.float32(0.5)) == D("0.5")
+
+
+@settings(max_examples=300, deadline=None)
+@given(v=st.integers(1, 10**30), ev=st.integers(-20, 200), es=st.integers(-12, 3), s=st.sampled_from([1, 5, 25, 3]),
+       side=st.sampled_from(["BUY", "SELL", None]))
+def test_quantize_is_exact_at_any_magnitude(v, ev, es, s, side):
+    from fractions import Fraction
+
+    value, step = D(v).scaleb(ev), D(s).scaleb(es)
+    f = _filters(step, step)
+    q, p = quantize_qty(value, f), quantize_price(value, f, side)
+    assert is_multiple(q, step) and is_multiple(p, step)
+    assert 0 <= Fraction(value) - Fraction(q) < Fraction(step)
+    assert abs(Fraction(p) - Fraction(value)) <= Fraction(step)

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-INTERVAL_MS = {
-    "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
-    "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "6h": 21_600_000, "8h": 28_800_000,
-    "12h": 43_200_000, "1d": 86_400_000, "3d": 259_200_000, "1w": 604_800_000,
-}
+from core.timeframes import DAY_MS, INTERVAL_MS as CORE_INTERVAL_MS
+
+# Hedge's interval table plus the two longer intervals Binance serves and Hedge never trades on.
+INTERVAL_MS = {**CORE_INTERVAL_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS}
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 DEFAULT_FUNDING_RATE = 0.0001          # Binance's baseline 0.01 % when a symbol has no funding data
 

@@ -16,7 +16,8 @@ Batch and incremental
 Each strategy has a batch function over arrays and a frozen state with `update(bar) -> (state, target)`
 for the live loop (O(1) or O(longest window) per bar). Folding all bars through `update` reproduces the
 batch targets exactly (same decisions; indicator values agree to ~1e-12 and every comparison uses the
-dead band of `core.indicators.SIGN_DEADBAND`).
+dead band of `core.indicators.SIGN_DEADBAND`). `spec.warm(bars, params)` builds the state that folding
+`bars` would reach from batch results (the process-start warm-up: ~0.1 ms instead of ~5 ms for 1,000 bars).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from typing import Any, Callable, Mapping, Protocol
 import numpy as np
 
 from core.indicators import Bar, Ohlc
+from core.timeframes import HOUR_MS
 
 __all__ = [
     "HOUR_MS",
@@ -39,8 +41,6 @@ __all__ = [
     "valid_close_mask",
     "expand_targets",
 ]
-
-HOUR_MS = 3_600_000
 
 Params = Mapping[str, Any]
 
@@ -123,6 +123,14 @@ class StrategyStateLike(Protocol):
 
 BatchFn = Callable[[Ohlc, dict, int], np.ndarray]
 StartFn = Callable[[dict, int], StrategyStateLike]
+WarmFn = Callable[[Ohlc, dict, int], StrategyStateLike]
+
+
+def fold_bars(state: StrategyStateLike, bars: Ohlc) -> StrategyStateLike:
+    """`state` after `update` with every bar of `bars` in order (the reference for `warm`)."""
+    for i in range(len(bars)):
+        state, _ = state.update(bars.bar(i))
+    return state
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,7 @@ class StrategySpec:
     check_fn: Callable[[dict], None] = field(repr=False, default=lambda p: None)
     warmup_fn: Callable[[dict, int], int] = field(repr=False, default=lambda p, bar_ms: 0)
     description: str = ""
+    warm_fn: WarmFn | None = field(repr=False, default=None)  # None: `warm` folds bar by bar
 
     def params(self, params: Params | None = None) -> dict[str, Any]:
         """Resolved and validated parameters."""
@@ -152,6 +161,15 @@ class StrategySpec:
         """The incremental state before the first bar."""
         hours_to_bars(1.0, bar_ms)
         return self.start_fn(self.params(params), int(bar_ms))
+
+    def warm(self, bars: Any, params: Params | None = None, *, bar_ms: int = HOUR_MS) -> StrategyStateLike:
+        """The incremental state after folding `bars` through `start(...).update`, built from batch results
+        (same target; indicator values agree to ~1e-13, and the state then updates as the folded one)."""
+        hours_to_bars(1.0, bar_ms)
+        p, b = self.params(params), Ohlc.of(bars)
+        if self.warm_fn is None:
+            return fold_bars(self.start_fn(p, int(bar_ms)), b)
+        return self.warm_fn(b, p, int(bar_ms))
 
     def warmup_bars(self, params: Params | None = None, *, bar_ms: int = HOUR_MS) -> int:
         """Valid bars before the strategy can hold a position (the live loop's minimum history)."""

@@ -89,12 +89,10 @@ def _step(pos: tuple, close: float, upper: float, lower: float, atr_value: float
     return _FLAT
 
 
-def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
-    valid = valid_close_mask(bars, need_range=True)
-    high, low, close = bars.high[valid], bars.low[valid], bars.close[valid]
+def _run(high: np.ndarray, low: np.ndarray, close: np.ndarray, p: dict, rules: _Rules) -> tuple[np.ndarray, tuple]:
+    """Targets on valid bars and the position after the last one."""
     upper, lower = donchian(high, low, p["channel"])
     atr_values = atr(high, low, close, p["atr_period"])
-    rules = _Rules.of(p, bar_ms)
     targets = np.zeros(len(close))
     pos = _FLAT
     # The position machine is path dependent, so it is a plain loop over floats, but only where it
@@ -115,6 +113,12 @@ def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
         pos = _step(pos, cl[i], up[i], lo[i], av[i], rules)
         targets[i] = pos[0] * pos[3]
         i += 1
+    return targets, pos
+
+
+def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
+    valid = valid_close_mask(bars, need_range=True)
+    targets, _ = _run(bars.high[valid], bars.low[valid], bars.close[valid], p, _Rules.of(p, bar_ms))
     return expand_targets(targets, valid)
 
 
@@ -140,6 +144,15 @@ def _start(p: dict, bar_ms: int) -> BreakoutState:
     return BreakoutState(_Rules.of(p, bar_ms), DonchianState.start(p["channel"]), AtrState.start(p["atr_period"]))
 
 
+def _warm(bars: Ohlc, p: dict, bar_ms: int) -> BreakoutState:
+    valid = valid_close_mask(bars, need_range=True)
+    high, low, close = bars.high[valid], bars.low[valid], bars.close[valid]
+    rules = _Rules.of(p, bar_ms)
+    _, pos = _run(high, low, close, p, rules)
+    channel = DonchianState.warm(high, low, p["channel"])
+    return BreakoutState(rules, channel, AtrState.warm(high, low, close, p["atr_period"]), pos, pos[0] * pos[3])
+
+
 BREAKOUT_VOL_ATR = StrategySpec(
     name="breakout_vol_atr",
     defaults=DEFAULTS,
@@ -148,4 +161,5 @@ BREAKOUT_VOL_ATR = StrategySpec(
     check_fn=_check,
     warmup_fn=lambda p, bar_ms: max(p["channel"], p["atr_period"]),
     description="Donchian breakout, ATR trailing stop, time stop, size risk_mult",
+    warm_fn=_warm,
 )

@@ -46,12 +46,22 @@ class EmaCrossState:
         fast, f = self.fast.update(close)
         slow, s = self.slow.update(close)
         count = self.count + 1
-        target = 0.0 if count <= self.slow_bars else (1.0 if deadband_sign(f, s) > 0 else -1.0)
+        target = _target(count, self.slow_bars, f, s)
         return EmaCrossState(self.slow_bars, fast, slow, count, target), target
+
+
+def _target(count: int, slow_bars: int, fast: float, slow: float) -> float:
+    return 0.0 if count <= slow_bars else (1.0 if deadband_sign(fast, slow) > 0 else -1.0)
 
 
 def _start(p: dict, bar_ms: int) -> EmaCrossState:
     return EmaCrossState(p["slow"], EmaState.start(p["fast"]), EmaState.start(p["slow"]))
+
+
+def _warm(bars: Ohlc, p: dict, bar_ms: int) -> EmaCrossState:
+    close = bars.close[valid_close_mask(bars)]
+    fast, slow = EmaState.warm(close, p["fast"]), EmaState.warm(close, p["slow"])
+    return EmaCrossState(p["slow"], fast, slow, len(close), _target(len(close), p["slow"], fast.value, slow.value))
 
 
 EMA_CROSS = StrategySpec(
@@ -62,4 +72,5 @@ EMA_CROSS = StrategySpec(
     check_fn=_check,
     warmup_fn=lambda p, bar_ms: p["slow"],
     description="+1 when EMA(fast) > EMA(slow) else -1, flat for the first `slow` bars",
+    warm_fn=_warm,
 )

@@ -61,6 +61,15 @@ class EnsembleState:
         sleeves = tuple(ensemble.sleeves)
         return cls(sleeves, tuple(STRATEGIES[s.strategy].start(s.params, bar_ms=bar_ms) for s in sleeves))
 
+    @classmethod
+    def warm(
+        cls, ensemble: EnsembleConfig, bars_by_symbol: Mapping[str, Any], *, bar_ms: int = HOUR_MS
+    ) -> "EnsembleState":
+        """The state after folding each sleeve's symbol bars, built from batch results (see `StrategySpec.warm`)."""
+        sleeves = tuple(ensemble.sleeves)
+        return cls(sleeves, tuple(
+            STRATEGIES[s.strategy].warm(_bars_for(s, bars_by_symbol), s.params, bar_ms=bar_ms) for s in sleeves))
+
     @property
     def per_sleeve(self) -> dict[str, float]:
         return {s.name: st.target for s, st in zip(self.sleeves, self.states)}

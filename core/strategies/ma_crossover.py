@@ -73,11 +73,10 @@ def _step(side: int, extreme: float, close: float, up: bool, down: bool, trail: 
     return 0, _NAN
 
 
-def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
-    valid = valid_close_mask(bars)
-    close = bars.close[valid]
+def _run(close: np.ndarray, p: dict) -> tuple[np.ndarray, int, float]:
+    """Sides on valid closes and the (side, peak-or-trough) after the last one."""
     ups, downs = crossover(sma(close, p["short_ma_period"]), sma(close, p["long_ma_period"]))
-    trail, shorts, size = p["trailing_stop_pct"], p["enable_shorts"], _size(p)
+    trail, shorts = p["trailing_stop_pct"], p["enable_shorts"]
     sides = np.zeros(len(close))
     # Path dependent, so a loop over floats, but while flat only a crossover can open a position:
     # jump straight to the next one.
@@ -94,7 +93,13 @@ def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
         side, extreme = _step(side, extreme, cl[i], up_l[i], down_l[i], trail, shorts)
         sides[i] = side
         i += 1
-    return expand_targets(sides * size, valid)
+    return sides, side, extreme
+
+
+def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
+    valid = valid_close_mask(bars)
+    sides, _, _ = _run(bars.close[valid], p)
+    return expand_targets(sides * _size(p), valid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,15 @@ def _start(p: dict, bar_ms: int) -> MaCrossoverState:
     )
 
 
+def _warm(bars: Ohlc, p: dict, bar_ms: int) -> MaCrossoverState:
+    close = bars.close[valid_close_mask(bars)]
+    _, side, extreme = _run(close, p)
+    fast, slow = SmaState.warm(close, p["short_ma_period"]), SmaState.warm(close, p["long_ma_period"])
+    size = _size(p)
+    return MaCrossoverState(p["trailing_stop_pct"], p["enable_shorts"], size, fast, slow,
+                            CrossState.warm([fast.value], [slow.value]), side, extreme, side * size)
+
+
 MA_CROSSOVER = StrategySpec(
     name="ma_crossover",
     defaults=DEFAULTS,
@@ -140,4 +154,5 @@ MA_CROSSOVER = StrategySpec(
     check_fn=_check,
     warmup_fn=lambda p, bar_ms: p["long_ma_period"] + 1,
     description="SMA(short)/SMA(long) crossover entries with a trailing stop (seed 003 baseline)",
+    warm_fn=_warm,
 )

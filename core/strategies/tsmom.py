@@ -71,22 +71,31 @@ class TsmomState:
         close = bar.close
         if not math.isfinite(close):
             return self, self.target
+        emas = tuple(state.update(close)[0] for state in self.emas)
         count = self.count + 1
-        emas = []
+        target = self._target(close, emas, count)
+        return TsmomState(self.lookbacks, emas, self.enable_shorts, count, target), target
+
+    def _target(self, close: float, emas: tuple[EmaState, ...], count: int) -> float:
         total = 0.0
-        for lookback, state in zip(self.lookbacks, self.emas):
-            state, value = state.update(close)
-            emas.append(state)
+        for lookback, state in zip(self.lookbacks, emas):
             if count > lookback:
-                total += deadband_sign(close, value)
+                total += deadband_sign(close, state.value)
         target = total / len(self.lookbacks)
-        if not self.enable_shorts and target < 0.0:
-            target = 0.0
-        return TsmomState(self.lookbacks, tuple(emas), self.enable_shorts, count, target), target
+        return 0.0 if not self.enable_shorts and target < 0.0 else target
 
 
 def _start(lookbacks: tuple[int, ...], enable_shorts: bool) -> TsmomState:
     return TsmomState(lookbacks, tuple(EmaState.start(lb) for lb in lookbacks), enable_shorts)
+
+
+def _warm(lookbacks: tuple[int, ...], enable_shorts: bool, bars: Ohlc) -> TsmomState:
+    close = bars.close[valid_close_mask(bars)]
+    state = TsmomState(lookbacks, tuple(EmaState.warm(close, lb) for lb in lookbacks), enable_shorts, len(close))
+    if not len(close):
+        return state
+    target = state._target(float(close[-1]), state.emas, state.count)
+    return TsmomState(lookbacks, state.emas, enable_shorts, state.count, target)
 
 
 TSMOM_EMA = StrategySpec(
@@ -97,6 +106,7 @@ TSMOM_EMA = StrategySpec(
     check_fn=_check_lookback,
     warmup_fn=lambda p, bar_ms: p["lookback"],
     description="sign(close - EMA(lookback)), flat for the first `lookback` bars",
+    warm_fn=lambda bars, p, bar_ms: _warm((p["lookback"],), p["enable_shorts"], bars),
 )
 
 TSMOM_MULTI_EMA = StrategySpec(
@@ -107,4 +117,5 @@ TSMOM_MULTI_EMA = StrategySpec(
     check_fn=_check_lookbacks,
     warmup_fn=lambda p, bar_ms: min(p["lookbacks"]),
     description="mean of sign(close - EMA(L)) over the lookbacks",
+    warm_fn=lambda bars, p, bar_ms: _warm(tuple(p["lookbacks"]), p["enable_shorts"], bars),
 )
