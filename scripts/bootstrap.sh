@@ -10,6 +10,16 @@ if ! "$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else 1)
   echo "[bootstrap] Python 3.11+ is required (found $("$PY" --version 2>&1))" >&2
   exit 1
 fi
+if [ ! -x "$VENV/bin/python" ] && ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
+  # Debian/Ubuntu ship venv/ensurepip separately (python3-venv)
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "[bootstrap] installing python3-venv" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null 2>&1 || true
+  fi
+  "$PY" -c 'import ensurepip, venv' 2>/dev/null \
+    || { echo "[bootstrap] Python's venv module is missing: sudo apt-get install python3-venv" >&2; exit 1; }
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[bootstrap] creating virtualenv in $VENV" >&2
   "$PY" -m venv "$VENV"
