@@ -7,6 +7,8 @@ Starts `python -m venue` on a free loopback port and times, interleaved so drift
   adapter  `ExchangeAdapter.place_order` (quantize, filter checks, client id, budget, logging, records)
 and, in-process only, `prepare_order` (the pure local part) and a DRY_RUN `place_order`.
 Orders are LIMIT IOC 3 % under the mark: accepted, then expired, so nothing accumulates on the venue.
+Protective orders: `place_protective_order` (a STOP_MARKET closePosition 10 % under the mark; the
+clientAlgoId pre-check GET + the POST) and `cancel_protective_order`, each a distinct intent.
 """
 from __future__ import annotations
 
@@ -67,7 +69,8 @@ def main() -> int:
             raw.futures_create_order(symbol="BTCUSDT", side="BUY", type="LIMIT", quantity="0.01",
                                      price=decimal_to_str(price), timeInForce="IOC", positionSide="LONG")
 
-        t_raw, t_adapter, t_prepare, t_dry = [], [], [], []
+        t_raw, t_adapter, t_prepare, t_dry, t_prot, t_prot_cancel = [], [], [], [], [], []
+        stop = quantize_price(a.mark_price("BTCUSDT").mark_price * Decimal("0.9"), f, "SELL")
         rnd = random.Random(0)
         for i in range(args.n):
             order = [0, 1]
@@ -89,6 +92,14 @@ def main() -> int:
             t0 = time.perf_counter()
             dry.place_order("BTCUSDT", "BUY", "0.01", intent_id=f"dry-{i}", **common)
             t_dry.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            p = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", stop, intent_id=f"prot-{i}")
+            t_prot.append((time.perf_counter() - t0) * 1000)
+            assert p.accepted and not p.recovered, p
+            t0 = time.perf_counter()
+            c = a.cancel_protective_order("BTCUSDT", client_algo_id=p.client_algo_id)
+            t_prot_cancel.append((time.perf_counter() - t0) * 1000)
+            assert c.ok, c
 
         print(f"[bench_exchange] venue {v.base_url}  orders per series: {args.n}  "
               f"logging={'INFO to /dev/null' if args.log else 'off'}")
@@ -96,6 +107,8 @@ def main() -> int:
         print(row("adapter place_order", t_adapter))
         print(row("prepare_order (local only)", t_prepare))
         print(row("DRY_RUN place_order", t_dry))
+        print(row("place_protective_order", t_prot))
+        print(row("cancel_protective_order", t_prot_cancel))
         over = [x - y for x, y in zip(t_adapter, t_raw)]
         print(f"{'adapter overhead (paired)':<28} median={statistics.median(over):8.3f} ms   "
               f"p95={pct(over, 0.95):8.3f} ms")

@@ -339,7 +339,8 @@ def test_donchian_incremental_equals_batch(hlc, n):
 @given(x=series, span=st.sampled_from([1, 2, 5, 24, 168]))
 @PROPERTY
 def test_ewma_vol_incremental_equals_batch(x, span):
-    assert_agree(fold(EwmaVolState.start(span), x), ind.ewma_vol(x, span), 0.0)
+    # absolute floor 1e-12: near-zero vol (prices moving 1e-6) sits at float noise for both paths
+    assert_agree(fold(EwmaVolState.start(span), x), ind.ewma_vol(x, span), 1e-12)
 
 
 @given(x=series, fast=st.integers(1, 5), extra=st.integers(1, 10))

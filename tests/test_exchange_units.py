@@ -19,6 +19,7 @@ from execution.exchange import (
     RetryPolicy,
     WeightBudget,
     is_valid_client_order_id,
+    make_client_algo_id,
     make_client_order_id,
 )
 from execution.exchange.client import client_class_for
@@ -410,3 +411,153 @@ def test_time_sync_measures_only_the_attempt_that_answered():
     st = a.sync_time()
     assert stub.timestamp_offset == 0
     assert st.round_trip_ms == 10.0
+
+
+# ---------------------------------------------------------------- protective orders (scripted stub)
+
+class AlgoStub(StubClient):
+    """StubClient plus the algo endpoints: `algos` holds what the exchange has, by clientAlgoId."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.algos = {}
+
+    def _algo_view(self, p, status="NEW"):
+        return {"algoId": 7, "clientAlgoId": p["clientAlgoId"], "orderType": p["type"], "symbol": p["symbol"],
+                "side": p["side"], "positionSide": p["positionSide"], "algoStatus": status,
+                "triggerPrice": p["triggerPrice"], "quantity": p.get("quantity", "0"),
+                "closePosition": p.get("closePosition") == "true", "workingType": p["workingType"]}
+
+    def futures_create_algo_order(self, **p):
+        item = self._next("algo_create", p)
+        if item == "ACCEPT_SILENTLY":
+            self.algos[p["clientAlgoId"]] = self._algo_view(p)
+            raise requests.exceptions.ReadTimeout("read timed out")
+        if item is None:
+            self.algos[p["clientAlgoId"]] = self._algo_view(p)
+            return self.algos[p["clientAlgoId"]]
+        return item
+
+    def futures_get_algo_order(self, **p):
+        item = self._next("algo_get", p)
+        if item is not None:
+            return item
+        if p.get("clientAlgoId") in self.algos:
+            return self.algos[p["clientAlgoId"]]
+        raise _api_error(400, -2013, "Order does not exist.")
+
+
+@pytest.mark.parametrize("leg,kind,trigger,expected", [
+    ("LONG", "STOP_MARKET", "60000.01", "60000.1"),  # SELL stop below: up (fires no later than asked)
+    ("LONG", "TAKE_PROFIT_MARKET", "60000.09", "60000"),  # SELL take-profit above: down
+    ("SHORT", "STOP_MARKET", "60000.09", "60000"),  # BUY stop above: down
+    ("SHORT", "TAKE_PROFIT_MARKET", "60000.01", "60000.1"),  # BUY take-profit below: up
+    ("LONG", "STOP_MARKET", "60000.1", "60000.1"),  # on the tick: unchanged
+])
+def test_protective_trigger_rounds_toward_the_market(leg, kind, trigger, expected):
+    a, _ = make_adapter(AlgoStub())
+    req = a.prepare_protective_order("BTCUSDT", leg, kind, trigger, intent_id="r")
+    assert req.params["triggerPrice"] == expected
+    assert req.params["side"] == ("SELL" if leg == "LONG" else "BUY") and req.params["positionSide"] == leg
+    assert req.params["closePosition"] == "true" and "quantity" not in req.params and "reduceOnly" not in req.params
+
+
+def test_protective_one_way_mode_params():
+    a, _ = make_adapter(AlgoStub(dual=False))
+    q = a.prepare_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", "0.0029", intent_id="ow")
+    assert (q.params["positionSide"], q.params["reduceOnly"], q.params["quantity"]) == ("BOTH", "true", "0.002")
+    c = a.prepare_protective_order("BTCUSDT", "SHORT", "STOP_MARKET", "61000", intent_id="ow")
+    assert c.params["positionSide"] == "BOTH" and c.params["closePosition"] == "true" and "reduceOnly" not in c.params
+    assert c.params["side"] == "BUY" and c.position_side == "SHORT"
+
+
+def test_protective_client_algo_ids():
+    sl = make_client_algo_id("BTCUSDT:LONG:2024-01-01T00:00Z", "STOP_MARKET")
+    tp = make_client_algo_id("BTCUSDT:LONG:2024-01-01T00:00Z", "take_profit_market")
+    assert sl.startswith("hp-") and sl.endswith("-sl") and tp.endswith("-tp") and is_valid_client_order_id(sl)
+    assert sl == make_client_algo_id("BTCUSDT:LONG:2024-01-01T00:00Z", "STOP_MARKET")
+    assert make_client_algo_id("x", "STOP_MARKET", revision=3).endswith("-slr3")
+    assert sl != make_client_order_id("BTCUSDT:LONG:2024-01-01T00:00Z", 0)  # never a regular order's id
+    with pytest.raises(ValueError):
+        make_client_algo_id("x", "STOP")
+    with pytest.raises(ValueError):
+        make_client_algo_id("", "STOP_MARKET")
+
+
+def test_stub_protective_ambiguous_is_recovered_by_query():
+    stub = AlgoStub()
+    stub.scripts["algo_create"] = ["ACCEPT_SILENTLY"]
+    a, sleeps = make_adapter(stub)
+    r = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", intent_id="p1")
+    assert r.outcome is Outcome.ACCEPTED and r.recovered and r.attempts == 1
+    names = [c[0] for c in stub.calls if c[0].startswith("algo")]
+    assert names == ["algo_get", "algo_create", "algo_get"]  # pre-check, POST, query before any resend
+    assert len(sleeps) == 1
+
+
+def test_stub_protective_lost_before_exchange_resends_same_id():
+    stub = AlgoStub()
+    stub.scripts["algo_create"] = [requests.exceptions.ReadTimeout("lost before the exchange")]
+    a, _ = make_adapter(stub)
+    r = a.place_protective_order("BTCUSDT", "SHORT", "TAKE_PROFIT_MARKET", "59000", "0.002", intent_id="p2")
+    ids = [c[1]["clientAlgoId"] for c in stub.calls if c[0] == "algo_create"]
+    assert r.accepted and not r.recovered and r.attempts == 2 and len(ids) == 2 and ids[0] == ids[1]
+
+
+def test_stub_protective_query_failure_is_unknown_and_no_resend():
+    stub = AlgoStub()
+    stub.scripts["algo_create"] = [_api_error(503, -1000, "Unknown error, please check your request.")]
+    stub.scripts["algo_get"] = [None] + [requests.exceptions.ReadTimeout("t")] * 10  # pre-check ok, then failing
+    a, _ = make_adapter(stub)
+    r = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", intent_id="p3")
+    assert r.outcome is Outcome.UNKNOWN and r.code == -1000
+    assert [c[0] for c in stub.calls].count("algo_create") == 1
+
+
+def test_stub_protective_duplicate_fetches_original_and_existing_is_not_resent():
+    stub = AlgoStub()
+    cid = make_client_algo_id("p4", "STOP_MARKET")
+    stub.scripts["algo_create"] = [_api_error(400, -4116, "ClientOrderId is duplicated.")]
+    a, _ = make_adapter(stub)
+    # -4116 (e.g. pre_check off): the original is fetched
+    stub.algos[cid] = stub._algo_view(dict(clientAlgoId=cid, type="STOP_MARKET", symbol="BTCUSDT", side="SELL",
+                                           positionSide="LONG", triggerPrice="59000", workingType="MARK_PRICE"))
+    r = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", intent_id="p4", pre_check=False)
+    assert r.accepted and r.recovered and r.client_algo_id == cid and r.attempts == 1
+    # with the pre-check (default) an existing id is never sent again, whatever its state
+    stub.algos[cid]["algoStatus"] = "FINISHED"
+    n = len(stub.calls)
+    again = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", intent_id="p4")
+    assert again.recovered and again.order.status == "FINISHED" and again.attempts == 0
+    assert [c[0] for c in stub.calls[n:]] == ["algo_get"]
+
+
+def test_stub_protective_id_owned_by_another_kind_is_refused():
+    stub = AlgoStub()
+    a, _ = make_adapter(stub)
+    cid = "hp-custom-id-1"
+    stub.algos[cid] = stub._algo_view(dict(clientAlgoId=cid, type="TAKE_PROFIT_MARKET", symbol="BTCUSDT",
+                                           side="SELL", positionSide="LONG", triggerPrice="61000",
+                                           workingType="MARK_PRICE"))
+    r = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", client_algo_id=cid)
+    assert r.outcome is Outcome.REJECTED and r.code == -4116 and r.order.kind == "TAKE_PROFIT_MARKET"
+    assert "algo_create" not in [c[0] for c in stub.calls]
+
+
+def test_client_gate_swallows_algo_writes(caplog):
+    caplog.set_level(logging.INFO, logger="hedge.exutil")
+    c = client_class_for("http://127.0.0.1:9")("key-AAAA", "secret-BBBB", dry_run=True)
+    r = c.futures_create_algo_order(algoType="CONDITIONAL", symbol="BTCUSDT", side="SELL", positionSide="LONG",
+                                    type="STOP_MARKET", triggerPrice="49000", closePosition="true",
+                                    clientAlgoId="hp-x-sl", workingType="MARK_PRICE")
+    assert r["dryRun"] is True and r["algoStatus"] == "DRY_RUN" and r["clientAlgoId"] == "hp-x-sl"
+    assert r["closePosition"] is True and r["orderType"] == "STOP_MARKET"
+    d = c.futures_cancel_algo_order(clientAlgoId="hp-x-sl")
+    assert d["dryRun"] is True and d["clientAlgoId"] == "hp-x-sl"
+    c.futures_cancel_all_algo_open_orders(symbol="BTCUSDT")
+    # python-binance's generic routing (type STOP_MARKET / conditional=True) lands on the same gate
+    c.futures_create_order(symbol="BTCUSDT", side="SELL", type="STOP_MARKET", stopPrice="49000", quantity="0.01")
+    c.futures_cancel_all_open_orders(symbol="BTCUSDT", conditional=True)
+    assert c.dry_run_swallowed == 5
+    for path in ("POST /fapi/v1/algoOrder", "DELETE /fapi/v1/algoOrder", "DELETE /fapi/v1/algoOpenOrders"):
+        assert f"DRY_RUN swallowed {path}" in caplog.text

@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 
 from core.filters import quantize_price
-from execution.exchange import CancelOutcome, Outcome, make_client_order_id
+from execution.exchange import CancelOutcome, Outcome, SymbolConfig, make_client_order_id
 from execution.exchange_utils import build_adapter
 from settings.env import EnvSettings
 
@@ -270,20 +270,70 @@ def test_clock_skew_is_fixed_by_resync(hedge):
 
 # ---------------------------------------------------------------- settings
 
-def test_ensure_symbol_setup_is_idempotent(hedge):
+def requests_since(v, before):
+    now = v.stats()["requests"]
+    return {k: n - before.get(k, 0) for k, n in now.items() if n != before.get(k, 0)}
+
+
+def test_ensure_symbol_setup_reads_first_and_writes_only_what_differs(hedge):
     v, a, _ = hedge
-    first = a.ensure_symbol_setup("ETHUSDT", leverage=3, margin_type="CROSSED")
-    assert first.leverage.changed and not first.margin_type.changed  # already CROSSED: -4046 = success
+    before = dict(v.stats()["requests"])
+    first = a.ensure_symbol_setup("ETHUSDT", leverage=3, margin_type="CROSSED")  # venue default: 20x CROSSED
+    assert first.leverage.changed and first.leverage.value == "3"
+    assert not first.margin_type.changed and first.margin_type.reason == "already CROSSED on the exchange"
+    assert requests_since(v, before) == {"/fapi/v2/positionRisk": 1, "/fapi/v1/leverage": 1}  # no margin write
     reqs = dict(v.stats()["requests"])
     second = a.ensure_symbol_setup("ETHUSDT", leverage=3, margin_type="CROSSED")
     assert not second.leverage.changed and not second.margin_type.changed
     assert v.stats()["requests"] == reqs  # no request at all
-    # a fresh process repeats the writes; the exchange's "no need to change" is success
+
+    # a fresh process reads once and, everything being set already, sends nothing
     b, _ = adapter_for(v)
+    before = dict(v.stats()["requests"])
     again = b.ensure_symbol_setup("ETHUSDT", leverage=3, margin_type="CROSSED")
-    assert not again.margin_type.changed and "No need to change margin type" in again.margin_type.reason
+    assert not again.leverage.changed and not again.margin_type.changed
+    assert again.leverage.reason == "already 3x on the exchange"
+    assert requests_since(v, before) == {"/fapi/v2/positionRisk": 1}
+
+    # only the leverage differs: exactly one change
+    before = dict(v.stats()["requests"])
+    lev = b.ensure_symbol_setup("ETHUSDT", leverage=5, margin_type="CROSSED")
+    assert lev.leverage.changed and lev.leverage.value == "5" and not lev.margin_type.changed
+    assert requests_since(v, before) == {"/fapi/v2/positionRisk": 1, "/fapi/v1/leverage": 1}
+    # only the margin type differs: exactly one change
+    before = dict(v.stats()["requests"])
     iso = b.ensure_symbol_setup("ETHUSDT", leverage=5, margin_type="ISOLATED")
-    assert iso.margin_type.changed and iso.leverage.value == "5"
+    assert iso.margin_type.changed and not iso.leverage.changed
+    assert requests_since(v, before) == {"/fapi/v2/positionRisk": 1, "/fapi/v1/marginType": 1}
+    assert b.symbol_config("ETHUSDT", refresh=True) == SymbolConfig("ETHUSDT", 5, "ISOLATED")
+    assert "-4046" not in v.stats()["rejects_by_code"]  # no "no need to change" round trip at all
+
+
+def test_ensure_symbol_setup_falls_back_to_writes_when_the_read_fails(hedge):
+    v, a, sleeps = hedge
+    v.fault(kind="error", status=503, method="GET", path="/fapi/v2/positionRisk")
+    setup = a.ensure_symbol_setup("BNBUSDT", leverage=20, margin_type="CROSSED")
+    v.clear_faults()
+    # both writes were sent; "No need to change margin type." (-4046) is success, leverage is idempotent
+    assert not setup.margin_type.changed and "No need to change margin type" in setup.margin_type.reason
+    assert setup.leverage.changed and setup.leverage.value == "20"
+    assert len(sleeps) == 3  # the read was retried with back-off before giving up
+
+
+def test_positions_carry_leverage_and_margin_type(hedge):
+    v, a, _ = hedge
+    a.ensure_symbol_setup("ETHUSDT", leverage=4, margin_type="ISOLATED")
+    assert a.place_order("ETHUSDT", "BUY", "0.1", intent_id="lev-1").accepted
+    (leg,) = a.positions("ETHUSDT")  # v3 rows, settings filled from what this adapter read and set
+    assert (leg.position_side, leg.leverage, leg.margin_type) == ("LONG", 4, "ISOLATED")
+    b, _ = adapter_for(v)
+    (fresh,) = b.positions("ETHUSDT")
+    assert fresh.leverage is None and fresh.margin_type is None  # v3 has neither and b knows nothing
+    (v2,) = b.positions("ETHUSDT", with_settings=True)
+    assert (v2.leverage, v2.margin_type, v2.amount) == (4, "ISOLATED", leg.amount)
+    (cached,) = b.positions("ETHUSDT")
+    assert (cached.leverage, cached.margin_type) == (4, "ISOLATED")
+    assert a.set_leverage("ETHUSDT", 6).changed and a.positions("ETHUSDT")[0].leverage == 6
 
 
 def test_position_mode_switch(venue):

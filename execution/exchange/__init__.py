@@ -1,7 +1,7 @@
 """The exchange adapter package. Import from here; `execution.exchange_utils` builds the objects."""
 from .adapter import ExchangeAdapter, LocalRejection, iter_legs
 from .client import HedgeClient, client_class_for
-from .client_ids import is_valid_client_order_id, make_client_order_id
+from .client_ids import is_valid_client_order_id, make_client_algo_id, make_client_order_id
 from .errors import (
     AmbiguousError,
     AuthError,
@@ -30,10 +30,16 @@ from .records import (
     OrderRequest,
     OrderState,
     Outcome,
+    PROTECTIVE_KINDS,
     Position,
+    ProtectiveCancelResult,
+    ProtectiveOrder,
+    ProtectiveRequest,
+    ProtectiveResult,
     ServerTime,
     SettingResult,
     SubmitResult,
+    SymbolConfig,
     SymbolSetup,
     UserTrade,
 )

@@ -9,16 +9,21 @@ Every exchange quirk lives here or in its helpers (see docs/EXCHANGE.md for the 
   retry, a weight budget fed by the exchange's X-MBX-* headers, and no call at all during a 418 ban;
 - idempotent submission: deterministic newClientOrderId; after a timeout/5xx on submit, query by
   origClientOrderId BEFORE any resend; -4116 duplicate = "already there: fetch it";
+- protective orders (STOP_MARKET / TAKE_PROFIT_MARKET on `/fapi/v1/algoOrder`): the same idempotent
+  submit keyed by a deterministic clientAlgoId, plus a query before the first send;
+- symbol settings: leverage / margin type are read (positionRisk v2) and written only when they differ;
 - DRY_RUN: enforced by the client's write gate (see client.py); results say `dry_run`.
 
 Single-threaded by design (one requests.Session); give each thread its own adapter.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Optional
 
@@ -34,7 +39,7 @@ from core.filters import (
 )
 
 from .client import HedgeClient
-from .client_ids import is_valid_client_order_id, make_client_order_id
+from .client_ids import is_valid_client_order_id, make_client_algo_id, make_client_order_id
 from .errors import (
     DuplicateOrderError,
     ExchangeError,
@@ -59,13 +64,20 @@ from .records import (
     OrderRequest,
     OrderState,
     Outcome,
+    PROTECTIVE_KINDS,
     Position,
+    ProtectiveCancelResult,
+    ProtectiveOrder,
+    ProtectiveRequest,
+    ProtectiveResult,
     ServerTime,
     SettingResult,
     SubmitResult,
+    SymbolConfig,
     SymbolSetup,
     UserTrade,
     dumps,
+    margin_type_name,
 )
 from .retry import RetryPolicy
 
@@ -77,6 +89,7 @@ _ORDER_ERR_CHANNEL = {"channel": "executor"}
 
 SUPPORTED_ORDER_TYPES = ("LIMIT", "MARKET")
 MARGIN_TYPES = ("CROSSED", "ISOLATED")
+WORKING_TYPES = ("MARK_PRICE", "CONTRACT_PRICE")
 _OPEN_SIDE = {"BUY": "LONG", "SELL": "SHORT"}  # hedge mode: the leg an opening order adds to
 _CLOSE_SIDE = {"SELL": "LONG", "BUY": "SHORT"}  # hedge mode: the leg a closing order reduces
 
@@ -84,6 +97,17 @@ _CLOSE_SIDE = {"SELL": "LONG", "BUY": "SHORT"}  # hedge mode: the leg a closing 
 class LocalRejection(InvalidOrderError):
     """An order the adapter refused before sending (same code/message Binance would answer with)."""
     kind = "local_reject"
+
+
+@dataclass(frozen=True)
+class _Posted:
+    """What the idempotent POST loop learned: ACCEPTED with the exchange's answer (`response`) or with the
+    record a status query found (`found`: recovered); REJECTED / UNKNOWN with the error."""
+    outcome: Outcome
+    response: Any = None
+    found: Any = None
+    error: Optional[ExchangeError] = None
+    sent: int = 0
 
 
 class ExchangeAdapter:
@@ -109,6 +133,7 @@ class ExchangeAdapter:
         self._info_ttl_ms = int(exchange_info_ttl_s * 1000)
         self._dual_side: Optional[bool] = None
         self._setup_done: dict[str, tuple[int, str]] = {}
+        self._symbol_config: dict[str, SymbolConfig] = {}  # leverage / margin type as last read or set
         self.last_market_time_ms = 0  # newest market-time stamp seen on any market data
         self.requests_sent = 0
 
@@ -293,12 +318,60 @@ class ExchangeAdapter:
     def balance(self, asset: str = "USDT") -> Optional[Balance]:
         return next((b for b in self.balances() if b.asset == asset), None)
 
-    def positions(self, symbol: Optional[str] = None, include_flat: bool = False) -> list[Position]:
-        """Position legs. Hedge mode: LONG and SHORT legs are separate records (SHORT amounts negative)."""
-        params = {"symbol": symbol} if symbol else {}
-        rows = self._request("positionRisk", self.client.futures_position_information, params)
-        legs = [Position.from_api(r) for r in rows]
+    def positions(self, symbol: Optional[str] = None, include_flat: bool = False,
+                  with_settings: bool = False) -> list[Position]:
+        """Position legs. Hedge mode: LONG and SHORT legs are separate records (SHORT amounts negative).
+
+        Reads positionRisk v3, which has no `leverage` / `marginType`: those are filled from the symbol
+        settings this adapter last read or set (None when it knows nothing). `with_settings=True` reads
+        positionRisk v2 instead (same weight), which carries both for every leg, and refreshes that cache.
+        """
+        params: dict[str, Any] = {"symbol": symbol} if symbol else {}
+        if with_settings:
+            rows = self._request("positionRisk:v2", self.client.futures_position_information,
+                                 {**params, "version": 2})
+            self._learn_symbol_config(rows)
+        else:
+            rows = self._request("positionRisk", self.client.futures_position_information, params)
+        legs = [self._with_settings(Position.from_api(r)) for r in rows]
         return legs if include_flat else [p for p in legs if not p.is_flat]
+
+    def _with_settings(self, p: Position) -> Position:
+        cfg = self._symbol_config.get(p.symbol)
+        if cfg is None or (p.leverage is not None and p.margin_type is not None):
+            return p
+        return dataclasses.replace(p, leverage=p.leverage if p.leverage is not None else cfg.leverage,
+                                   margin_type=p.margin_type or cfg.margin_type)
+
+    def _learn_symbol_config(self, rows: Iterable[Any]) -> None:
+        for sym in {r.get("symbol") for r in rows or () if r.get("symbol")}:
+            cfg = SymbolConfig.from_position_rows(sym, rows)
+            if cfg.leverage is not None:
+                self._symbol_config[sym] = cfg
+
+    def symbol_config(self, symbol: str, refresh: bool = False) -> SymbolConfig:
+        """The symbol's leverage and margin type as the exchange has them.
+
+        `GET /fapi/v2/positionRisk?symbol=` (weight 5): v3 dropped `leverage` and `marginType`, v2 lists every
+        leg of the symbol, flat ones included, with both. (`/fapi/v1/symbolConfig` has them too, but the
+        local venue does not serve it.) Cached until `refresh` or a setting write changes it.
+        """
+        cached = self._symbol_config.get(symbol)
+        if cached is not None and not refresh:
+            return cached
+        rows = self._request("positionRisk:v2", self.client.futures_position_information,
+                             {"symbol": symbol, "version": 2})
+        cfg = SymbolConfig.from_position_rows(symbol, rows)
+        if cfg.leverage is not None:
+            self._symbol_config[symbol] = cfg
+        return cfg
+
+    def _remember_setting(self, symbol: str, leverage: Optional[int] = None, margin_type: Optional[str] = None) -> None:
+        """A setting write succeeded: update the cached config (only when the other setting is known too)."""
+        old = self._symbol_config.get(symbol)
+        if old is not None:
+            self._symbol_config[symbol] = SymbolConfig(symbol, leverage if leverage is not None else old.leverage,
+                                                       margin_type or old.margin_type)
 
     def open_orders(self, symbol: Optional[str] = None) -> list[OrderState]:
         params = {"symbol": symbol} if symbol else {}
@@ -353,7 +426,9 @@ class ExchangeAdapter:
                              {"symbol": symbol, "leverage": int(leverage)})
         if _is_dry(resp):
             return SettingResult("leverage", symbol, str(leverage), changed=False, dry_run=True, reason="DRY_RUN")
-        return SettingResult("leverage", symbol, str(resp.get("leverage", leverage)), changed=True)
+        value = int(resp.get("leverage", leverage))
+        self._remember_setting(symbol, leverage=value)
+        return SettingResult("leverage", symbol, str(value), changed=True)
 
     def set_margin_type(self, symbol: str, margin_type: str) -> SettingResult:
         mt = _margin_type(margin_type)
@@ -361,30 +436,49 @@ class ExchangeAdapter:
             resp = self._request("marginType", self.client.futures_change_margin_type,
                                  {"symbol": symbol, "marginType": mt})
         except NoChangeNeededError as e:  # -4046 "No need to change margin type."
+            self._remember_setting(symbol, margin_type=mt)
             return SettingResult("margin_type", symbol, mt, changed=False, reason=e.message)
         if _is_dry(resp):
             return SettingResult("margin_type", symbol, mt, changed=False, dry_run=True, reason="DRY_RUN")
+        self._remember_setting(symbol, margin_type=mt)
         return SettingResult("margin_type", symbol, mt, changed=True)
 
     def ensure_symbol_setup(self, symbol: str, leverage: int, margin_type: str = "CROSSED") -> SymbolSetup:
-        """Set leverage and margin type once per symbol per process; repeat calls send nothing.
+        """Make the symbol's margin type and leverage what we want, sending a write only for what differs.
 
-        The first call always sends both writes because Binance has no cheap read of a symbol's current
-        margin type on every API version; both writes are idempotent there ("No need to change margin
-        type" is success). A different leverage/margin type for the same symbol applies again.
+        Once per symbol per process: the current values are read (`symbol_config`, positionRisk v2, one
+        request of weight 5); the margin type is written first (it fails while orders are open) and only if
+        it differs, then the leverage, only if it differs. A repeat call with the same values sends nothing
+        at all. If the read fails, both writes are sent as before (they are idempotent on the exchange:
+        -4046 "No need to change margin type." is success). A different leverage/margin type for the same
+        symbol applies again.
         """
         mt = _margin_type(margin_type)
-        wanted = (int(leverage), mt)
+        lev = int(leverage)
+        if not 1 <= lev <= 125:
+            raise LocalRejection(f"Leverage {leverage} is not valid", code=-4028, sent=False)
+        wanted = (lev, mt)
         if self._setup_done.get(symbol) == wanted:
             note = "already set up in this process"
-            return SymbolSetup(symbol, SettingResult("leverage", symbol, str(leverage), False, self.dry_run, note),
+            return SymbolSetup(symbol, SettingResult("leverage", symbol, str(lev), False, self.dry_run, note),
                                SettingResult("margin_type", symbol, mt, False, self.dry_run, note))
-        margin = self.set_margin_type(symbol, mt)  # margin type first: it fails if orders are open
-        lev = self.set_leverage(symbol, leverage)
+        try:
+            current = self.symbol_config(symbol, refresh=True)
+        except ExchangeError as e:  # cannot read: write both (idempotent on the exchange)
+            log.warning("[exutil] SYMBOL_SETUP %s cannot read the current settings (%s): writing both", symbol, e)
+            current = SymbolConfig(symbol, None, None)
+        if current.margin_type == mt:
+            margin = SettingResult("margin_type", symbol, mt, changed=False, reason=f"already {mt} on the exchange")
+        else:
+            margin = self.set_margin_type(symbol, mt)  # margin type first: it fails if orders are open
+        if current.leverage == lev:
+            lev_r = SettingResult("leverage", symbol, str(lev), changed=False, reason=f"already {lev}x on the exchange")
+        else:
+            lev_r = self.set_leverage(symbol, lev)
         self._setup_done[symbol] = wanted
-        log.info("[exutil] SYMBOL_SETUP %s leverage=%s margin_type=%s changed=%s/%s dry_run=%s", symbol, leverage,
-                 mt, lev.changed, margin.changed, self.dry_run)
-        return SymbolSetup(symbol, lev, margin)
+        log.info("[exutil] SYMBOL_SETUP %s leverage=%s margin_type=%s was=%s/%s changed=%s/%s dry_run=%s", symbol,
+                 lev, mt, current.leverage, current.margin_type, lev_r.changed, margin.changed, self.dry_run)
+        return SymbolSetup(symbol, lev_r, margin)
 
     # ================================================================== orders
     def prepare_order(self, symbol: str, side: str, quantity: Any, *, order_type: str = "MARKET",
@@ -405,7 +499,7 @@ class ExchangeAdapter:
         if side_u not in ("BUY", "SELL"):
             raise LocalRejection("Invalid side.", code=-1117, sent=False)
         if otype not in SUPPORTED_ORDER_TYPES:
-            # Conditional types go to /fapi/v1/algoOrder in python-binance >= 1.0.30; not wired here.
+            # Conditional types live on /fapi/v1/algoOrder: place_protective_order (STOP_/TAKE_PROFIT_MARKET).
             raise LocalRejection("Invalid orderType.", code=-1116, sent=False)
         filters = self.symbol_filters(symbol)
 
@@ -504,54 +598,75 @@ class ExchangeAdapter:
         params = dict(req.params)
         marker = " DRY_RUN" if self.dry_run else ""
         exec_log.info("[executor] SEND_ORDER%s %s", marker, dumps(params))
+        posted = self._post_idempotent("order:post", self.client.futures_create_order, params, req.client_order_id,
+                                       lambda: self._lookup(req.symbol, req.client_order_id),
+                                       id_name="origClientOrderId", tag="ORDER")
+        if posted.outcome is not Outcome.ACCEPTED:
+            assert posted.error is not None
+            return self._order_err(req, posted.error, posted.sent, posted.outcome)
+        if posted.found is not None:
+            return SubmitResult(Outcome.ACCEPTED, req.client_order_id, req, posted.found, attempts=posted.sent,
+                                recovered=True)
+        resp = posted.response
+        order = OrderState.from_api(resp)
+        if _is_dry(resp):
+            return SubmitResult(Outcome.DRY_RUN, req.client_order_id, req, order, attempts=0)
+        status = self.client.response.status_code if self.client.response is not None else 200
+        exec_log.info("[executor] ORDER_REQ /fapi/v1/order %s %s", status, dumps(resp))
+        return SubmitResult(Outcome.ACCEPTED, req.client_order_id, req, order, attempts=posted.sent)
+
+    def _post_idempotent(self, endpoint: str, call: Callable[..., Any], params: dict, ref_id: str,
+                         lookup: Callable[[], Any], *, id_name: str, tag: str) -> _Posted:
+        """The submit state machine shared by orders and protective (algo) orders.
+
+        POST; on a timeout / 5xx / dropped or garbled answer, wait one backoff and look the id up BEFORE any
+        resend: found -> ACCEPTED (recovered); not there -> resend with the same id; lookup failing ->
+        UNKNOWN. -4116 (duplicate id) -> look it up. 429/418/-1021 and connect failures were not processed:
+        REJECTED. Any other exchange error is final: REJECTED.
+        """
         sent = 0
         last: Optional[ExchangeError] = None
         for round_no in range(1, self.policy.max_attempts + 1):
             sent += 1
             try:
-                resp = self._request("order:post", self.client.futures_create_order, params, is_order=True,
-                                     retry_retryable=False)
+                resp = self._request(endpoint, call, params, is_order=True, retry_retryable=False)
             except DuplicateOrderError as e:  # -4116: an earlier send of this id landed
-                order = self._lookup(req.symbol, req.client_order_id)
-                if order is not None:
-                    exec_log.info("[executor] ORDER_RECOVERED -4116 cid=%s status=%s", req.client_order_id,
-                                  order.status)
-                    return SubmitResult(Outcome.ACCEPTED, req.client_order_id, req, order, attempts=sent,
-                                        recovered=True)
-                return self._order_err(req, e, sent, Outcome.UNKNOWN)
+                try:
+                    found = lookup()
+                except ExchangeError as qe:
+                    exec_log.error("[ORDER_ERR] cid=%s -4116 but the status query failed (%s): outcome UNKNOWN",
+                                   ref_id, qe, extra=_ORDER_ERR_CHANNEL)
+                    return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
+                if found is not None:
+                    exec_log.info("[executor] %s_RECOVERED -4116 cid=%s status=%s", tag, ref_id, found.status)
+                    return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
+                return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
             except (RateLimitedError, TimestampError) as e:
                 # Refused before processing (429/418/-1021), already retried inside _request: not placed.
-                return self._order_err(req, e, sent, Outcome.REJECTED)
+                return _Posted(Outcome.REJECTED, error=e, sent=sent)
             except RetryableError as e:
                 if not e.sent:  # provably never left the process (and _request retried it): not placed
-                    return self._order_err(req, e, sent, Outcome.REJECTED)
+                    return _Posted(Outcome.REJECTED, error=e, sent=sent)
                 last = e
-                exec_log.warning("[ORDER_ERR] code=%s msg=%s cid=%s outcome unknown; querying origClientOrderId "
-                                 "before any resend", e.code, e.message, req.client_order_id,
-                                 extra=_ORDER_ERR_CHANNEL)
+                exec_log.warning("[ORDER_ERR] code=%s msg=%s cid=%s outcome unknown; querying %s before any "
+                                 "resend", e.code, e.message, ref_id, id_name, extra=_ORDER_ERR_CHANNEL)
                 self._sleep(self.policy.backoff(round_no, self._rng))
                 try:
-                    order = self._lookup(req.symbol, req.client_order_id)
+                    found = lookup()
                 except ExchangeError as qe:
                     exec_log.error("[ORDER_ERR] cid=%s status query failed (%s): outcome UNKNOWN, not resending",
-                                   req.client_order_id, qe, extra=_ORDER_ERR_CHANNEL)
-                    return self._order_err(req, e, sent, Outcome.UNKNOWN)
-                if order is not None:
-                    exec_log.info("[executor] ORDER_RECOVERED cid=%s status=%s after %s", req.client_order_id,
-                                  order.status, e.kind)
-                    return SubmitResult(Outcome.ACCEPTED, req.client_order_id, req, order, attempts=sent,
-                                        recovered=True)
+                                   ref_id, qe, extra=_ORDER_ERR_CHANNEL)
+                    return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
+                if found is not None:
+                    exec_log.info("[executor] %s_RECOVERED cid=%s status=%s after %s", tag, ref_id, found.status,
+                                  e.kind)
+                    return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
                 continue  # the exchange does not have it: resend with the same id
             except ExchangeError as e:  # invalid order, margin, auth, ...: final
-                return self._order_err(req, e, sent, Outcome.REJECTED)
-            order = OrderState.from_api(resp)
-            if _is_dry(resp):
-                return SubmitResult(Outcome.DRY_RUN, req.client_order_id, req, order, attempts=0)
-            status = self.client.response.status_code if self.client.response is not None else 200
-            exec_log.info("[executor] ORDER_REQ /fapi/v1/order %s %s", status, dumps(resp))
-            return SubmitResult(Outcome.ACCEPTED, req.client_order_id, req, order, attempts=sent)
+                return _Posted(Outcome.REJECTED, error=e, sent=sent)
+            return _Posted(Outcome.ACCEPTED, response=resp, sent=sent)
         assert last is not None
-        return self._order_err(req, last, sent, Outcome.UNKNOWN)
+        return _Posted(Outcome.UNKNOWN, error=last, sent=sent)
 
     def _lookup(self, symbol: str, client_order_id: str) -> Optional[OrderState]:
         return self.get_order(symbol, client_order_id=client_order_id)
@@ -590,6 +705,12 @@ class ExchangeAdapter:
         return CancelResult(CancelOutcome.CANCELED, symbol, client_order_id, order_id, OrderState.from_api(resp))
 
     def cancel_all(self, symbol: str) -> CancelResult:
+        """Cancel every open REGULAR order (LIMIT/MARKET) of `symbol`: `DELETE /fapi/v1/allOpenOrders`.
+
+        Protective (conditional) orders live on the algo service and are NOT included: cancel them with
+        `cancel_all_protective(symbol)`. Flattening a symbol therefore takes both calls (and the stops
+        should go last, or not at all while a position is open).
+        """
         exec_log.info("[executor] CANCEL_ALL%s %s", " DRY_RUN" if self.dry_run else "", dumps({"symbol": symbol}))
         try:
             resp = self._request("allOpenOrders", self.client.futures_cancel_all_open_orders, {"symbol": symbol})
@@ -602,6 +723,229 @@ class ExchangeAdapter:
         outcome = CancelOutcome.DRY_RUN if _is_dry(resp) else CancelOutcome.CANCELED
         return CancelResult(outcome, symbol, code=resp.get("code"), reason=str(resp.get("msg", "")))
 
+    # ================================================================== protective (conditional) orders
+    def prepare_protective_order(self, symbol: str, position_side: str, kind: str, trigger_price: Any,
+                                 quantity: Any = None, *, close_position: Optional[bool] = None,
+                                 working_type: str = "MARK_PRICE", intent_id: Optional[str] = None,
+                                 revision: int = 0, client_algo_id: Optional[str] = None,
+                                 price_protect: bool = False) -> ProtectiveRequest:
+        """Quantize and check a protective order; the `/fapi/v1/algoOrder` wire params, or LocalRejection.
+
+        - `position_side` is the leg protected: LONG -> a SELL order, SHORT -> a BUY order.
+        - `kind`: STOP_MARKET (stop loss) or TAKE_PROFIT_MARKET.
+        - Either `quantity` (rounded down to MARKET_LOT_SIZE; closing, so exempt from min notional) or
+          `close_position=True` (the whole leg at trigger time; the default when no quantity is given).
+        - The trigger is put on the tick grid toward the market, so it never fires later than asked: a LONG
+          leg's stop rounds up and its take-profit down, a SHORT leg's stop rounds down and its take-profit up.
+        - Hedge mode: positionSide = the leg, never reduceOnly (-1106). One-way: positionSide BOTH, and
+          reduceOnly=true with a quantity (never together with closePosition).
+        - clientAlgoId = `make_client_algo_id(intent_id, kind, revision)` (deterministic) unless given.
+        """
+        kind_u = str(kind).upper()
+        if kind_u not in PROTECTIVE_KINDS:
+            raise LocalRejection("Invalid orderType.", code=-1116, sent=False)
+        leg = str(position_side or "").upper()
+        if leg not in ("LONG", "SHORT"):
+            raise LocalRejection("Order's position side does not match user's setting.", code=-4061, sent=False)
+        wt = str(working_type).upper()
+        if wt not in WORKING_TYPES:
+            raise LocalRejection("Data sent for parameter 'workingType' is not valid.", code=-1130, sent=False)
+        filters = self.symbol_filters(symbol)
+        cid = client_algo_id or (make_client_algo_id(intent_id, kind_u, revision) if intent_id
+                                 else f"hp-adhoc-{uuid.uuid4().hex[:24]}")
+        if not is_valid_client_order_id(cid):
+            raise LocalRejection("Client order id is not valid.", code=-4015, sent=False)
+        close = (quantity is None) if close_position is None else bool(close_position)
+        if close and quantity is not None:
+            raise LocalRejection("Quantity must be zero with closePosition equals true", code=-4137, sent=False)
+        if not close and quantity is None:
+            raise LocalRejection("Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.",
+                                 code=-1102, sent=False)
+        side = "SELL" if leg == "LONG" else "BUY"
+
+        raw_trigger = to_decimal(trigger_price)
+        if not raw_trigger.is_finite() or raw_trigger <= 0:
+            raise LocalRejection("Stop price less than zero.", code=-4006, sent=False)
+        round_up = (kind_u == "STOP_MARKET") == (leg == "LONG")  # toward the market: never fire later
+        trigger = quantize_price(raw_trigger, filters, "SELL" if round_up else "BUY")  # SELL = up, BUY = down
+        if trigger <= 0 or (filters.min_price > 0 and trigger < filters.min_price):
+            raise LocalRejection("Price less than min price.", code=-4013, sent=False)
+        if filters.max_price > 0 and trigger > filters.max_price:
+            raise LocalRejection("Price greater than max price.", code=-4002, sent=False)
+
+        qty: Optional[Decimal] = None
+        if not close:
+            qty = quantize_qty(quantity, filters, market=True)
+            if qty <= 0 < to_decimal(quantity):
+                raise LocalRejection("Quantity less than min quantity.", code=-4004, sent=False)
+            violations = check_order_filters(filters, side, qty, None, order_type=kind_u, reduce_only=True)
+            if violations:
+                err = LocalRejection(violations[0].reason, code=violations[0].code, sent=False)
+                err.violations = violations  # type: ignore[attr-defined]
+                raise err
+
+        dual = self.get_position_mode()
+        params: dict[str, str] = {
+            "algoType": "CONDITIONAL", "symbol": symbol, "side": side, "positionSide": leg if dual else "BOTH",
+            "type": kind_u, "triggerPrice": decimal_to_str(trigger), "workingType": wt, "clientAlgoId": cid,
+        }
+        if close:
+            params["closePosition"] = "true"  # lower-case string (quirk 6); never with quantity or reduceOnly
+        else:
+            params["quantity"] = decimal_to_str(qty)  # type: ignore[arg-type]
+            if not dual:
+                params["reduceOnly"] = "true"  # one-way only; in hedge mode Binance answers -1106
+        if price_protect:
+            params["priceProtect"] = "TRUE"
+        return ProtectiveRequest(symbol, leg, side, kind_u, trigger, qty, close, wt, cid, params)
+
+    def place_protective_order(self, symbol: str, position_side: str, kind: str, trigger_price: Any,
+                               quantity: Any = None, *, pre_check: bool = True, **kwargs: Any) -> ProtectiveResult:
+        """Prepare and submit a protective order. Never raises for an outcome: see ProtectiveResult.
+
+        Keyword arguments are those of `prepare_protective_order` (`close_position`, `working_type`,
+        `intent_id`, `revision`, `client_algo_id`, `price_protect`). Pass `intent_id`: the clientAlgoId is
+        then deterministic and one intent can never get two protective orders of one kind.
+        """
+        try:
+            req = self.prepare_protective_order(symbol, position_side, kind, trigger_price, quantity, **kwargs)
+        except ExchangeError as e:
+            intent = kwargs.get("intent_id")
+            cid = kwargs.get("client_algo_id") or ""
+            if not cid and intent and str(kind).upper() in PROTECTIVE_KINDS:
+                cid = make_client_algo_id(intent, str(kind).upper(), kwargs.get("revision", 0))
+            exec_log.warning("[ORDER_ERR] code=%s msg=%s local=True protective symbol=%s leg=%s kind=%s trigger=%s "
+                             "cid=%s", e.code, e.message, symbol, position_side, kind, trigger_price, cid,
+                             extra=_ORDER_ERR_CHANNEL)
+            return ProtectiveResult(Outcome.REJECTED, cid, None, code=e.code, reason=e.message, error_kind=e.kind,
+                                    local=True)
+        return self.submit_protective(req, pre_check=pre_check)
+
+    def submit_protective(self, req: ProtectiveRequest, *, pre_check: bool = True) -> ProtectiveResult:
+        """Send a prepared protective order so that one clientAlgoId can never become two algo orders.
+
+        `pre_check`: look the clientAlgoId up first (one GET, weight 1) and, if the exchange already has it in
+        any state (waiting, fired, cancelled), return that order instead of sending. -4116 only guards ids of
+        *open* algo orders, so without this a restarted executor would place a second stop for an intent whose
+        first one already fired or was cancelled. Moving a stop on purpose = cancel, then `revision + 1`.
+        Skipped in DRY_RUN (nothing is sent anyway). Then the same state machine as orders: after a timeout /
+        5xx, query by clientAlgoId before any resend.
+        """
+        params = dict(req.params)
+        marker = " DRY_RUN" if self.dry_run else ""
+        exec_log.info("[executor] SEND_PROTECTIVE%s %s", marker, dumps(params))
+        lookup = lambda: self.get_protective_order(req.symbol, client_algo_id=req.client_algo_id)  # noqa: E731
+        if pre_check and not self.dry_run:
+            try:
+                existing = lookup()
+            except ExchangeError as e:  # nothing sent; the caller may try again
+                return self._protective_err(req, e, 0, Outcome.REJECTED)
+            if existing is not None:
+                exec_log.info("[executor] PROTECTIVE_EXISTS cid=%s status=%s: not sending again", req.client_algo_id,
+                              existing.status)
+                return self._protective_found(req, existing, 0)
+        posted = self._post_idempotent("algoOrder:post", self.client.futures_create_algo_order, params,
+                                       req.client_algo_id, lookup, id_name="clientAlgoId", tag="PROTECTIVE")
+        if posted.outcome is not Outcome.ACCEPTED:
+            assert posted.error is not None
+            return self._protective_err(req, posted.error, posted.sent, posted.outcome)
+        if posted.found is not None:
+            return self._protective_found(req, posted.found, posted.sent)
+        resp = posted.response
+        order = ProtectiveOrder.from_api(resp)
+        if _is_dry(resp):
+            return ProtectiveResult(Outcome.DRY_RUN, req.client_algo_id, req, order, attempts=0)
+        status = self.client.response.status_code if self.client.response is not None else 200
+        exec_log.info("[executor] PROTECTIVE_REQ /fapi/v1/algoOrder %s %s", status, dumps(resp))
+        return ProtectiveResult(Outcome.ACCEPTED, req.client_algo_id, req, order, attempts=posted.sent)
+
+    def _protective_found(self, req: ProtectiveRequest, found: ProtectiveOrder, sent: int) -> ProtectiveResult:
+        """The exchange already holds this clientAlgoId. It is our order unless it protects something else."""
+        if (found.kind, found.side) != (req.kind, req.side):
+            reason = (f"clientAlgoId {req.client_algo_id} already belongs to {found.kind} {found.side} "
+                      f"{found.position_side} (algoId {found.algo_id}); not sending")
+            exec_log.error("[ORDER_ERR] code=-4116 msg=%s", reason, extra=_ORDER_ERR_CHANNEL)
+            return ProtectiveResult(Outcome.REJECTED, req.client_algo_id, req, found, code=-4116, reason=reason,
+                                    error_kind="duplicate_order", attempts=sent)
+        return ProtectiveResult(Outcome.ACCEPTED, req.client_algo_id, req, found, attempts=sent, recovered=True)
+
+    def _protective_err(self, req: ProtectiveRequest, e: ExchangeError, sent: int,
+                        outcome: Outcome) -> ProtectiveResult:
+        exec_log.error("[ORDER_ERR] code=%s msg=%s kind=%s outcome=%s protective symbol=%s cid=%s", e.code,
+                       e.message, e.kind, outcome.value, req.symbol, req.client_algo_id, extra=_ORDER_ERR_CHANNEL)
+        return ProtectiveResult(outcome, req.client_algo_id, req, code=e.code, reason=e.message, error_kind=e.kind,
+                                attempts=sent)
+
+    def get_protective_order(self, symbol: str, client_algo_id: Optional[str] = None,
+                             algo_id: Optional[int] = None) -> Optional[ProtectiveOrder]:
+        """A protective order by clientAlgoId (or algoId): `GET /fapi/v1/algoOrder`. None when the exchange
+        does not know it (-2013) or it belongs to another symbol (the query takes no symbol; ids are
+        account-wide). Binance forgets cancelled/expired algo orders without fills after 3 days."""
+        try:
+            doc = self._request("algoOrder:get", self.client.futures_get_algo_order, _algo_ref(client_algo_id, algo_id))
+        except UnknownOrderError:
+            return None
+        order = ProtectiveOrder.from_api(doc)
+        return order if order.symbol == symbol else None
+
+    def open_protective_orders(self, symbol: Optional[str] = None) -> list[ProtectiveOrder]:
+        """Protective orders waiting for their trigger: `GET /fapi/v1/openAlgoOrders` (weight 1, 40 for all)."""
+        params = {"symbol": symbol} if symbol else {}
+        rows = self._request("openAlgoOrders" if symbol else "openAlgoOrders:all",
+                             self.client.futures_get_open_algo_orders, params)
+        return [ProtectiveOrder.from_api(r) for r in rows]
+
+    def cancel_protective_order(self, symbol: str, client_algo_id: Optional[str] = None,
+                                algo_id: Optional[int] = None) -> ProtectiveCancelResult:
+        """Cancel one protective order (`DELETE /fapi/v1/algoOrder`). A resent cancel is harmless, so
+        retryables are retried; -2011/-2013 -> NOT_OPEN with the order's final state (e.g. FINISHED: it fired).
+        The endpoint takes no symbol: the id alone names the order (`symbol` is for the result and the logs)."""
+        ref = _algo_ref(client_algo_id, algo_id)
+        exec_log.info("[executor] CANCEL_PROTECTIVE%s %s", " DRY_RUN" if self.dry_run else "",
+                      dumps({"symbol": symbol, **ref}))
+        try:
+            resp = self._request("algoOrder:delete", self.client.futures_cancel_algo_order, ref)
+        except UnknownOrderError as e:
+            state = None
+            try:
+                state = self.get_protective_order(symbol, client_algo_id, algo_id)
+            except ExchangeError:
+                pass
+            return ProtectiveCancelResult(CancelOutcome.NOT_OPEN, symbol, client_algo_id,
+                                          algo_id if algo_id is not None else (state.algo_id if state else None),
+                                          state, e.code, e.message)
+        except RetryableError as e:
+            exec_log.error("[ORDER_ERR] code=%s msg=%s protective cancel outcome UNKNOWN cid=%s", e.code, e.message,
+                           client_algo_id, extra=_ORDER_ERR_CHANNEL)
+            return ProtectiveCancelResult(CancelOutcome.UNKNOWN, symbol, client_algo_id, algo_id, None, e.code,
+                                          e.message)
+        except ExchangeError as e:
+            exec_log.error("[ORDER_ERR] code=%s msg=%s protective cancel rejected cid=%s", e.code, e.message,
+                           client_algo_id, extra=_ORDER_ERR_CHANNEL)
+            return ProtectiveCancelResult(CancelOutcome.REJECTED, symbol, client_algo_id, algo_id, None, e.code,
+                                          e.message)
+        outcome = CancelOutcome.DRY_RUN if _is_dry(resp) else CancelOutcome.CANCELED
+        aid = algo_id if algo_id is not None else (int(resp.get("algoId") or 0) or None)
+        return ProtectiveCancelResult(outcome, symbol, resp.get("clientAlgoId") or client_algo_id, aid, None,
+                                      reason=str(resp.get("msg", "")))
+
+    def cancel_all_protective(self, symbol: str) -> CancelResult:
+        """Cancel every protective (conditional) order of `symbol` that is waiting for its trigger:
+        `DELETE /fapi/v1/algoOpenOrders`. Regular orders are untouched (that is `cancel_all`)."""
+        exec_log.info("[executor] CANCEL_ALL_PROTECTIVE%s %s", " DRY_RUN" if self.dry_run else "",
+                      dumps({"symbol": symbol}))
+        try:
+            resp = self._request("algoOpenOrders:delete", self.client.futures_cancel_all_algo_open_orders,
+                                 {"symbol": symbol})
+        except RetryableError as e:
+            return CancelResult(CancelOutcome.UNKNOWN, symbol, code=e.code, reason=e.message)
+        except ExchangeError as e:
+            exec_log.error("[ORDER_ERR] code=%s msg=%s cancel_all_protective rejected symbol=%s", e.code, e.message,
+                           symbol, extra=_ORDER_ERR_CHANNEL)
+            return CancelResult(CancelOutcome.REJECTED, symbol, code=e.code, reason=e.message)
+        outcome = CancelOutcome.DRY_RUN if _is_dry(resp) else CancelOutcome.CANCELED
+        return CancelResult(outcome, symbol, code=_int_or_none(resp.get("code")), reason=str(resp.get("msg", "")))
+
 
 def _order_ref(symbol: str, client_order_id: Optional[str], order_id: Optional[int]) -> dict[str, Any]:
     """How Binance names one order: origClientOrderId (ours, deterministic) or the exchange's orderId."""
@@ -610,6 +954,21 @@ def _order_ref(symbol: str, client_order_id: Optional[str], order_id: Optional[i
     if client_order_id:
         return {"symbol": symbol, "origClientOrderId": client_order_id}
     return {"symbol": symbol, "orderId": order_id}
+
+
+def _algo_ref(client_algo_id: Optional[str], algo_id: Optional[int]) -> dict[str, Any]:
+    """How Binance names one algo order: clientAlgoId (ours, deterministic) or algoId. No symbol: the algo
+    query/cancel endpoints do not take one."""
+    if not client_algo_id and algo_id is None:
+        raise ValueError("client_algo_id or algo_id is required")
+    return {"clientAlgoId": client_algo_id} if client_algo_id else {"algoId": int(algo_id)}  # type: ignore[arg-type]
+
+
+def _int_or_none(value: Any) -> Optional[int]:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _truthy(value: Any) -> bool:
@@ -621,8 +980,7 @@ def _is_dry(resp: Any) -> bool:
 
 
 def _margin_type(margin_type: str) -> str:
-    mt = str(margin_type).upper()
-    mt = {"CROSS": "CROSSED", "ISOLATE": "ISOLATED"}.get(mt, mt)
+    mt = margin_type_name(margin_type)
     if mt not in MARGIN_TYPES:
         raise ValueError(f"margin_type must be CROSSED or ISOLATED, got {margin_type!r}")
     return mt

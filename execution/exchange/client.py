@@ -101,6 +101,20 @@ def synthetic_response(method: str, path: str, params: Mapping[str, Any]) -> dic
     if path.endswith("/order") and method == "DELETE":
         return {"dryRun": True, "orderId": int(p.get("orderId", 0) or 0), "symbol": p.get("symbol", ""),
                 "clientOrderId": p.get("origClientOrderId", ""), "status": "DRY_RUN", "updateTime": now}
+    if path.endswith("/algoOrder") and method == "POST":
+        return {
+            "dryRun": True, "algoId": 0, "clientAlgoId": p.get("clientAlgoId", ""), "algoType": "CONDITIONAL",
+            "orderType": p.get("type", ""), "symbol": p.get("symbol", ""), "side": p.get("side", ""),
+            "positionSide": p.get("positionSide", "BOTH"), "quantity": p.get("quantity", "0"),
+            "algoStatus": "DRY_RUN", "triggerPrice": p.get("triggerPrice", "0"),
+            "workingType": p.get("workingType", "CONTRACT_PRICE"),
+            "closePosition": str(p.get("closePosition", "false")).lower() == "true",
+            "reduceOnly": str(p.get("reduceOnly", "false")).lower() == "true",
+            "actualOrderId": "", "actualPrice": "0", "createTime": now, "updateTime": now, "triggerTime": 0,
+        }
+    if path.endswith("/algoOrder") and method == "DELETE":
+        return {"dryRun": True, "algoId": int(p.get("algoId", 0) or 0), "clientAlgoId": p.get("clientAlgoId", ""),
+                "code": "200", "msg": "DRY_RUN: not sent"}
     if path.endswith("/leverage"):
         return {"dryRun": True, "symbol": p.get("symbol", ""), "leverage": int(p.get("leverage", 0) or 0),
                 "maxNotionalValue": "0"}

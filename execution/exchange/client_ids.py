@@ -20,17 +20,42 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")  # ':', '/', '.' are legal too, but keep
 
 
 def make_client_order_id(intent_id: str, slice_index: int = 0, revision: int = 0) -> str:
-    if not intent_id:
-        raise ValueError("intent_id must be non-empty")
     if slice_index < 0 or revision < 0:
         raise ValueError("slice_index and revision must be >= 0")
+    return _make_id(PREFIX, intent_id, f"{slice_index}" + (f"r{revision}" if revision else ""))
+
+
+# Protective (conditional) orders: `clientAlgoId`. A separate prefix, because the order a fired conditional
+# becomes carries the clientAlgoId as its clientOrderId: it must never collide with a regular order's id.
+PROTECTIVE_PREFIX = "hp"
+PROTECTIVE_KIND_TAGS = {"STOP_MARKET": "sl", "TAKE_PROFIT_MARKET": "tp"}
+
+
+def make_client_algo_id(intent_id: str, kind: str, revision: int = 0) -> str:
+    """Deterministic `clientAlgoId` of the protective order of `kind` for `intent_id`.
+
+    `hp-<readable intent>-<10 hex of sha256(intent)>-<sl|tp>[r<revision>]`: one STOP_MARKET and one
+    TAKE_PROFIT_MARKET per intent, the same id after a crash and restart. `revision` is for a deliberate
+    re-placement (moving a stop = cancel, then place revision + 1).
+    """
+    tag = PROTECTIVE_KIND_TAGS.get(str(kind).upper())
+    if tag is None:
+        raise ValueError(f"kind must be one of {sorted(PROTECTIVE_KIND_TAGS)}, got {kind!r}")
+    if revision < 0:
+        raise ValueError("revision must be >= 0")
+    return _make_id(PROTECTIVE_PREFIX, intent_id, tag + (f"r{revision}" if revision else ""))
+
+
+def _make_id(prefix: str, intent_id: str, suffix: str) -> str:
+    if not intent_id:
+        raise ValueError("intent_id must be non-empty")
     digest = hashlib.sha256(intent_id.encode("utf-8")).hexdigest()[:10]
-    tail = f"-{digest}-{slice_index}" + (f"r{revision}" if revision else "")
-    room = MAX_LEN - len(PREFIX) - 1 - len(tail)
+    tail = f"-{digest}-{suffix}"
+    room = MAX_LEN - len(prefix) - 1 - len(tail)
     if room < 0:
         raise ValueError("slice_index/revision too large for a 36-character id")
     readable = _UNSAFE.sub("_", intent_id)[:room].strip("_-")
-    cid = f"{PREFIX}-{readable}{tail}" if readable else f"{PREFIX}{tail}"
+    cid = f"{prefix}-{readable}{tail}" if readable else f"{prefix}{tail}"
     assert VALID.match(cid), cid
     return cid
 

@@ -22,7 +22,10 @@ ENDPOINT_WEIGHTS = {
     "bookTicker": 2, "bookTicker:all": 5, "balance": 5, "positionRisk": 5, "account": 5,
     "openOrders": 1, "openOrders:all": 40, "order:get": 1, "order:post": 0, "order:delete": 1,
     "allOpenOrders": 1, "userTrades": 5, "leverage": 1, "marginType": 1, "positionSide:get": 30,
-    "positionSide:post": 1, "fundingRate": 1,
+    "positionSide:post": 1, "fundingRate": 1, "positionRisk:v2": 5,
+    # conditional (algo) orders: POST weighs 0 on the IP weight and counts on the order counters
+    "algoOrder:post": 0, "algoOrder:get": 1, "algoOrder:delete": 1, "openAlgoOrders": 1,
+    "openAlgoOrders:all": 40, "algoOpenOrders:delete": 1,
 }
 
 

@@ -1,7 +1,7 @@
 """Records the adapter hands out. Frozen dataclasses, Decimals for every price/quantity/money value.
 
 Parsers are tolerant: a missing field becomes 0 / "" rather than an exception, because Binance adds and
-drops fields between endpoint versions (positionRisk v2 has `leverage`, v3 does not).
+drops fields between endpoint versions (positionRisk v2 has `leverage` and `marginType`, v3 does not).
 """
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def _bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return bool(value)
+
+
+def margin_type_name(value: Any) -> Optional[str]:
+    """Binance spells margin types "CROSSED"/"ISOLATED" in writes and symbolConfig, "cross"/"isolated" in
+    positionRisk v2: one spelling, CROSSED / ISOLATED (None when unknown)."""
+    if value in (None, ""):
+        return None
+    v = str(value).strip().upper()
+    return {"CROSS": "CROSSED", "ISOLATE": "ISOLATED"}.get(v, v)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -154,8 +163,8 @@ class Position:
     unrealized_pnl: Decimal
     liquidation_price: Decimal
     notional: Decimal
-    leverage: Optional[int]  # v2 only; None when the endpoint version omits it
-    margin_type: Optional[str]  # "cross" / "isolated" (v2 only)
+    leverage: Optional[int]  # positionRisk v2, or the adapter's symbol settings; None when unknown
+    margin_type: Optional[str]  # "CROSSED" / "ISOLATED" (v2's "cross"/"isolated" normalised); None when unknown
     update_time_ms: int
 
     @property
@@ -178,7 +187,8 @@ class Position:
         lev = d.get("leverage")
         return cls(d.get("symbol", ""), d.get("positionSide", "BOTH"), _d(d, "positionAmt"), _d(d, "entryPrice"),
                    _d(d, "markPrice"), _d(d, "unRealizedProfit"), _d(d, "liquidationPrice"), _d(d, "notional"),
-                   int(lev) if lev not in (None, "") else None, d.get("marginType"), _i(d, "updateTime"))
+                   int(lev) if lev not in (None, "") else None, margin_type_name(d.get("marginType")),
+                   _i(d, "updateTime"))
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,22 @@ class UserTrade:
         return cls(d.get("symbol", ""), _i(d, "id"), _i(d, "orderId"), d.get("side", ""), d.get("positionSide", ""),
                    _d(d, "price"), _d(d, "qty"), _d(d, "quoteQty"), _d(d, "realizedPnl"), _d(d, "commission"),
                    d.get("commissionAsset", ""), _bool(d.get("maker", False)), _i(d, "time"))
+
+
+@dataclass(frozen=True)
+class SymbolConfig:
+    """A symbol's account settings as the exchange reports them (positionRisk v2: `leverage`, `marginType`)."""
+    symbol: str
+    leverage: Optional[int]
+    margin_type: Optional[str]  # CROSSED | ISOLATED
+
+    @classmethod
+    def from_position_rows(cls, symbol: str, rows: Any) -> "SymbolConfig":
+        """From positionRisk v2 rows (one per leg; every leg carries the symbol's settings)."""
+        for r in rows or ():
+            if r.get("symbol") == symbol and r.get("leverage") not in (None, ""):
+                return cls(symbol, int(r["leverage"]), margin_type_name(r.get("marginType")))
+        return cls(symbol, None, None)
 
 
 # ------------------------------------------------------------------ write outcomes
@@ -324,3 +350,116 @@ class SymbolSetup:
     symbol: str
     leverage: SettingResult
     margin_type: SettingResult
+
+
+# ------------------------------------------------------------------ protective (conditional / algo) orders
+
+PROTECTIVE_KINDS = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
+
+
+@dataclass(frozen=True)
+class ProtectiveOrder:
+    """A conditional order on `/fapi/v1/algoOrder` (algoType CONDITIONAL).
+
+    `status` is Binance's algoStatus: NEW (waiting for the trigger), TRIGGERING / TRIGGERED (handed to the
+    matching engine), FINISHED (the resulting order is done), CANCELED, REJECTED, EXPIRED (nothing left to
+    close); DRY_RUN for a swallowed dry-run send. When it fires, the resulting regular order has
+    clientOrderId = `client_algo_id` and orderId = `actual_order_id`.
+    """
+    symbol: str
+    algo_id: int
+    client_algo_id: str
+    kind: str  # STOP_MARKET | TAKE_PROFIT_MARKET (orderType)
+    side: str
+    position_side: str
+    status: str
+    trigger_price: Decimal
+    quantity: Decimal  # 0 with close_position
+    close_position: bool
+    working_type: str
+    reduce_only: bool
+    actual_order_id: Optional[int]
+    actual_price: Decimal
+    create_time_ms: int
+    update_time_ms: int
+    trigger_time_ms: int
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    OPEN_STATUSES = frozenset({"NEW"})
+    FIRED_STATUSES = frozenset({"TRIGGERING", "TRIGGERED", "FINISHED"})
+
+    @property
+    def is_open(self) -> bool:
+        """Waiting for its trigger (and cancellable)."""
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def fired(self) -> bool:
+        return self.status in self.FIRED_STATUSES
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> "ProtectiveOrder":
+        actual = d.get("actualOrderId")
+        try:
+            actual_id = int(actual) if actual not in (None, "", 0, "0") else None
+        except (TypeError, ValueError):
+            actual_id = None
+        return cls(d.get("symbol", ""), _i(d, "algoId"), d.get("clientAlgoId", ""),
+                   d.get("orderType", d.get("type", "")), d.get("side", ""), d.get("positionSide", ""),
+                   d.get("algoStatus", d.get("status", "")), _d(d, "triggerPrice"), _d(d, "quantity"),
+                   _bool(d.get("closePosition", False)), d.get("workingType", ""),
+                   _bool(d.get("reduceOnly", False)), actual_id, _d(d, "actualPrice"), _i(d, "createTime"),
+                   _i(d, "updateTime"), _i(d, "triggerTime"), dict(d))
+
+
+@dataclass(frozen=True)
+class ProtectiveRequest:
+    """What the adapter will send to `/fapi/v1/algoOrder`, after quantization (`params`: the wire dict)."""
+    symbol: str
+    position_side: str  # the leg protected: LONG | SHORT (the wire says BOTH in one-way mode)
+    side: str  # SELL protects a LONG leg, BUY a SHORT leg
+    kind: str
+    trigger_price: Decimal
+    quantity: Optional[Decimal]  # None with close_position
+    close_position: bool
+    working_type: str
+    client_algo_id: str
+    params: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ProtectiveResult:
+    outcome: Outcome
+    client_algo_id: str
+    request: Optional[ProtectiveRequest]
+    order: Optional[ProtectiveOrder] = None
+    code: Optional[int] = None
+    reason: str = ""
+    error_kind: str = ""
+    attempts: int = 0  # POSTs actually sent
+    recovered: bool = False  # the exchange already held this clientAlgoId (query after ambiguity, -4116, pre-check)
+    local: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.ACCEPTED, Outcome.DRY_RUN)
+
+
+@dataclass(frozen=True)
+class ProtectiveCancelResult:
+    outcome: CancelOutcome  # NOT_OPEN: unknown, or already fired / cancelled / expired (see `order`)
+    symbol: str
+    client_algo_id: Optional[str] = None
+    algo_id: Optional[int] = None
+    order: Optional[ProtectiveOrder] = None
+    code: Optional[int] = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """The protective order is (or, in dry run, would be) no longer waiting for its trigger."""
+        return self.outcome in (CancelOutcome.CANCELED, CancelOutcome.NOT_OPEN, CancelOutcome.DRY_RUN)
