@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 5)")
     p.add_argument("--ban-seconds", type=int, default=120, help="418 ban length in seconds (default 120)")
     p.add_argument("--tick-ms", type=int, default=100, help="engine advance period in wall ms (default 100)")
+    p.add_argument("--full-advance", action="store_true",
+                   help="advance every active symbol on every request (the reference the default, indexed "
+                        "advance is tested against; same results, cost grows with the symbols)")
     return p
 
 
@@ -154,7 +157,8 @@ def setup(args) -> tuple[Venue, dict]:
     clock = MarketClock(start, args.speed, paused=args.paused)
     market = Market(source, clock, symbols)
     book = BookModel(spread_bps=args.spread_bps, base_notional=args.depth_notional)
-    engine = Engine(specs, market, book, maker_fee=args.maker_fee, taker_fee=args.taker_fee)
+    engine = Engine(specs, market, book, maker_fee=args.maker_fee, taker_fee=args.taker_fee,
+                    eager=args.full_advance)
     venue = Venue(engine, served, limiter, args.api_key, args.api_secret, args.balance, tick_ms=args.tick_ms)
     if args.dual_side:
         engine.accounts[args.api_key].dual = True

@@ -5,6 +5,7 @@ decimals).
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -193,6 +194,9 @@ class AlgoOrder:
         }
 
 
+_POSITION_SEQ = itertools.count(1)
+
+
 @dataclass
 class Position:
     symbol: str
@@ -201,6 +205,102 @@ class Position:
     entry: Decimal = ZERO
     isolated_wallet: Decimal = ZERO
     update_time: int = 0
+    seq: int = field(default_factory=lambda: next(_POSITION_SEQ))   # creation order (= dict order)
+
+
+class OpenOrders(dict):
+    """Open orders by id, plus what the engine must know in O(1) however many there are: open orders per
+    symbol, open (symbol, clientOrderId) pairs, and the total reserved (open-order initial) margin as a
+    float (for the engine's bounds only; exact figures are always summed from the orders themselves).
+    An order's reserved margin is taken when it is inserted; the engine never changes it while open."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_symbol: dict = defaultdict(int)
+        self._cids: dict = defaultdict(int)
+        self._reserved: dict = {}
+        self.reserved_total = 0.0
+
+    def __setitem__(self, k, o) -> None:
+        if k in self:
+            self.pop(k)
+        super().__setitem__(k, o)
+        self.by_symbol[o.symbol] += 1
+        self._cids[(o.symbol, o.client_id)] += 1
+        r = float(o.reserved_margin)
+        self._reserved[k] = r
+        self.reserved_total += r
+
+    def pop(self, k, *default):
+        if k not in self:
+            if default:
+                return default[0]
+            raise KeyError(k)
+        o = super().pop(k)
+        _dec(self.by_symbol, o.symbol)
+        _dec(self._cids, (o.symbol, o.client_id))
+        self.reserved_total -= self._reserved.pop(k)
+        if not self:
+            self.reserved_total = 0.0          # no float residue once empty
+        return o
+
+    def __delitem__(self, k) -> None:
+        self.pop(k)
+
+    def clear(self) -> None:
+        super().clear()
+        self.by_symbol.clear()
+        self._cids.clear()
+        self._reserved.clear()
+        self.reserved_total = 0.0
+
+    def has_client_id(self, symbol: str, cid: str) -> bool:
+        return (symbol, cid) in self._cids
+
+
+class OpenAlgos(dict):
+    """Open conditional orders by id, with per-symbol counts and the open clientAlgoIds."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_symbol: dict = defaultdict(int)
+        self._cids: dict = defaultdict(int)
+
+    def __setitem__(self, k, a) -> None:
+        if k in self:
+            self.pop(k)
+        super().__setitem__(k, a)
+        self.by_symbol[a.symbol] += 1
+        self._cids[a.client_algo_id] += 1
+
+    def pop(self, k, *default):
+        if k not in self:
+            if default:
+                return default[0]
+            raise KeyError(k)
+        a = super().pop(k)
+        _dec(self.by_symbol, a.symbol)
+        _dec(self._cids, a.client_algo_id)
+        return a
+
+    def __delitem__(self, k) -> None:
+        self.pop(k)
+
+    def clear(self) -> None:
+        super().clear()
+        self.by_symbol.clear()
+        self._cids.clear()
+
+    def has_client_id(self, cid: str) -> bool:
+        return cid in self._cids
+
+
+def _dec(counts: dict, key) -> None:
+    n = counts[key] - 1
+    if n:
+        counts[key] = n
+    else:
+        del counts[key]
 
 
 @dataclass
@@ -219,10 +319,10 @@ class Account:
     settings: dict = field(default_factory=lambda: defaultdict(SymbolSettings))
     positions: dict = field(default_factory=dict)          # (symbol, side) -> Position
     orders: dict = field(default_factory=dict)             # order_id -> Order (all, history)
-    open_orders: dict = field(default_factory=dict)        # order_id -> Order
+    open_orders: OpenOrders = field(default_factory=OpenOrders)   # order_id -> Order
     by_client_id: dict = field(default_factory=dict)       # (symbol, clientOrderId) -> latest Order
     algo: dict = field(default_factory=dict)               # algo_id -> AlgoOrder
-    open_algo: dict = field(default_factory=dict)
+    open_algo: OpenAlgos = field(default_factory=OpenAlgos)
     algo_by_client: dict = field(default_factory=dict)     # clientAlgoId -> AlgoOrder
     trades: dict = field(default_factory=lambda: defaultdict(list))   # symbol -> [trade dict]
     income: list = field(default_factory=list)
@@ -238,6 +338,18 @@ class Account:
 
     def isolated(self, symbol: str) -> bool:
         return self.settings[symbol].margin_type == "ISOLATED"
+
+    def has_live_leg(self, symbol: str) -> bool:
+        for side in ("BOTH", "LONG", "SHORT"):
+            p = self.positions.get((symbol, side))
+            if p is not None and p.amt:
+                return True
+        return False
+
+    def active_on(self, symbol: str) -> bool:
+        """Anything on `symbol` the clock can act on: an open order, a conditional order or a position."""
+        return (symbol in self.open_orders.by_symbol or symbol in self.open_algo.by_symbol
+                or self.has_live_leg(symbol))
 
 
 class Stats:

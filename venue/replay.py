@@ -144,12 +144,19 @@ class Series:
     def _segments(self, a: int, b: int):
         """Linear pieces (ta, pa, tb, pb) of the path over [a, b], in time order, bar by bar (only the
         partial first/last bars are expanded; callers use numpy on full bars in between)."""
+        for lo, p_lo, hi, p_hi, *_ in self._pieces(a, b):
+            yield lo, p_lo, hi, p_hi
+
+    def _pieces(self, a: int, b: int):
+        """As _segments, each piece also carrying the whole (unclipped) segment it was cut from:
+        (lo, p_lo, hi, p_hi, ta, pa, tb, pb). Crossing times are computed on the whole segment, so they do
+        not depend on where a search window happens to start or end."""
         i = self.bar_index(a)
         if i < 0 or a >= self._bar_end(i):
             p = self.price_at(a)
             nxt = i + 1
             end = self._t_list[nxt] if nxt < len(self._t_list) else b
-            yield (a, p, min(b, end), p)
+            yield (a, p, min(b, end), p, a, p, min(b, end), p)
             return
         pts = self._vertices(i)
         for (ta, pa), (tb, pb) in zip(pts, pts[1:]):
@@ -158,7 +165,7 @@ class Series:
                 continue
             p_lo = pa + (pb - pa) * (lo - ta) / (tb - ta)
             p_hi = pa + (pb - pa) * (hi - ta) / (tb - ta) if hi < tb else pb
-            yield (lo, p_lo, hi, p_hi)
+            yield (lo, p_lo, hi, p_hi, ta, pa, tb, pb)
 
     def range_between(self, a: int, b: int) -> tuple[float, float]:
         """(low, high) of the path over [a, b]."""
@@ -203,17 +210,19 @@ class Series:
             return p > level if strict else p >= level
 
         def scan(x: int, y: int):
-            for ta, pa, tb, pb in self._segments(x, y):
-                if hit(pa):
-                    return (max(int(ta), a + 1) if ta <= a else int(ta)), pa
-                if hit(pb) or (not strict and pb == level):
-                    if pb == pa:
-                        return int(tb), pb
-                    frac = (level - pa) / (pb - pa)
-                    ts = ta + frac * (tb - ta)
-                    # first whole ms at (touch) or after (through) the crossing; 1e-6 absorbs float noise
-                    tsi = math.floor(ts + 1e-6) + 1 if strict else math.ceil(ts - 1e-6)
-                    return min(max(tsi, a + 1), int(tb)), level
+            for lo, p_lo, hi, p_hi, ta, pa, tb, pb in self._pieces(x, y):
+                if hit(p_lo):
+                    return (max(int(lo), a + 1) if lo <= a else int(lo)), p_lo
+                if pb == pa or not hit(pb):
+                    continue                  # the whole (monotone) segment never reaches the level
+                # the crossing on the WHOLE segment, in ms from its start: the same answer whatever window
+                # the search runs over (a window clipped at b would otherwise move it by float noise)
+                base = math.floor(ta)
+                off = (ta - base) + (level - pa) / (pb - pa) * (tb - ta)
+                # first whole ms at (touch) or after (through) the crossing; 1e-6 absorbs float noise
+                tsi = base + (math.floor(off + 1e-6) + 1 if strict else math.ceil(off - 1e-6))
+                tsi = min(max(tsi, a + 1, math.ceil(lo)), int(tb))
+                return (tsi, level) if tsi <= b else None
             return None
 
         ia, ib = self.bar_index(a), self.bar_index(b)

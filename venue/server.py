@@ -584,6 +584,7 @@ class Venue:
         balance = Decimal(str(body.get("balance", self.balance)))
         acct = e.add_account(self.api_key, self.api_secret, balance)
         acct.dual = bool(body.get("dual", False))
+        e.reset_index()
 
     def stats_view(self) -> dict:
         return {"requests": dict(self.requests), "responses": {str(k): v for k, v in self.statuses.items()},
