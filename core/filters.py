@@ -165,6 +165,9 @@ def parse_exchange_info(doc: Mapping[str, Any]) -> dict[str, SymbolFilters]:
 
 def _quantize_to(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     """Exact rounding to a multiple of `step`, via the remainder under a context wide enough for every digit."""
+    if not value.is_finite():
+        # NaN/inf cannot be rounded onto a grid; never pass them on silently as a "quantized" value
+        raise ValueError(f"cannot round {value} to a step of {step}: not a finite number")
     if step <= 0:
         return value
     # `%` is exact (and does not raise) only while the quotient value / step fits the precision, and the result

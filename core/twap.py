@@ -169,6 +169,8 @@ def plan_twap(
     if not (qty.is_finite() and qty > 0) or not is_multiple(qty, step):
         raise ValueError(f"parent qty {parent_qty} must be > 0 and a multiple of the step {step}")
     gross = to_decimal(gross_usd) if gross_usd is not None else qty * px
+    if not (gross.is_finite() and gross >= 0):
+        raise ValueError(f"gross_usd must be a finite amount >= 0, got {gross_usd}")
     snap = TwapConfigSnapshot.of(cfg)
 
     if not snap.enabled:

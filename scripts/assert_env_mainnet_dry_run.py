@@ -26,7 +26,7 @@ from execution.log_setup import setup_logging  # noqa: E402
 from settings.env import load_env  # noqa: E402
 from settings.errors import ConfigError  # noqa: E402
 from settings.preflight import (  # noqa: E402
-    ENV_VARIABLES,
+    is_preflight_relevant,
     audit_line,
     misspelled_name_problems,
     preflight_problems,
@@ -46,9 +46,7 @@ def _resolve(path: str | os.PathLike[str]) -> Path:
 def _raw_values(env_file: Path | None, environ: dict[str, str]) -> tuple[dict[str, str | None], list[str]]:
     """Variables as written (process environment over the file) and the key names found in the file."""
     file_values = dict(dotenv_values(env_file)) if env_file is not None and env_file.is_file() else {}
-    relevant = {
-        k: v for k, v in environ.items() if k in ENV_VARIABLES or "TESTNET" in k.upper() or "URL" in k.upper()
-    }
+    relevant = {k: v for k, v in environ.items() if is_preflight_relevant(k)}
     return {**file_values, **relevant}, list(file_values)
 
 

@@ -83,6 +83,17 @@ def _not_mainnet_problem(url: str, env: str) -> str:
     return f"BINANCE_BASE_URL={url} with ENV={env} is not the Binance mainnet futures URL; {fix}"
 
 
+def names_an_address(name: str) -> bool:
+    """A variable that may hold an exchange address (…_URL, …_BASE): checked for testnet hosts."""
+    upper = name.upper()
+    return "URL" in upper or upper.endswith("BASE")
+
+
+def is_preflight_relevant(name: str) -> bool:
+    """Variables the preflight reads from the process environment: the one rule for the script and the check."""
+    return name in ENV_VARIABLES or "TESTNET" in name.upper() or names_an_address(name)
+
+
 def stray_testnet_problems(raw: Mapping[str, str | None], include_modelled: bool = False) -> list[str]:
     """Testnet switches under other names (USE_TESTNET=1, BINANCE_FUTURES_URL=https://testnet...).
 
@@ -104,7 +115,7 @@ def stray_testnet_problems(raw: Mapping[str, str | None], include_modelled: bool
                     f"{name}={value}: looks like a testnet switch and testnet is not allowed in this phase; "
                     f"set {name}=0 or remove it"
                 )
-        elif "URL" in name.upper() or name.upper().endswith("BASE"):
+        elif names_an_address(name):
             if is_testnet_url(value.strip()):
                 problems.append(
                     f"{name}={value.strip()} is a TESTNET address and testnet is not allowed in this phase; "

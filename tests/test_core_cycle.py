@@ -353,3 +353,30 @@ def test_capital_per_trade_and_leverage_come_from_the_block():
     ada = result.decision("ADAUSDT")
     assert ada.order is not None and ada.sizing.margin_usd == D("150") and ada.sizing.exchange_leverage == 2
     assert ada.order.leverage == D(2) and ada.order.tag == "ema_cross"
+
+
+def test_the_mark_price_when_given_is_the_sizing_price():
+    bars = make_bars()
+    close = float(bars["ETHUSDT"].close[HISTORY])
+    x = inputs()
+    x["ETHUSDT"] = SymbolInputs(funding_rate=-0.002, mark_price=close * 2, trade_stats=GOOD_TRADES,
+                                router_stats=GOOD_ROUTER)
+    cycle = DecisionCycle.warm(history(bars), CONFIG)
+    _, plain = cycle.step(new_bars(bars, HISTORY), inputs(), snapshot(bars, HISTORY, legs(bars)), CONFIG)
+    _, marked = cycle.step(new_bars(bars, HISTORY), x, snapshot(bars, HISTORY, legs(bars)), CONFIG)
+    a, b = plain.decision("ETHUSDT").sizing, marked.decision("ETHUSDT").sizing
+    assert a.price == D(repr(close)) and b.price == D(repr(close * 2))
+    assert a.target_notional_usd == b.target_notional_usd  # same money, at twice the price: about half the qty
+    assert b.qty == (b.target_notional_usd / b.price).quantize(D("0.001"), rounding="ROUND_DOWN")
+
+
+def test_a_one_way_account_gets_both_position_side_entries():
+    bars = make_bars()
+    snap = snapshot(bars, HISTORY, hedge_mode=False)
+    _, result = DecisionCycle.warm(history(bars), CONFIG).step(new_bars(bars, HISTORY), inputs(), snap, CONFIG)
+    entries = [d for d in result.decisions if d.order is not None]
+    assert entries and all(d.order.position_side == "BOTH" for d in entries)
+    assert result.approved and all(o.position_side == "BOTH" for o in result.orders)
+    for d in entries:  # never vetoed for sending LONG/SHORT to a one-way account (Binance -4061)
+        problems = d.risk.veto("invalid_order").details if d.risk.veto("invalid_order") else ()
+        assert "position_side_mode_mismatch" not in problems

@@ -103,6 +103,25 @@ def test_drawdown_window_latest_and_edge_cases():
     assert latest_nav(()) is None
 
 
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "sNaN"])
+def test_non_finite_nav_sample_is_never_the_peak_or_the_latest(bad):
+    # an infinite sample as the peak would make every later DD 100 % (or raise on inf / inf)
+    broken = hist(10000, 9000) + (NavPoint(NOW + 1, bad),)
+    assert drawdown(broken) == Drawdown(D(10000), D(9000), D("0.1"), 2, NOW)
+    assert latest_nav(broken).nav_usd == D(9000)
+    spike = (NavPoint(NOW - 2000, 10000), NavPoint(NOW - 1000, bad), NavPoint(NOW, 9500))
+    # the window counts finite points only: the last two are 10,000 and 9,500
+    assert drawdown(spike, window=2) == Drawdown(D(10000), D(9500), D("0.05"), 2, NOW)
+
+
+def test_persisted_hwm_below_the_window_peak_never_lowers_the_peak():
+    h = hist(10000, 12000, 11000)  # window peak 12,000; latest 11,000 -> 1/12
+    dd = drawdown(h, hwm_nav_usd=D(10500))  # a stale, lower high-water mark
+    assert dd.peak_nav_usd == D(12000) and dd.current_dd_pct == D(1000) / D(12000)
+    assert drawdown(h, hwm_nav_usd=D("NaN")).peak_nav_usd == D(12000)  # a broken HWM is ignored
+    assert drawdown(h, window=1, hwm_nav_usd=D(12000)).current_dd_pct == D(1000) / D(12000)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(1, 10**9), min_size=1, max_size=50), st.integers(1, 60))
 def test_drawdown_properties(navs, window):

@@ -73,11 +73,23 @@ def test_classification_is_monotone_in_the_ratio(a, b):
 
 
 def test_series_classification_matches_scalar_at_boundaries():
-    # the vectorised classifier (searchsorted) must put boundary ratios where classify_ratio does
-    t = RatioThresholds()
-    ratios = np.array([0.74, 0.75, 1.2499, 1.25, 1.75, 3.0])
-    idx = np.searchsorted([t.low, t.normal, t.high], ratios, side="right")
-    assert [REGIMES[i] for i in idx] == [rg.classify_ratio(r, t) for r in ratios]
+    # vol_regime_series (vectorised) must put a ratio that equals a threshold where classify_ratio does: in the
+    # upper regime. Thresholds are set to ratios the series really computed, so every boundary is hit exactly.
+    rng = np.random.default_rng(5)
+    x = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 600) * np.repeat([1.0, 3.0, 0.3, 2.0], 150)))
+    defaults = VolRegimeDefaults(short_days=1.0, long_days=3.0)
+    ratios = rg.vol_regime_series(x, H, defaults).ratio
+    ok = np.flatnonzero(np.isfinite(ratios))
+    picks = sorted({float(ratios[i]) for i in ok[:: max(1, len(ok) // 40)]})
+    for low, normal, high in zip(picks, picks[1:], picks[2:]):
+        t = RatioThresholds(low=low, normal=normal, high=high)
+        series = rg.vol_regime_series(x, H, VolRegimeDefaults(short_days=1.0, long_days=3.0, ratio_low_high=t))
+        assert np.array_equal(series.ratio, ratios, equal_nan=True)
+        hits = [i for i in ok if series.ratio[i] in (low, normal, high)]
+        assert hits  # the boundaries are really exercised
+        for i in hits:
+            assert series.regime[i] == rg.classify_ratio(float(series.ratio[i]), t), (i, series.ratio[i], t)
+        assert "low" not in {str(series.regime[i]) for i in hits}  # a ratio on a threshold is in the upper regime
 
 
 # ----------------------------------------------------------------------------- days -> bars

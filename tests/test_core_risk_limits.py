@@ -152,11 +152,16 @@ def test_correlation_cap_counts_both_hedge_legs_gross():
     assert check(order("SOLUSDT", "BUY", "LONG", 6), snap(legs=legs)).codes == ("correlation_cap",)
 
 
-def test_correlation_cap_uses_limit_price_for_limit_orders():
+def test_caps_value_a_limit_order_at_its_limit_price_not_the_mark():
+    # L1 holds 3,000; the cap is 3,500, so 500 USD of room. Each case below flips if the mark is used instead.
     s = snap(legs=L1_LEGS)
-    # 6 SOL at a 90 limit = 540 -> 0.354 > 0.35 ; at mark 100 it would be 600 either way
-    assert check(order("SOLUSDT", "BUY", "LONG", 6, "95.000"), s).codes == ("correlation_cap",)
-    assert check(order("SOLUSDT", "BUY", "LONG", 5, "99.000"), s).approved  # 495 -> 0.3495
+    assert check(order("SOLUSDT", "BUY", "LONG", 5), s).approved  # MARKET at mark 100: 500, exactly the cap
+    d = check(order("SOLUSDT", "BUY", "LONG", 5, "100.100"), s)  # 500.50 at the limit: 0.35005 > 0.35
+    assert d.codes == ("correlation_cap",)
+    assert d.checks["order_notional_usd"] == 500.5 and d.veto("correlation_cap").numbers["post_trade_usd"] == 3500.5
+    rich = snap(legs=L1_LEGS, marks={**MARKS, "SOLUSDT": D("100.2")})
+    assert check(order("SOLUSDT", "BUY", "LONG", 5), rich).codes == ("correlation_cap",)  # 501 at the mark
+    assert check(order("SOLUSDT", "BUY", "LONG", 5, "99.900"), rich).approved  # 499.50 at the limit
 
 
 def test_resting_opening_orders_count_as_pending_exposure():
@@ -175,6 +180,38 @@ def test_context_after_accumulates_approved_orders():
     ctx2 = ctx.after(a)
     assert ctx2.check(a).codes == ("correlation_cap",)  # 0.36 jointly
     assert ctx.check(a).approved  # the original context is unchanged (immutable)
+
+
+def test_context_after_counts_an_approved_new_leg_toward_max_positions():
+    limits = RiskLimits(MAX_POSITIONS=2)
+    ctx = RiskContext.build(snap(legs=(leg("SOLUSDT", "LONG", 1),)), limits, GROUPS)
+    bnb, xrp = order("BNBUSDT", "BUY", "LONG", "0.01"), order("XRPUSDT", "BUY", "LONG", 3)
+    assert ctx.check(bnb).approved and ctx.check(xrp).approved  # each alone: 1 leg open < 2
+    ctx2 = ctx.after(bnb)
+    d = ctx2.check(xrp)  # jointly they would make 3 legs
+    assert d.codes == ("max_positions",) and d.veto("max_positions").numbers["pending_new_legs"] == 1
+    assert ctx2.check(bnb).approved  # adding to the leg just approved is not another new leg
+    assert ctx.after(order("SOLUSDT", "SELL", "LONG", 1)) is ctx  # a reduction adds nothing
+
+
+def test_a_leg_pending_in_a_resting_order_is_not_new_and_counts_as_committed():
+    pend = (OpenOrder("BNBUSDT", "BUY", "LONG", D("0.01"), D(600)),)
+    s = snap(legs=(leg("SOLUSDT", "LONG", 1),), open_orders=pend)
+    limits = RiskLimits(MAX_POSITIONS=2)
+    assert check(order("BNBUSDT", "BUY", "LONG", "0.01"), s, limits).approved  # the same leg as the resting order
+    assert check(order("XRPUSDT", "BUY", "LONG", 3), s, limits).codes == ("max_positions",)
+
+
+def test_one_symbol_in_two_groups_reports_every_breached_group():
+    groups = CorrelationGroups(groups={
+        "A": CorrelationGroup(symbols=["SOLUSDT", "ETHUSDT"], max_group_nav_pct=0.05),
+        "B": CorrelationGroup(symbols=["SOLUSDT", "DOGEUSDT"], max_group_nav_pct=0.05),
+    })
+    d = check(order("SOLUSDT", "BUY", "LONG", 6), snap(), groups=groups)  # 600 > 500 in both groups
+    assert d.codes == ("correlation_cap",)
+    assert d.veto("correlation_cap").details == ("A", "B")
+    assert d.veto("correlation_cap").numbers["breached_groups"] == ["A", "B"]
+    assert check(order("SOLUSDT", "BUY", "LONG", 5), snap(), groups=groups).approved  # exactly 500
 
 
 # --------------------------------------------------------------------------- per-symbol / gross / leverage / positions
@@ -222,6 +259,16 @@ def test_max_leverage_post_trade_and_per_order():
     # the profile's max leverage tightens MAX_LEVERAGE
     prof = Profile(max_position_usd=10000, max_leverage=3, enable_shorts=True, local_venue=True)
     assert check(order("SOLUSDT", "BUY", "LONG", 1, leverage=4), snap(), profile=prof).codes == ("max_leverage",)
+
+
+def test_order_leverage_at_the_cap_passes_and_an_open_legs_leverage_counts():
+    assert check(order("SOLUSDT", "BUY", "LONG", 1, leverage=5), snap()).approved  # MAX_LEVERAGE 5: not above
+    assert check(order("SOLUSDT", "BUY", "LONG", 1, leverage=6), snap()).codes == ("max_leverage",)
+    # no leverage on the order: adding to a leg that trades at 10x is judged at 10x ...
+    s = snap(legs=(leg("SOLUSDT", "LONG", 1, leverage=10),))
+    d = check(order("SOLUSDT", "BUY", "LONG", 1), s)
+    assert d.codes == ("max_leverage",) and d.veto("max_leverage").numbers["order_leverage"] == 10.0
+    assert check(order("SOLUSDT", "SELL", "LONG", 1), s).approved  # ... and closing it is always allowed
 
 
 def test_max_positions_counts_legs_not_symbols():
@@ -311,6 +358,39 @@ def test_reducing_is_judged_per_hedge_leg():
     d = check(order("SOLUSDT", "SELL", "LONG", 6), s)  # more than the leg
     assert set(d.codes) == {"reduce_only", "invalid_order"}
     assert d.veto("invalid_order").numbers["leg_qty"] == 5.0
+
+
+@pytest.mark.parametrize("limits, state, code", [
+    (LIMITS, "HALTED", "trading_halted"),
+    (LIMITS, "REDUCING", "reduce_only"),
+    (RiskLimits(kill_switch=True), "ACTIVE", "kill_switch"),
+])
+def test_a_close_larger_than_the_leg_is_not_a_reduction_under_any_state(limits, state, code):
+    s = snap(legs=(leg("SOLUSDT", "LONG", 5),), trading_state=state)
+    assert check(order("SOLUSDT", "SELL", "LONG", 5), s, limits).approved
+    d = check(order("SOLUSDT", "SELL", "LONG", 6), s, limits)
+    assert set(d.codes) == {code, "invalid_order"} and not d.checks["is_reduce"]
+
+
+def test_an_invalid_hedge_close_adds_no_exposure():
+    # SELL LONG can only shrink the LONG leg, even when it asks for more than the leg: no cap may count it
+    s = snap(legs=(leg("SOLUSDT", "LONG", 19),))  # 1,900 of the 2,000 symbol cap
+    d = check(order("SOLUSDT", "SELL", "LONG", 25), s)
+    assert d.codes == ("invalid_order",) and d.veto("invalid_order").details == ("reduce_exceeds_position",)
+    assert d.checks["added_exposure_usd"] == 0.0
+
+
+def test_one_way_flip_adds_the_part_beyond_the_leg_and_is_not_min_notional_exempt():
+    sol = (PositionLeg("SOLUSDT", "BOTH", D(5), mark_price=100, direction="LONG"),)
+    d = check(order("SOLUSDT", "SELL", "BOTH", 15), snap(legs=sol, hedge_mode=False))  # 5 close, 10 open short
+    assert d.approved and d.checks["added_exposure_usd"] == 1000.0 and not d.checks["is_reduce"]
+    d = check(order("SOLUSDT", "SELL", "BOTH", 25), snap(legs=sol, hedge_mode=False))  # 500 + 2,000 > 2,000
+    assert d.codes == ("symbol_nav_cap",) and d.checks["added_exposure_usd"] == 2000.0
+    doge = (PositionLeg("DOGEUSDT", "BOTH", D(10), mark_price=D("0.10"), direction="LONG"),)
+    s = snap(legs=doge, hedge_mode=False)
+    assert check(order("DOGEUSDT", "SELL", "BOTH", 10), s).approved  # 1 USD pure close: exempt
+    d = check(order("DOGEUSDT", "SELL", "BOTH", 40), s)  # 4 USD order that flips: not a reduce-only order
+    assert d.codes == ("min_notional",) and d.checks["added_exposure_usd"] == 3.0
 
 
 def test_net_flat_symbol_still_has_two_legs_to_reduce():

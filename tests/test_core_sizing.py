@@ -48,6 +48,13 @@ def test_target_leverage_is_the_minimum_of_every_bound():
     assert target_leverage("DOGEUSDT")[:2] == (1, 1)
 
 
+def test_exchange_leverage_is_floored_never_rounded_up():
+    lev, exch, _ = target_leverage("DOGEUSDT", limits=RiskLimits(MAX_LEVERAGE=2.9))
+    assert (lev, exch) == (2, 2)  # rounding to 3 would exceed the 2.9x bound
+    lev, exch, _ = target_leverage("DOGEUSDT", limits=RiskLimits(MAX_LEVERAGE=0.99))
+    assert (lev, exch) == (D("0.99"), 1)
+
+
 def test_size_position_hand_computed_core_btc():
     # NAV 10,000, CORE low regime: 0.04 x 1.15 = 0.046 -> margin 460; leverage min(3, 3, 5) = 3 -> 1,380 USD
     r = size_position("BTCUSDT", 10000, 67000, BTC, strategy_config=CFG, regime="low", limits=LIMITS,
@@ -94,6 +101,28 @@ def test_below_min_qty_and_universe_min_notional_override():
     r = size_position("SOLUSDT", 1000, 8, SOL, strategy_config=CFG, regime="normal", universe=UNIVERSE, limits=LIMITS,
                       capital_per_trade=5)
     assert (r.qty, r.min_notional, r.reason) == (D(1), D(10), "below_min_notional")
+
+
+def test_min_notional_boundary_and_cap_validation():
+    # margin 5 x 2x (SOL override) = 10 USD at price 10 -> 1 SOL = 10 USD: exactly the override's min notional
+    r = size_position("SOLUSDT", 10000, 10, SOL, strategy_config=CFG, regime="normal", universe=UNIVERSE, limits=LIMITS,
+                      capital_per_trade=5)
+    assert (r.qty, r.notional_usd, r.min_notional, r.reason) == (D(1), D(10), D(10), "")
+    for bad_cap in (-1, float("nan"), "abc"):
+        r = size_position("SOLUSDT", 10000, 150, SOL, strategy_config=CFG, regime="normal", universe=UNIVERSE,
+                          limits=LIMITS, cap_notional_usd=bad_cap)
+        assert r.reason == "invalid_input" and r.qty == 0
+
+
+def test_limit_entries_use_lot_size_and_market_entries_market_lot_size():
+    f = SymbolFilters(symbol="SOLUSDT", tick_size=D("0.001"), min_price=D("0.001"), max_price=D("1000000"),
+                      step_size=D("0.1"), min_qty=D("0.1"), max_qty=D("1000"), market_step_size=D("1"),
+                      market_min_qty=D("1"), market_max_qty=D("1000"), min_notional=D("5"),
+                      percent_up=D("1.05"), percent_down=D("0.95"))
+    kw = dict(strategy_config=CFG, regime="normal", universe=UNIVERSE, limits=LIMITS, capital_per_trade=100)
+    # 100 margin x 2x = 200 USD at 150 = 1.333... SOL
+    assert size_position("SOLUSDT", 10000, 150, f, market=True, **kw).qty == D(1)
+    assert size_position("SOLUSDT", 10000, 150, f, market=False, **kw).qty == D("1.3")
 
 
 @settings(max_examples=200, deadline=None)

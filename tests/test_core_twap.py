@@ -84,6 +84,19 @@ def test_children_valid_for_both_limit_and_market_lots():
         plan_twap("0.055", 1000, f, CFG)  # not a multiple of the coarser step
 
 
+def test_children_respect_the_larger_of_the_two_minimum_quantities():
+    # LOT_SIZE min 0.001 but MARKET_LOT_SIZE min 0.003: a 0.002 child could not fall back to MARKET
+    f = SymbolFilters(symbol="XUSDT", tick_size=D("0.01"), min_price=D("0.01"), max_price=D("1000000"),
+                      step_size=D("0.001"), min_qty=D("0.001"), max_qty=D("1000"), market_step_size=D("0.001"),
+                      market_min_qty=D("0.003"), market_max_qty=D("1000"), min_notional=D(0),
+                      percent_up=D("1.05"), percent_down=D("0.95"))
+    assert twap_lot(f) == (D("0.001"), D("0.003"))
+    p = plan_twap("0.010", 1000, f, TwapConfig(min_notional_usd=1, slices=4))  # 4 x 0.002/0.003 -> 3 x 0.004/0.003
+    assert qtys(p) == [D("0.004"), D("0.003"), D("0.003")] and p.reason == "slices_reduced_by_min_notional"
+    swapped = SymbolFilters(**{**f.__dict__, "min_qty": D("0.003"), "market_min_qty": D("0.001")})
+    assert twap_lot(swapped) == (D("0.001"), D("0.003"))
+
+
 @pytest.mark.parametrize("qty, price", [("0.0105", 67000), (0, 67000), (-1, 67000), ("NaN", 67000), ("0.01", 0)])
 def test_invalid_parent_raises(qty, price):
     with pytest.raises(ValueError):
@@ -165,6 +178,15 @@ def test_partial_fill_keeps_the_rest_and_merges_dust():
     assert qtys(last) == [D("0.001")]  # a lone leftover stays; nothing is dropped
 
 
+def test_a_middle_slices_dust_merges_into_the_next_slice_and_the_last_into_the_previous():
+    p = plan_twap("0.010", 67000, BTC, CFG)  # 0.003, 0.003, 0.002, 0.002
+    r = remaining_plan(p, {2: D("0.002")})  # 0.001 left of slice 2 (67 USD < 100): into slice 3, not slice 1
+    assert [(s.slice_index, s.slice_qty) for s in r.slices] == [(1, D("0.003")), (3, D("0.003")), (4, D("0.002"))]
+    r = remaining_plan(p, {4: D("0.001")})  # the last slice's dust has no next: into slice 3
+    assert [(s.slice_index, s.slice_qty) for s in r.slices] == [(1, D("0.003")), (2, D("0.003")), (3, D("0.003"))]
+    assert r.filled_qty + r.remaining_qty == D("0.010")
+
+
 def test_remaining_plan_rejects_impossible_reports():
     p = plan_twap("0.010", 67000, BTC, CFG)
     with pytest.raises(ValueError):
@@ -212,6 +234,9 @@ def test_maker_price_hand_computed():
     assert maker_price("SELL", "100.00", "100.05", 1, f) == D("100.07")  # 100.060005 -> up
     assert maker_price("BUY", "100.00", "100.05", 0, f) == D("100.00")  # joins the best bid
     assert maker_price("SELL", "100.00", "100.05", 0, f) == D("100.05")
+    # off the tick: BUY rounds DOWN, SELL UP (never more aggressive than the offset asked for)
+    assert maker_price("BUY", "100.05", "100.10", 1, f) == D("100.03")  # 100.039995 (nearest would be 100.04)
+    assert maker_price("SELL", "100.00", "100.01", 1, f) == D("100.03")  # 100.020001 (nearest would be 100.02)
     for bad in (("BUY", 100, 100), ("SELL", 101, 100), ("BUY", 0, 1), ("HOLD", 1, 2)):
         with pytest.raises(ValueError):
             maker_price(bad[0], bad[1], bad[2], 1, f)
@@ -229,7 +254,13 @@ def test_maker_price_never_crosses_and_sits_on_the_tick(bid_ticks, spread_ticks,
         assert bid * (1 - D(bps) / 10_000) < t  # only when the offset pushes below the lowest price
     else:
         assert buy <= bid < ask and is_multiple(buy, t)
-        assert bid * (1 - D(bps) / 10_000) - buy < t
+        assert 0 <= bid * (1 - D(bps) / 10_000) - buy < t  # passive: at or below the offset price
     sell = maker_price("SELL", bid, ask, bps, f)
     assert sell >= ask > bid and is_multiple(sell, t)
-    assert sell - ask * (1 + D(bps) / 10_000) < t
+    assert 0 <= sell - ask * (1 + D(bps) / 10_000) < t
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "NaN", "-1"])
+def test_plan_twap_rejects_non_finite_or_negative_gross(bad):
+    with pytest.raises(ValueError, match="gross_usd"):
+        plan_twap("1.000", 60000, BTC, CFG, gross_usd=bad)

@@ -153,6 +153,10 @@ def test_bad_base_url_is_an_error(tmp_path, bad):
         ("https://testnet.binancefuture.com", True, False, False),
         ("https://demo-fapi.binance.com", True, False, False),
         ("https://fapi.testnet.example", True, False, False),
+        ("https://stream.binancefuture.com", True, False, False),  # testnet streams: no "testnet" in the name
+        ("wss://fstream.binancefuture.com/ws", True, False, False),
+        ("https://demo.binance.com", True, False, False),
+        ("https://binance.com", False, False, False),
         ("http://127.0.0.1:18080", False, False, True),
         ("http://127.0.0.2", False, False, True),
         ("http://localhost:18080", False, False, True),
@@ -165,6 +169,12 @@ def test_url_classification(url, testnet, mainnet, loopback):
     assert is_testnet_url(url) is testnet
     assert is_mainnet_url(url) is mainnet
     assert is_loopback_url(url) is loopback
+
+
+@pytest.mark.parametrize("url", ["https://testnet.binancefuture.com", "https://demo-fapi.binance.com"])
+def test_a_testnet_url_alone_makes_the_settings_testnet(tmp_path, url):
+    s = load_env(_env(tmp_path, f"ENV=mainnet\nBINANCE_TESTNET=0\nBINANCE_BASE_URL={url}\n"))
+    assert s.BINANCE_TESTNET is False and s.testnet is True  # the audit line must not say testnet=False
 
 
 @pytest.mark.parametrize("bad", ["-0.001", "-1", "nan", "inf", "-inf", "abc", ""])

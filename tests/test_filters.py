@@ -197,6 +197,19 @@ def test_limit_violations(qty, price, expected):
     assert all(isinstance(v, FilterViolation) and v.reason and v.name for v in out)
 
 
+def test_boundaries_are_inclusive_as_on_binance():
+    # notional exactly MIN_NOTIONAL ("no smaller than"), qty exactly min/max, price exactly min/max: all pass
+    assert check_order_filters(BTC, "BUY", "0.002", "50000.0") == []  # 0.002 x 50,000 = 100
+    assert check_order_filters(BTC, "BUY", "0.001", order_type="MARKET", mark_price="100000") == []  # 100
+    assert check_order_filters(BTC, "BUY", "1000", "65000.0") == []  # LOT_SIZE maxQty
+    assert check_order_filters(BTC, "BUY", "120", order_type="MARKET", mark_price="65000") == []  # MARKET maxQty
+    assert codes(check_order_filters(BTC, "BUY", "120.001", order_type="MARKET", mark_price="65000")) == [-4005]
+    assert check_order_filters(BTC, "BUY", "0.2", "556.80") == []  # minPrice, 111.36 USD
+    assert check_order_filters(BTC, "SELL", "0.001", "4529764") == []  # maxPrice
+    assert check_order_filters(BTC, "BUY", "0.002", "68250.0", mark_price="65000") == []  # exactly mark x 1.05
+    assert check_order_filters(BTC, "SELL", "0.002", "61750.0", mark_price="65000") == []  # exactly mark x 0.95
+
+
 def test_min_notional_reason_matches_binance_text():
     (v,) = check_order_filters(DOGE, "BUY", "10", "0.1")
     assert v.code == -4164
@@ -300,3 +313,13 @@ def test_quantize_is_exact_at_any_magnitude(v, ev, es, s, side):
     assert is_multiple(q, step) and is_multiple(p, step)
     assert 0 <= Fraction(value) - Fraction(q) < Fraction(step)
     assert abs(Fraction(p) - Fraction(value)) <= Fraction(step)
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", float("nan"), float("-inf")])
+def test_quantizing_a_non_finite_number_is_an_error_not_a_value(bad):
+    f = SymbolFilters("BTCUSDT", D("0.10"), D("556.80"), D("4529764"), D("0.001"), D("0.001"), D("1000"),
+                      D("0.001"), D("0.001"), D("120"), D("100"), D("1.05"), D("0.95"))
+    with pytest.raises(ValueError, match="not a finite number"):
+        quantize_qty(bad, f)
+    with pytest.raises(ValueError, match="not a finite number"):
+        quantize_price(bad, f, "BUY")

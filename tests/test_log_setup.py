@@ -158,6 +158,18 @@ def test_rotation_happens_at_the_size_limit(tmp_path):
     assert (tmp_path / "executor.log.1").exists() and not (tmp_path / "router.log.1").exists()
 
 
+def test_a_file_rotated_by_another_process_is_reopened_not_written_behind(tmp_path):
+    ls.setup_logging("sync_state", tmp_path, "INFO", stderr=False)
+    ls.breadcrumb("sync_state", "BEFORE")
+    _flush()
+    (tmp_path / "system.log").rename(tmp_path / "system.log.1")  # what another process's rotation does
+    ls.breadcrumb("sync_state", "AFTER")
+    _flush()
+    assert "[sync_state] AFTER" in _read(tmp_path, "system.log")  # the new file at the path, not the moved one
+    assert "[sync_state] AFTER" not in _read(tmp_path, "system.log.1")
+    assert "[sync_state] BEFORE" in _read(tmp_path, "system.log.1")
+
+
 def _log_many(log_dir: str, process: str, count: int, ready) -> None:
     ls.setup_logging(process, log_dir, "INFO", stderr=False, max_bytes=20_000, backup_count=100)
     ready.wait(30)
@@ -233,3 +245,13 @@ def test_redact_helper_without_setup():
     assert ls.redact("BINANCE_API_SECRET=abc123xyz") == "BINANCE_API_SECRET=***"
     filt = ls.RedactingFilter(["x", "longenough"])  # too-short "secrets" are ignored, not blanking text
     assert filt.redact("x marks longenough") == "x marks ***"
+
+
+def test_a_secret_that_contains_another_is_redacted_whole():
+    # the shorter one first would leave "***-TAIL-9876" behind: part of the longer secret leaks
+    for order in (["abcdef123", "abcdef123-TAIL-9876"], ["abcdef123-TAIL-9876", "abcdef123"]):
+        filt = ls.RedactingFilter(order)
+        assert filt.redact("k=abcdef123-TAIL-9876 and abcdef123") == "k=*** and ***"
+    filt = ls.RedactingFilter(["abcdef123"])
+    filt.add_secrets(["abcdef123-TAIL-9876"])  # added later, still longest first
+    assert filt.redact("abcdef123-TAIL-9876") == "***"

@@ -39,6 +39,9 @@ def _with(base: str, **overrides: str) -> str:
 # (id, .env text, process environment, extra args, expected exit, text expected in the output)
 CASES = [
     ("mainnet_ok", MAINNET, {}, [], 0, MAINNET_LINE),
+    # a testnet address exported under a *_BASE name must be caught exactly like one in the file
+    ("stray_testnet_base_env_var", MAINNET, {"FUTURES_API_BASE": "https://testnet.binancefuture.com"}, [], 1,
+     "FUTURES_API_BASE=https://testnet.binancefuture.com is a TESTNET address"),
     ("prod_ok", _with(MAINNET, ENV="prod"), {}, [], 0, MAINNET_LINE),
     ("prod_upper_case", _with(MAINNET, ENV="PROD"), {}, [], 0, MAINNET_LINE),
     ("dry_run_true_word", _with(MAINNET, DRY_RUN="True"), {}, [], 0, MAINNET_LINE),
@@ -90,6 +93,9 @@ CASES = [
     ("stray_testnet_flag", MAINNET + "USE_TESTNET=1\n", {}, [], 1,
      "USE_TESTNET=1: looks like a testnet switch and testnet is not allowed in this phase; set USE_TESTNET=0 or remove it"),
     ("stray_testnet_flag_off", MAINNET + "USE_TESTNET=0\n", {}, [], 0, MAINNET_LINE),
+    ("stray_testnet_flag_unreadable", MAINNET + "USE_TESTNET=maybe\n", {}, [], 1,  # unreadable: read as ON
+     "USE_TESTNET=maybe: looks like a testnet switch"),
+    ("stray_testnet_flag_empty", MAINNET + "USE_TESTNET=\n", {}, [], 0, MAINNET_LINE),
     ("stray_testnet_env_var", MAINNET, {"BINANCE_FUTURES_TESTNET": "yes"}, [], 1, "BINANCE_FUTURES_TESTNET=yes"),
     ("stray_testnet_url", MAINNET + "BASE_URL=https://testnet.binancefuture.com\n", {}, [], 1,
      "BASE_URL=https://testnet.binancefuture.com is a TESTNET address"),

@@ -241,6 +241,11 @@ CASES = [
          "misspelt symbol", sub("risk_limits.json", '"ETHUSDT": 0.25', '"ETHBTCUSDT": 0.25')),
     Case("active_profile_leverage_above_max", "profiles.yaml", "profiles.dev.max_leverage", "exceeds",
          sub("profiles.yaml", "dev:  { max_position_usd: 10000, max_leverage: 3", "dev:  { max_position_usd: 10000, max_leverage: 8")),
+    # --- risk bounds that would silently disable a rule
+    Case("gross_cap_zero", "risk_limits.json", "max_gross_exposure_nav_pct", "greater than 0 (got 0)",
+         sub("risk_limits.json", '"max_gross_exposure_nav_pct": 0.80', '"max_gross_exposure_nav_pct": 0'), line=9),
+    Case("nav_history_one_point", "risk_limits.json", "nav_history_len", "greater than or equal to 2 (got 1)",
+         sub("risk_limits.json", '"nav_history_len": 500', '"nav_history_len": 1'), line=11),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES)

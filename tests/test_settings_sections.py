@@ -248,6 +248,13 @@ def test_history_must_cover_the_screener_warm_up(cfg_dir):
     assert message.startswith(f"{cfg_dir / 'runtime.yaml'}: line 18: loop.history_bars: 1000 bars are fewer than the 1500")
 
 
+def test_history_exactly_covering_the_warm_up_is_enough(cfg_dir):
+    edit_strategy(cfg_dir, lambda d: d["screener"].update(z_window=1000))  # runtime.yaml loop.history_bars: 1000
+    assert load_config(cfg_dir).strategy.screener.history_bars == 1000
+    edit_strategy(cfg_dir, lambda d: d["screener"].update(z_window=1001))
+    assert "loop.history_bars: 1000 bars are fewer than the 1001" in error_of(cfg_dir)
+
+
 def test_strategy_config_file_alone_validates_new_sections(cfg_dir):
     edit_strategy(cfg_dir, lambda d: d["sl_tp"].update(tp_atr_mult=0))
     with pytest.raises(ConfigError, match=r"sl_tp\.tp_atr_mult: Input should be greater than 0"):

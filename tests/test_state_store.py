@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import random
+import stat
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -202,6 +203,68 @@ def test_reader_age_and_staleness_follow_the_last_good_file(tmp_path):
     assert reader.age_seconds() < 5 and not reader.is_stale(60)
 
 
+def test_staleness_boundary_is_strictly_older_than_the_limit(tmp_path):
+    reader = ss.SnapshotReader("nav", root=tmp_path)
+    ss.write_snapshot("nav", {"nav": 1.0}, root=tmp_path)
+    reader.read()
+    written = reader.last_good_mtime
+    assert reader.age_seconds(now=written + 60) == 60
+    assert not reader.is_stale(60, now=written + 60)  # exactly the limit: still fresh
+    assert reader.is_stale(60, now=written + 60.5)
+    assert reader.age_seconds(now=written - 5) == 0.0  # a clock behind the file never gives a negative age
+
+
+def _durability_trace(monkeypatch):
+    """Record fsync / replace calls in order, each still done for real."""
+    trace: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        trace.append(("fsync", "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        trace.append(("replace", Path(dst).name))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(ss.os, "fsync", fsync)
+    monkeypatch.setattr(ss.os, "replace", replace)
+    return trace
+
+
+def test_snapshot_is_fsynced_before_the_rename_and_the_directory_after(tmp_path, monkeypatch):
+    trace = _durability_trace(monkeypatch)
+    ss.write_snapshot("risk", {"a": 1}, root=tmp_path)
+    # data on disk before it becomes visible under the real name; the rename itself made durable after
+    assert trace == [("fsync", "file"), ("replace", "risk.json"), ("fsync", "dir")]
+    trace.clear()
+    ss.write_snapshot("risk", {"a": 2}, root=tmp_path, fsync=False)  # opt-out (tests, hot paths): no fsync
+    assert trace == [("replace", "risk.json")]
+    assert ss.read_snapshot("risk", root=tmp_path)["a"] == 2
+
+
+def test_failed_replace_keeps_the_old_snapshot_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    ss.write_snapshot("risk", {"a": 1}, root=tmp_path)
+    before = (tmp_path / "risk.json").read_bytes()
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ss.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ss.write_snapshot("risk", {"a": 2}, root=tmp_path)
+    assert (tmp_path / "risk.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["risk.json"]
+
+
+def test_file_mode_is_0644_for_a_new_file_and_kept_for_an_existing_one(tmp_path):
+    path = ss.write_snapshot("risk", {"a": 1}, root=tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: the dashboard may run as another user
+    path.chmod(0o640)
+    ss.write_snapshot("risk", {"a": 2}, root=tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
 def test_sweep_removes_only_old_temp_files(tmp_path):
     ss.write_snapshot("risk", {"a": 1}, root=tmp_path)
     stale = tmp_path / ".risk.json.abc.tmp"
@@ -361,6 +424,31 @@ def test_read_events_restarts_when_the_file_was_truncated(tmp_path):
     ss.append_event(log_path, {"i": "new"})
     events, _ = ss.read_events(log_path, offset)
     assert [e["i"] for e in events] == ["new"]
+
+
+def test_append_waits_for_the_lock_other_appenders_hold(tmp_path):
+    """The flock makes "does the file end with a newline?" + write one step across processes."""
+    import fcntl
+    import threading
+
+    path = tmp_path / "locked.jsonl"
+    path.write_bytes(b'{"i": 0}\n')
+    holder = os.open(path, os.O_WRONLY | os.O_APPEND)  # another open file description: excluded like a process
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        t = threading.Thread(target=ss.append_event, args=(path, {"i": 1}))
+        t.start()
+        t.join(0.3)
+        assert t.is_alive() and path.read_bytes() == b'{"i": 0}\n'  # blocked, nothing written
+        os.write(holder, b'{"i": "half')  # the holder leaves a partial line behind ...
+    finally:
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        os.close(holder)
+    t.join(10)
+    assert not t.is_alive()
+    # ... and the waiting appender, judging the file only once it holds the lock, starts on a fresh line
+    assert path.read_bytes().startswith(b'{"i": 0}\n{"i": "half\n{"ts":')
+    assert [e["i"] for e in ss.read_events(path)[0]] == [0, 1]
 
 
 def _appender(path: str, writer: int, count: int, ready) -> None:
