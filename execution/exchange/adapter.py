@@ -683,26 +683,40 @@ class ExchangeAdapter:
         -2011/-2013 -> NOT_OPEN with the order's final state when the exchange still knows it."""
         params = _order_ref(symbol, client_order_id, order_id)
         exec_log.info("[executor] CANCEL_ORDER%s %s", " DRY_RUN" if self.dry_run else "", dumps(params))
+        outcome, resp, err = self._cancel("order:delete", self.client.futures_cancel_order, params, "cancel",
+                                          client_order_id)
+        if outcome is CancelOutcome.NOT_OPEN:
+            state = self._final_state(lambda: self.get_order(symbol, client_order_id, order_id))
+            return CancelResult(outcome, symbol, client_order_id, order_id, state, err.code, err.message)
+        if err is not None:
+            return CancelResult(outcome, symbol, client_order_id, order_id, None, err.code, err.message)
+        return CancelResult(outcome, symbol, client_order_id, order_id, OrderState.from_api(resp))
+
+    def _cancel(self, endpoint: str, fn: Callable[..., Any], params: dict, what: str,
+                client_id: Optional[str]) -> tuple[CancelOutcome, Any, Optional[ExchangeError]]:
+        """One cancel call mapped to its outcome. A resent cancel is harmless, so retryables are retried by
+        `_request`; unknown order -> NOT_OPEN, still retryable after the retries -> UNKNOWN, else REJECTED."""
         try:
-            resp = self._request("order:delete", self.client.futures_cancel_order, params)
+            resp = self._request(endpoint, fn, params)
         except UnknownOrderError as e:
-            state = None
-            try:
-                state = self.get_order(symbol, client_order_id, order_id)
-            except ExchangeError:
-                pass
-            return CancelResult(CancelOutcome.NOT_OPEN, symbol, client_order_id, order_id, state, e.code, e.message)
+            return CancelOutcome.NOT_OPEN, None, e
         except RetryableError as e:
-            exec_log.error("[ORDER_ERR] code=%s msg=%s cancel outcome UNKNOWN cid=%s", e.code, e.message,
-                           client_order_id, extra=_ORDER_ERR_CHANNEL)
-            return CancelResult(CancelOutcome.UNKNOWN, symbol, client_order_id, order_id, None, e.code, e.message)
+            exec_log.error("[ORDER_ERR] code=%s msg=%s %s outcome UNKNOWN cid=%s", e.code, e.message, what,
+                           client_id, extra=_ORDER_ERR_CHANNEL)
+            return CancelOutcome.UNKNOWN, None, e
         except ExchangeError as e:
-            exec_log.error("[ORDER_ERR] code=%s msg=%s cancel rejected cid=%s", e.code, e.message, client_order_id,
+            exec_log.error("[ORDER_ERR] code=%s msg=%s %s rejected cid=%s", e.code, e.message, what, client_id,
                            extra=_ORDER_ERR_CHANNEL)
-            return CancelResult(CancelOutcome.REJECTED, symbol, client_order_id, order_id, None, e.code, e.message)
-        if _is_dry(resp):
-            return CancelResult(CancelOutcome.DRY_RUN, symbol, client_order_id, order_id, OrderState.from_api(resp))
-        return CancelResult(CancelOutcome.CANCELED, symbol, client_order_id, order_id, OrderState.from_api(resp))
+            return CancelOutcome.REJECTED, None, e
+        return (CancelOutcome.DRY_RUN if _is_dry(resp) else CancelOutcome.CANCELED), resp, None
+
+    @staticmethod
+    def _final_state(lookup: Callable[[], Any]) -> Any:
+        """The order's final state after 'unknown order' on cancel (it filled / fired), or None."""
+        try:
+            return lookup()
+        except ExchangeError:
+            return None
 
     def cancel_all(self, symbol: str) -> CancelResult:
         """Cancel every open REGULAR order (LIMIT/MARKET) of `symbol`: `DELETE /fapi/v1/allOpenOrders`.
@@ -903,28 +917,15 @@ class ExchangeAdapter:
         ref = _algo_ref(client_algo_id, algo_id)
         exec_log.info("[executor] CANCEL_PROTECTIVE%s %s", " DRY_RUN" if self.dry_run else "",
                       dumps({"symbol": symbol, **ref}))
-        try:
-            resp = self._request("algoOrder:delete", self.client.futures_cancel_algo_order, ref)
-        except UnknownOrderError as e:
-            state = None
-            try:
-                state = self.get_protective_order(symbol, client_algo_id, algo_id)
-            except ExchangeError:
-                pass
-            return ProtectiveCancelResult(CancelOutcome.NOT_OPEN, symbol, client_algo_id,
+        outcome, resp, err = self._cancel("algoOrder:delete", self.client.futures_cancel_algo_order, ref,
+                                          "protective cancel", client_algo_id)
+        if outcome is CancelOutcome.NOT_OPEN:
+            state = self._final_state(lambda: self.get_protective_order(symbol, client_algo_id, algo_id))
+            return ProtectiveCancelResult(outcome, symbol, client_algo_id,
                                           algo_id if algo_id is not None else (state.algo_id if state else None),
-                                          state, e.code, e.message)
-        except RetryableError as e:
-            exec_log.error("[ORDER_ERR] code=%s msg=%s protective cancel outcome UNKNOWN cid=%s", e.code, e.message,
-                           client_algo_id, extra=_ORDER_ERR_CHANNEL)
-            return ProtectiveCancelResult(CancelOutcome.UNKNOWN, symbol, client_algo_id, algo_id, None, e.code,
-                                          e.message)
-        except ExchangeError as e:
-            exec_log.error("[ORDER_ERR] code=%s msg=%s protective cancel rejected cid=%s", e.code, e.message,
-                           client_algo_id, extra=_ORDER_ERR_CHANNEL)
-            return ProtectiveCancelResult(CancelOutcome.REJECTED, symbol, client_algo_id, algo_id, None, e.code,
-                                          e.message)
-        outcome = CancelOutcome.DRY_RUN if _is_dry(resp) else CancelOutcome.CANCELED
+                                          state, err.code, err.message)
+        if err is not None:
+            return ProtectiveCancelResult(outcome, symbol, client_algo_id, algo_id, None, err.code, err.message)
         aid = algo_id if algo_id is not None else (int(resp.get("algoId") or 0) or None)
         return ProtectiveCancelResult(outcome, symbol, resp.get("clientAlgoId") or client_algo_id, aid, None,
                                       reason=str(resp.get("msg", "")))
