@@ -25,10 +25,15 @@ def client_class_for(base_url: str) -> type["HedgeClient"]:
     """A `HedgeClient` subclass whose URL class attributes all point at `base_url`.
 
     A subclass, not instance attributes: `Client.__init__` runs `.format(tld)` on the class URLs and may
-    ping during construction, so the URLs must be right before `__init__` runs. Every URL family
-    python-binance knows (spot, margin, coin-M, options, websocket API) is pointed at the same base, so a
-    stray call can never reach an address we did not choose.
+    ping during construction, so the URLs must be right before `__init__` runs.
     """
+    return type("HedgeClient", (HedgeClient,), binance_url_attrs(base_url))
+
+
+def binance_url_attrs(base_url: str) -> dict[str, Any]:
+    """python-binance's URL class attributes for `base_url`. Every URL family it knows (spot, margin,
+    coin-M, options, websocket API) is pointed at the same base, so a stray call can never reach an address
+    we did not choose. Also used by the tests for plain `Client`/`AsyncClient` subclasses against the venue."""
     base = base_url.rstrip("/")
     ws_base = "ws" + base[4:] if base.startswith("http") else base
     attrs: dict[str, Any] = {
@@ -50,7 +55,7 @@ def client_class_for(base_url: str) -> type["HedgeClient"]:
         for key in ("API_URL", "MARGIN_API_URL", "FUTURES_COIN_URL", "FUTURES_COIN_DATA_URL", "OPTIONS_URL",
                     "PAPI_URL", "WEBSITE_URL", "WS_API_URL", "WS_FUTURES_URL"):
             attrs.pop(key)
-    return type("HedgeClient", (HedgeClient,), attrs)
+    return attrs
 
 
 class HedgeClient(Client):

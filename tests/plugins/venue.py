@@ -40,17 +40,16 @@ DEFAULT_SECRET = "hedge-local-secret"
 
 
 def client_class(base_url: str, async_: bool = False):
-    """A python-binance Client (or AsyncClient) subclass whose URLs point at `base_url`."""
+    """A plain python-binance Client (or AsyncClient) subclass whose URLs point at `base_url`."""
+    from execution.exchange.client import binance_url_attrs
+
     if async_:
         from binance import AsyncClient as base
     else:
         from binance.client import Client as base
 
-    return type("LocalVenueAsyncClient" if async_ else "LocalVenueClient", (base,), {
-        "API_URL": base_url + "/api",
-        "FUTURES_URL": base_url + "/fapi",
-        "FUTURES_DATA_URL": base_url + "/futures/data",
-    })
+    name = "LocalVenueAsyncClient" if async_ else "LocalVenueClient"
+    return type(name, (base,), binance_url_attrs(base_url))
 
 
 class VenueHandle:
