@@ -26,7 +26,12 @@ if [ "${1:-}" = "--smoke" ]; then
   trap '"${CTL[@]}" shutdown >/dev/null 2>&1 || true' EXIT
   rc=0
   "$PY" scripts/local_status.py --env-file .env --wait 30 || rc=$?
-  "${CTL[@]}" status || true
+  # supervisord reports STARTING until startsecs have passed, even when the venue already answers
+  for _ in $(seq 1 40); do
+    "${CTL[@]}" status 2>/dev/null | grep -q STARTING || break
+    sleep 0.25
+  done
+  "${CTL[@]}" status || rc=1
   exit "$rc"
 fi
 
