@@ -11,6 +11,7 @@ legs, trade-log merging. Pure: values in, values out (docs/v7.4_Risk_and_Methodo
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
@@ -39,8 +40,8 @@ def finite(value: Any, what: str) -> Decimal:
         d = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
     except (InvalidOperation, ValueError, TypeError):
         raise BadReading("not_a_number", f"{what} = {str(value)[:40]!r} is not a number") from None
-    if not d.is_finite():
-        raise BadReading("non_finite", f"{what} = {d} is not finite")
+    if not d.is_finite() or not math.isfinite(float(d)):  # 1e999 is a finite Decimal but an infinite float
+        raise BadReading("non_finite", f"{what} = {str(d)[:40]} is not finite")
     return d
 
 

@@ -38,6 +38,7 @@ from core.account import (  # noqa: E402
 from core.portfolio import PortfolioSnapshot, to_risk_state  # noqa: E402
 from execution import state_store as ss  # noqa: E402
 from execution.account_reader import read_account, read_new_trades  # noqa: E402
+from execution.exchange import RetryPolicy  # noqa: E402
 from execution.nav_store import (  # noqa: E402
     PEAK_FILE, NavLog, load_peak, peak_lock, recover_peak_state, save_peak,
 )
@@ -46,6 +47,9 @@ log = logging.getLogger("hedge.sync_state")
 WRITER = "sync_state"
 TRADE_LOG_KEEP = 1000
 SNAPSHOTS = ("nav", "positions", "risk", "synced_state")
+# One retry inside a cycle at most, and no long Retry-After waits: the next cycle is the real retry, and
+# the loop must keep its pace (a slow exchange shows as stale figures, not as a stuck process).
+RETRY_POLICY = RetryPolicy(max_attempts=2, base_delay_s=0.25, max_delay_s=1.0, max_retry_after_s=5.0)
 
 
 @dataclass
@@ -286,12 +290,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(str(exc), file=sys.stderr)
         log.error("[sync_state] bad config: %s", str(exc).splitlines()[0])
         return 2
-    from execution.exchange import RetryPolicy
     from execution.exchange_utils import build_adapter
 
-    timeout = float(cfg.runtime.exchange.request_timeout_seconds)
-    # one retry inside a cycle at most: the next cycle is the real retry, and the loop must keep its pace
-    adapter = build_adapter(settings, timeout=timeout, policy=RetryPolicy(max_attempts=2, max_retry_after_s=5.0))
+    adapter = build_adapter(settings, timeout=float(cfg.runtime.exchange.request_timeout_seconds), policy=RETRY_POLICY)
     from execution.firestore_mirror import mirror_from_settings
 
     mirror = mirror_from_settings(settings)
