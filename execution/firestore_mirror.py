@@ -101,6 +101,7 @@ class FirestoreMirror:
                 self._flush()
             except Exception as exc:  # noqa: BLE001 - any failure is an outage; the loop must not care
                 self._degraded(exc)
+                self._drop_client()  # a fresh channel next time: no waiting out gRPC's reconnect backoff
                 backoff = min(self.max_backoff_s, max(0.5, backoff * 2))
             else:
                 backoff = 0.0
@@ -142,6 +143,14 @@ class FirestoreMirror:
             with self._lock:
                 self.degraded_since = None
                 self.last_error = ""
+
+    def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a broken channel may fail too
+                pass
 
     def _degraded(self, exc: BaseException) -> None:
         text = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
