@@ -34,8 +34,16 @@ class BadReading(ValueError):
         self.reason = reason
 
 
+_NUMBER_CHARS = frozenset("0123456789.-+eE")
+
+
 def finite(value: Any, what: str) -> Decimal:
-    """Decimal from an exchange value, or BadReading for NaN / infinity / text that is not a number."""
+    """Decimal from an exchange value, or BadReading for NaN / infinity / text that is not a number.
+
+    Text must be a plain ASCII number: Decimal alone would accept "1_000", " 1" and non-ASCII digits.
+    """
+    if isinstance(value, bool) or (isinstance(value, str) and (not value or not set(value) <= _NUMBER_CHARS)):
+        raise BadReading("not_a_number", f"{what} = {str(value)[:40]!r} is not a number")
     try:
         d = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
     except (InvalidOperation, ValueError, TypeError):

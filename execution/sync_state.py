@@ -94,7 +94,9 @@ class SyncState:
                             name)
         trades_doc = ss.read_snapshot("trade_log", root=self.root) or {}
         if isinstance(trades_doc.get("trades"), list):
-            self._trades = [t for t in trades_doc["trades"] if isinstance(t, dict) and "trade_id" in t]
+            self._trades = [t for t in trades_doc["trades"] if isinstance(t, dict)
+                            and all(isinstance(t.get(k), int) and not isinstance(t.get(k), bool)
+                                    for k in ("trade_id", "time_ms")) and isinstance(t.get("symbol"), str)]
         cursors = trades_doc.get("cursors")
         self._cursors = {**last_trade_ids(self._trades),
                          **({k: v for k, v in cursors.items() if isinstance(v, int)} if isinstance(cursors, dict) else {})}
@@ -119,7 +121,8 @@ class SyncState:
                 self._time_synced = True
             reading, balances = read_account(self.adapter, deadline=deadline, monotonic=self._monotonic)
         except BadReading as exc:
-            self._mark_stale(f"bad exchange data: {exc.reason}")
+            what = "exchange too slow" if exc.code == "slow_exchange" else "bad exchange data"
+            self._mark_stale(f"{what}: {exc.reason}")
             return False
         except Exception as exc:  # noqa: BLE001 - any failure of the read keeps the last good values
             self._mark_stale(f"exchange unavailable: {type(exc).__name__}: {str(exc)[:200]}")
@@ -129,7 +132,10 @@ class SyncState:
         except BadReading as exc:
             self._mark_stale(f"bad exchange data: {exc.reason}")
             return False
-        self._sync_trades(reading, deadline)
+        try:
+            self._sync_trades(reading, deadline)
+        except Exception as exc:  # noqa: BLE001 - the trade log is secondary: NAV stays published
+            log.warning("[sync_state] trade log not updated this cycle: %s: %s", type(exc).__name__, exc)
         self.fresh_cycles += 1
         return True
 
@@ -230,7 +236,11 @@ class SyncState:
         self.start()
         while True:
             began = self._monotonic()
-            ok = self.cycle()
+            try:
+                ok = self.cycle()
+            except Exception:  # noqa: BLE001 - e.g. a full disk: say so loudly, keep the process alive
+                log.exception("[sync_state] cycle %d failed; retrying next interval", self.cycles)
+                ok = False
             if once:
                 return 0 if ok else 3
             if stop.wait(max(0.0, self.interval_s - (self._monotonic() - began))):

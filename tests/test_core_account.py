@@ -28,9 +28,12 @@ def test_nav_is_wallet_plus_every_legs_unrealized_pnl_and_never_the_reserve():
 
 
 @pytest.mark.parametrize("field, value, code", [
-    ("amt", "NaN", "non_finite"), ("upnl", "Infinity", "non_finite"), ("mark", "nan", "non_finite"),
+    ("amt", "NaN", "not_a_number"), ("upnl", "Infinity", "not_a_number"), ("mark", D("NaN"), "non_finite"),
+    ("upnl", float("inf"), "non_finite"), ("amt", D("-Infinity"), "non_finite"), ("mark", float("nan"), "non_finite"),
     ("mark", "0", "bad_mark"), ("entry", "abc", "not_a_number"), ("amt", "-1", "bad_leg"),
-    ("lev", "inf", "non_finite"), ("liq", "1e999999", "non_finite"),
+    ("lev", "inf", "not_a_number"), ("liq", "1e999999", "non_finite"), ("amt", "1_000", "not_a_number"),
+    ("entry", "\u0663", "not_a_number"), ("upnl", " 1", "not_a_number"), ("amt", True, "not_a_number"),
+    ("mark", "", "not_a_number"),
 ])
 def test_a_bad_value_in_a_leg_makes_the_reading_bad(field, value, code):
     with pytest.raises(acc.BadReading) as err:
@@ -120,3 +123,24 @@ def test_merge_trades_never_duplicates_and_keeps_the_newest(raw, split):
         acc.trade_key(t) for t in trades)) <= 200 else len(keys) == 200
     assert [t["time_ms"] for t in merged] == sorted(t["time_ms"] for t in merged)
     assert acc.last_trade_ids(merged) == {s: max(i for s2, i in keys if s2 == s) for s, _ in keys}
+
+
+_hostile = st.one_of(st.text(max_size=12), st.floats(), st.integers(-10**40, 10**40), st.none(), st.booleans(),
+                     st.sampled_from(["NaN", "-Infinity", "1e999", "1_000", "٣", " 1", "0x10", "1e-999999"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.tuples(st.text(max_size=10), st.sampled_from(["LONG", "SHORT", "BOTH", "long", "", "X"]), _hostile,
+                 _hostile, _hostile, _hostile, _hostile, _hostile))
+def test_fuzz_a_leg_is_either_valid_and_finite_or_a_bad_reading(args):
+    try:
+        leg_ = acc.check_leg(*args)
+    except acc.BadReading:
+        return
+    if leg_ is None:
+        return
+    for value in (leg_.qty, leg_.entry_price, leg_.mark_price, leg_.unrealized_pnl_usd, leg_.liquidation_price,
+                  leg_.notional_usd):
+        assert value.is_finite() and abs(float(value)) != float("inf")
+    assert leg_.qty > 0 and leg_.mark_price > 0 and leg_.position_side in acc.HEDGE_SIDES
+    acc.legs_payload([leg_])  # renders to JSON-ready floats without error
