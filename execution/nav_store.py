@@ -152,6 +152,18 @@ class NavLog:
             self.compact()
         return record
 
+    def start_new_timeline(self, now_ms: int) -> Path:
+        """The market clock moved back for good (a replay venue restarted from its start): keep the old
+        series as nav_log.jsonl.<ms> and begin a new one. The high-water mark is NOT touched."""
+        archived = self.path.with_name(f"{self.path.name}.{now_ms}")
+        try:
+            os.replace(self.path, archived)
+        except FileNotFoundError:
+            pass
+        self.points.clear()
+        self._lines = 0
+        return archived
+
     def compact(self) -> None:
         tail = ss.tail_events(self.path, self.keep)
         data = b"".join(ss.encode_event(ev, stamp=False) for ev in tail)

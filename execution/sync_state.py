@@ -47,6 +47,9 @@ log = logging.getLogger("hedge.sync_state")
 WRITER = "sync_state"
 TRADE_LOG_KEEP = 1000
 SNAPSHOTS = ("nav", "positions", "risk", "synced_state")
+# Market time behind the NAV log this many cycles in a row = a new timeline (a replay venue restarted);
+# a single backwards reading is bad data and is only marked stale.
+TIMELINE_RESET_AFTER = 3
 # One retry inside a cycle at most, and no long Retry-After waits: the next cycle is the real retry, and
 # the loop must keep its pace (a slow exchange shows as stale figures, not as a stuck process).
 RETRY_POLICY = RetryPolicy(max_attempts=2, base_delay_s=0.25, max_delay_s=1.0, max_retry_after_s=5.0)
@@ -76,6 +79,7 @@ class SyncState:
         self.cycles = 0
         self.fresh_cycles = 0
         self._time_synced = False
+        self._backwards = 0
         self._trades: list[dict] = []
         self._cursors: dict[str, int] = {}
 
@@ -127,6 +131,17 @@ class SyncState:
         except Exception as exc:  # noqa: BLE001 - any failure of the read keeps the last good values
             self._mark_stale(f"exchange unavailable: {type(exc).__name__}: {str(exc)[:200]}")
             return False
+        points = self.nav_log.points
+        if points and reading.as_of_ms < points[-1].ts_ms:
+            self._backwards += 1
+            if self._backwards < TIMELINE_RESET_AFTER:
+                self._mark_stale(f"bad exchange data: market time {reading.as_of_ms} is before the last NAV "
+                                 f"point {points[-1].ts_ms}")
+                return False
+            archived = self.nav_log.start_new_timeline(self._wall_ms())
+            log.warning("[sync_state] NAV_LOG_RESET market time stayed behind the NAV log for %d cycles (a replay "
+                        "venue restarted?): old series kept at %s, the peak is kept", self._backwards, archived)
+        self._backwards = 0
         try:
             self._publish(reading, balances)
         except BadReading as exc:

@@ -271,12 +271,20 @@ def test_corrupt_files_on_start_are_never_republished_and_the_peak_is_not_lowere
     assert doc(tmp_path, "risk")["risk"]["circuit_breaker"]["active"] is True  # 19 % below the kept peak
 
 
-def test_market_time_going_backwards_is_bad_data_not_a_new_point(hedge, tmp_path):
+def test_market_time_going_backwards_is_bad_data_then_a_new_timeline(hedge, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger=LOGGER)
     sync = make_sync(tmp_path, hedge)
     assert sync.cycle()
-    sync.nav_log.append(doc(tmp_path, "nav")["as_of_ms"] + 10 * H, Decimal(1))  # a point "from the future"
-    assert sync.cycle() is False
+    sync.nav_log.append(doc(tmp_path, "nav")["as_of_ms"] + 10 * H, Decimal(10**6))  # a point "from the future"
+    assert sync.cycle() is False and sync.cycle() is False
     assert "before the last NAV point" in doc(tmp_path, "nav")["stale_reason"]
+    assert (tmp_path / "state" / "nav_log.jsonl").read_text().count("\n") == 2  # no point appended
+    # it persists (a replay venue restarted from its start): a new series; the high-water mark stays
+    assert sync.cycle() is True
+    assert any("NAV_LOG_RESET" in r.getMessage() for r in caplog.records)
+    assert (tmp_path / "state" / "nav_log.jsonl").read_text().count("\n") == 1
+    assert len(list((tmp_path / "state").glob("nav_log.jsonl.*"))) == 1
+    assert doc(tmp_path, "nav")["stale"] is False
 
 
 # ------------------------------------------------------------------------------------ the DD circuit
