@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections import deque
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
@@ -169,3 +170,35 @@ class NavLog:
         data = b"".join(ss.encode_event(ev, stamp=False) for ev in tail)
         ss.atomic_write_bytes(self.path, data, fsync=True, tmp_suffix=".tmp")
         self._lines = len(tail)
+
+
+@dataclass(frozen=True)
+class NavInputs:
+    """What a risk check needs from sync_state's files (the executor builds its PortfolioSnapshot from it):
+    `nav_history` (newest `window` points, oldest first), `hwm_nav_usd` (peak_state.json; when that is absent
+    or unusable, the highest peak nav.json / risk.json published), and nav.json's freshness: `stale` (true also when nav.json is missing or unusable),
+    `stale_reason`, `as_of_ms` (market time of the last good figures, None without any)."""
+
+    nav_history: tuple[NavPoint, ...]
+    hwm_nav_usd: Decimal | None
+    stale: bool
+    stale_reason: str
+    as_of_ms: int | None
+
+
+def read_nav_inputs(root: Path, window: int) -> NavInputs:
+    """Read nav_log.jsonl, peak_state.json and nav.json as the executor should: never raises on bad files."""
+    log_ = NavLog(Path(root), max(1, int(window)))
+    history = tuple(log_.load())
+    peak, _ = load_peak(Path(root))
+    nav = ss.read_snapshot("nav", root=root)
+    hwm = peak.peak_nav_usd if peak else None
+    if hwm is None:  # peak_state.json unusable: the published peaks, never a lower guess
+        risk = ss.read_snapshot("risk", root=root) or {}
+        hwm = recover_peak([(nav or {}).get("peak_nav_usd"), (risk.get("risk") or {}).get("peak_nav_usd")])
+    if nav is None:
+        return NavInputs(history, hwm, True, "nav.json missing or unusable", None)
+    as_of = nav.get("as_of_ms")
+    as_of = as_of if isinstance(as_of, int) and not isinstance(as_of, bool) else None
+    return NavInputs(history, hwm, nav.get("stale") is not False,
+                     str(nav.get("stale_reason", "")), as_of)

@@ -430,3 +430,27 @@ def test_the_loop_runs_at_the_configured_interval_and_stops_cleanly_on_sigterm(h
     assert proc.returncode == 0, err[-3000:]
     assert nav_log.read_text().count("\n") >= 4
     assert "interval=0.3s" in err and "[sync_state] STOP after" in err
+
+
+def test_read_nav_inputs_gives_the_executor_history_peak_and_freshness(hedge, tmp_path):
+    from execution.nav_store import read_nav_inputs
+
+    root = tmp_path / "state"
+    empty = read_nav_inputs(root, 500)
+    assert empty.nav_history == () and empty.hwm_nav_usd is None and empty.stale is True and empty.as_of_ms is None
+    sync = make_sync(tmp_path, hedge)
+    assert sync.cycle() and sync.cycle()
+    got = read_nav_inputs(root, 500)
+    nav = doc(tmp_path, "nav")
+    assert len(got.nav_history) == 2 and got.nav_history[-1].nav_usd == Decimal(repr(nav["nav_usd"]))
+    assert got.hwm_nav_usd == Decimal(repr(nav["peak_nav_usd"])) and got.stale is False
+    assert got.as_of_ms == nav["as_of_ms"] and len(read_nav_inputs(root, 1).nav_history) == 1
+    hedge.fault(kind="error", status=503, path="/fapi/*")
+    try:
+        assert sync.cycle() is False
+    finally:
+        hedge.clear_faults()
+    stale = read_nav_inputs(root, 500)
+    assert stale.stale is True and "exchange unavailable" in stale.stale_reason and stale.as_of_ms == nav["as_of_ms"]
+    (root / "peak_state.json").write_text("{")
+    assert read_nav_inputs(root, 500).hwm_nav_usd == Decimal(repr(nav["peak_nav_usd"]))  # the published peak
