@@ -162,6 +162,28 @@ def reserve_usd(reserve_btc: Any, btc_mark: Decimal | None) -> Decimal | None:
     return Decimal(repr(float(reserve_btc))) * btc_mark
 
 
+# --------------------------------------------------------------------------- plausibility
+
+#: A NAV move larger than this fraction between two syncs is held until a second read confirms it: one
+#: garbled answer (a missing field read as 0) must not trip the DD circuit or become the peak. A real move
+#: that large (a deposit, a withdrawal) is published one cycle later.
+MAX_UNCONFIRMED_NAV_JUMP = Decimal("0.25")
+CONFIRM_TOLERANCE = Decimal("0.01")
+
+
+def needs_confirmation(last_good_nav: Decimal | None, nav: Decimal, pending: Decimal | None) -> bool:
+    """True when `nav` jumps more than MAX_UNCONFIRMED_NAV_JUMP from the last good NAV and is not confirmed
+    by `pending` (the previous, held reading) within CONFIRM_TOLERANCE. A non-positive NAV always needs a
+    confirming read (an emptied account is published once two reads agree)."""
+    if last_good_nav is None or last_good_nav <= 0:
+        return False
+    if nav > 0 and abs(nav - last_good_nav) <= MAX_UNCONFIRMED_NAV_JUMP * last_good_nav:
+        return False
+    if pending is None:
+        return True
+    return abs(nav - pending) > CONFIRM_TOLERANCE * max(abs(pending), Decimal(1))
+
+
 # --------------------------------------------------------------------------- high-water mark
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:  # runbook 000 runs it as a plain script from
 
 from core.account import (  # noqa: E402
     AccountReading, BadReading, PeakState, advance_peak, last_trade_ids, legs_payload, merge_trades,
-    nav_figures, nav_log_keep, track_circuit,
+    nav_figures, nav_log_keep, needs_confirmation, track_circuit,
 )
 from core.portfolio import PortfolioSnapshot, to_risk_state  # noqa: E402
 from execution import state_store as ss  # noqa: E402
@@ -80,6 +80,7 @@ class SyncState:
         self.fresh_cycles = 0
         self._time_synced = False
         self._backwards = 0
+        self._pending_nav: Optional[Decimal] = None  # a NAV jump held until a second read confirms it
         self._trades: list[dict] = []
         self._cursors: dict[str, int] = {}
 
@@ -142,6 +143,13 @@ class SyncState:
             log.warning("[sync_state] NAV_LOG_RESET market time stayed behind the NAV log for %d cycles (a replay "
                         "venue restarted?): old series kept at %s, the peak is kept", self._backwards, archived)
         self._backwards = 0
+        last_nav = self.nav_log.points[-1].nav_usd if self.nav_log.points else None
+        if needs_confirmation(last_nav, reading.nav_usd, self._pending_nav):
+            self._pending_nav = reading.nav_usd
+            self._mark_stale(f"unconfirmed NAV jump: {float(last_nav or 0):.2f} -> {float(reading.nav_usd):.2f} USDT "
+                             "held until the next read confirms it")
+            return False
+        self._pending_nav = None
         try:
             self._publish(reading, balances)
         except BadReading as exc:
@@ -238,6 +246,8 @@ class SyncState:
             doc = {**doc, "stale": True, "stale_reason": reason}
             if name == "synced_state":
                 doc.update(exchange_ok=False, error=reason)
+            if name == "risk" and isinstance(doc.get("risk"), dict):  # the kept figures are not fresh any more
+                doc["risk"] = {**doc["risk"], "nav_fresh": False}
             ss.write_snapshot(name, doc, root=self.root, writer=WRITER)
             setattr(self.last, name, doc)
             self._mirror(name, doc)

@@ -144,3 +144,13 @@ def test_fuzz_a_leg_is_either_valid_and_finite_or_a_bad_reading(args):
         assert value.is_finite() and abs(float(value)) != float("inf")
     assert leg_.qty > 0 and leg_.mark_price > 0 and leg_.position_side in acc.HEDGE_SIDES
     acc.legs_payload([leg_])  # renders to JSON-ready floats without error
+
+
+@pytest.mark.parametrize("last, nav, pending, held", [
+    (None, D(5), None, False), (D(100), D(120), None, False), (D(100), D(125), None, False),
+    (D(100), D("125.01"), None, True), (D(100), D(74), None, True), (D(100), D(0), None, True),
+    (D(100), D(-3), D(-3), False), (D(100), D(300), D(300), False), (D(100), D(300), D(200), True),
+    (D(100), D("301"), D(300), False),
+])
+def test_large_nav_jumps_need_a_confirming_second_read(last, nav, pending, held):
+    assert acc.needs_confirmation(last, nav, pending) is held

@@ -169,6 +169,9 @@ def _assert_kept_and_stale(tmp_path, before: dict, reason_part: str):
         now = doc(tmp_path, name)
         assert now["stale"] is True and reason_part in now["stale_reason"], (name, now.get("stale_reason"))
         strip = {"stale", "stale_reason", "exchange_ok", "error", "written_at", "writer"}
+        if name == "risk":
+            assert now["risk"]["nav_fresh"] is False and before[name]["risk"]["nav_fresh"] is True
+            now = {**now, "risk": {**now["risk"], "nav_fresh": True}}
         assert {k: x for k, x in now.items() if k not in strip} == {k: x for k, x in before[name].items()
                                                                    if k not in strip}, name
     assert doc(tmp_path, "synced_state")["exchange_ok"] is False
@@ -454,3 +457,39 @@ def test_read_nav_inputs_gives_the_executor_history_peak_and_freshness(hedge, tm
     assert stale.stale is True and "exchange unavailable" in stale.stale_reason and stale.as_of_ms == nav["as_of_ms"]
     (root / "peak_state.json").write_text("{")
     assert read_nav_inputs(root, 500).hwm_nav_usd == Decimal(repr(nav["peak_nav_usd"]))  # the published peak
+
+
+class _GarbledWalletOnce:
+    """The real adapter; its first balances() answer has the USDT wallet read as 0 (a field gone missing)."""
+
+    def __init__(self, adapter):
+        self._a, self.garble = adapter, False
+
+    def __getattr__(self, name):
+        return getattr(self._a, name)
+
+    def balances(self):
+        rows = self._a.balances()
+        if self.garble:
+            self.garble = False
+            rows = [dataclasses.replace(b, balance=Decimal(0)) if b.asset == "USDT" else b for b in rows]
+        return rows
+
+
+def test_an_implausible_nav_jump_is_held_until_a_second_read_confirms_it(hedge, tmp_path):
+    wrapped = {}
+    sync = make_sync(tmp_path, hedge, adapter_wrap=lambda a: wrapped.setdefault("a", _GarbledWalletOnce(a)))
+    assert sync.cycle()
+    good = doc(tmp_path, "nav")
+    wrapped["a"].garble = True  # one garbled answer: NAV would read ~0 and trip the circuit
+    assert sync.cycle() is False
+    held = doc(tmp_path, "nav")
+    assert held["stale"] is True and "unconfirmed NAV jump" in held["stale_reason"] and held["nav_usd"] == good["nav_usd"]
+    assert doc(tmp_path, "risk")["risk"]["circuit_breaker"]["active"] is False
+    assert sync.cycle() is True and doc(tmp_path, "nav")["nav_usd"] == pytest.approx(good["nav_usd"])
+    # a real jump (a large deposit) is published once a second read agrees
+    hedge.admin("POST", "/_venue/account/deposit", {"amount": "20000"})
+    assert sync.cycle() is False
+    assert sync.cycle() is True
+    assert doc(tmp_path, "nav")["nav_usd"] == pytest.approx(good["nav_usd"] + 20000, abs=0.01)
+    assert doc(tmp_path, "nav")["peak_nav_usd"] == pytest.approx(good["nav_usd"] + 20000, abs=0.01)
