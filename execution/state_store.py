@@ -160,6 +160,14 @@ def strict_loads(raw: bytes | str) -> Any:
     return json.loads(raw, parse_constant=_reject_constant, parse_float=_strict_float)
 
 
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") has no UTF-8 form
+        raise StateValueError(f"$: text with an unpaired surrogate at character {exc.start} cannot be "
+                              "written as UTF-8; refusing to write invalid JSON") from None
+
+
 def _as_object(value: Any, what: str) -> Mapping[str, Any]:
     """A mapping, or a dataclass/pydantic model turned into one; anything else is refused."""
     if isinstance(value, Mapping):
@@ -268,7 +276,7 @@ def write_snapshot(
     }
     doc.update((k, v) for k, v in body.items() if k not in META_KEYS)
     try:
-        data = (dumps(doc, indent=indent) + "\n").encode("utf-8")
+        data = _utf8(dumps(doc, indent=indent) + "\n")
     except StateValueError as exc:
         raise StateValueError(f"snapshot {name!r}: {exc}") from None
 
@@ -480,7 +488,7 @@ def encode_event(record: Mapping[str, Any] | Any, *, stamp: bool = True) -> byte
     body = _as_object(record, "an event")
     if stamp and "ts" not in body:
         body = {"ts": utc_now_iso(), **body}
-    return (dumps(body) + "\n").encode("utf-8")  # compact JSON never contains a raw newline
+    return _utf8(dumps(body) + "\n")  # compact JSON never contains a raw newline
 
 
 def append_event(

@@ -88,6 +88,7 @@ def test_hostile_event_lines_are_skipped_by_read_and_tail(tmp_path, caplog, kind
     ({"x": float("nan")}, "$.x"),
     ({"x": [1.0, float("-inf")]}, "$.x[1]"),
     ({(1, 2): "tuple key"}, "$"),
+    ({"text": "lone \ud800 surrogate"}, "unpaired surrogate"),
 ])
 def test_unwritable_values_are_refused_and_nothing_is_written(tmp_path, payload, fragment):
     with pytest.raises(ss.StateValueError, match=fragment.replace("$", r"\$").replace("[", r"\[")):
