@@ -40,8 +40,11 @@ def ensure_emulator_installed() -> None:
         if fcntl is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
         if not (EMU_DIR / "node_modules" / "@firestore-emulator" / "server").is_dir():
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=EMU_DIR, check=True,
-                           timeout=600)
+            out = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=EMU_DIR,
+                                 capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                pytest.fail(f"`npm ci` in {EMU_DIR} failed (exit {out.returncode}); the Firestore tests need "
+                            f"@firestore-emulator/server from package-lock.json:\n{out.stderr[-2000:]}")
 
 
 class Emulator:
