@@ -70,7 +70,9 @@ class FirestoreMirror:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return {"enabled": True, "ok": self.degraded_since is None, "degraded_since_s": self.degraded_since,
+            since = self.degraded_since
+            return {"enabled": True, "ok": since is None,
+                    "degraded_for_s": None if since is None else round(time.monotonic() - since, 3),
                     "pending_docs": len(self._docs), "pending_nav_points": len(self._points),
                     "dropped_nav_points": self.dropped_points, "last_error": self.last_error}
 
