@@ -91,8 +91,8 @@ def read_new_trades(adapter: ExchangeAdapter, symbols: Iterable[str], cursors: d
         try:
             trades = adapter.user_trades(sym, limit=limit, from_id=None if after is None else after + 1)
             batch = [trade_record(t) for t in trades if after is None or t.trade_id > after]
-        except Exception:  # noqa: BLE001 - one symbol's failure must not cost the others
-            skipped.append(sym)
+        except Exception as exc:  # noqa: BLE001 - one symbol's failure must not cost the others
+            skipped.append(f"{sym} ({type(exc).__name__}: {str(exc)[:80]})")
             continue
         rows.extend(batch)
         if batch:
