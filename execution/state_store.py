@@ -7,7 +7,10 @@ under an flock shared by all appenders, so lines from several processes never in
 Readers never crash on bad data: a corrupt snapshot or a bad/partial event line is skipped with a
 warning and the caller gets "no data" (or the last good value).
 
-Values must be strict JSON: NaN/inf are refused at write time. Decimals are written as strings (exact;
+Values must be strict JSON: NaN/inf are refused at write time, and a file holding NaN, Infinity or a number
+that overflows to infinity (1e999) is corrupt on read. Any failure to parse (including RecursionError from
+content nested 100,000 deep) is "bad data", never an exception out of a reader.
+Temp files left by writers killed mid-write are swept when a process first writes into a directory. Decimals are written as strings (exact;
 read them back with Decimal(x)); dataclasses and pydantic models become objects; datetimes ISO 8601.
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -40,6 +44,11 @@ META_KEYS = ("schema_version", "written_at", "writer")
 _SNAPSHOT_SUFFIX = ".json"
 _TMP_SUFFIX = ".tmp"
 _READ_CHUNK = 64 * 1024
+# A snapshot bigger than this is not a state file: refuse it instead of loading gigabytes into memory.
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
+# Temp names are `.<target>.<pid>.<random><suffix>` so a sweep can tell a dead writer's leftovers from a
+# live writer's file in flight (mkstemp's random part is 8 characters of [a-z0-9_]).
+_TMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}(?P<suffix>\.[A-Za-z0-9_-]+)$")
 
 
 class StateValueError(ValueError):
@@ -112,11 +121,51 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
     except StateValueError as exc:
         where = _find_non_finite(obj)
         raise StateValueError(f"{where or '$'}: {exc}; refusing to write invalid JSON") from None
-    except ValueError as exc:  # json's own "Out of range float values are not JSON compliant"
-        where = _find_non_finite(obj)
+    except RecursionError:
+        raise StateValueError("$ is nested too deeply to write; refusing to write invalid JSON") from None
+    except ValueError as exc:  # "Out of range float values are not JSON compliant" or a circular reference
+        try:
+            where = _find_non_finite(obj)
+        except RecursionError:  # a circular structure: the walk cannot finish either
+            where = None
+        if where is None:
+            raise StateValueError(f"$: {exc}; refusing to write invalid JSON") from None
         raise StateValueError(
-            f"{where or '$'} is NaN or infinite ({exc}); refusing to write invalid JSON"
+            f"{where} is NaN or infinite ({exc}); refusing to write invalid JSON"
         ) from None
+    except TypeError as exc:  # e.g. a tuple as a dict key
+        raise StateValueError(f"$: {exc}; refusing to write invalid JSON") from None
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFinite(f"{name} is not a finite number")
+
+
+def _strict_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses to inf
+        raise _NonFinite(f"{text[:40]} overflows to infinity")
+    return value
+
+
+def strict_loads(raw: bytes | str) -> Any:
+    """json.loads that refuses NaN, Infinity and numbers overflowing to infinity (ValueError).
+
+    Callers treat ANY exception from here as bad data: deep nesting raises RecursionError, not ValueError.
+    """
+    return json.loads(raw, parse_constant=_reject_constant, parse_float=_strict_float)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") has no UTF-8 form
+        raise StateValueError(f"$: text with an unpaired surrogate at character {exc.start} cannot be "
+                              "written as UTF-8; refusing to write invalid JSON") from None
 
 
 def _as_object(value: Any, what: str) -> Mapping[str, Any]:
@@ -181,7 +230,8 @@ def atomic_write_bytes(target: Path, data: bytes, *, fsync: bool = True, mode: i
     if mode is None:
         # keep an existing file's mode; mkstemp makes 0600 and dashboards may run as another user
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=tmp_suffix)
+    _sweep_once(target.parent, tmp_suffix)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=tmp_suffix)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -226,7 +276,7 @@ def write_snapshot(
     }
     doc.update((k, v) for k, v in body.items() if k not in META_KEYS)
     try:
-        data = (dumps(doc, indent=indent) + "\n").encode("utf-8")
+        data = _utf8(dumps(doc, indent=indent) + "\n")
     except StateValueError as exc:
         raise StateValueError(f"snapshot {name!r}: {exc}") from None
 
@@ -239,19 +289,64 @@ def _default_writer() -> str:
     return f"{prog}[{os.getpid()}]"
 
 
-def sweep_temp_files(root: str | os.PathLike[str] | None = None, *, older_than_s: float = 3600) -> int:
-    """Delete temp files left by writers that crashed mid-write; returns how many were removed."""
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_temp_files(root: str | os.PathLike[str] | None = None, *, older_than_s: float = 3600,
+                     tmp_suffix: str = _TMP_SUFFIX) -> int:
+    """Delete temp files left by writers that died mid-write; returns how many were removed.
+
+    A temp file is removed when the writer pid in its name is no longer running, or (names without a pid,
+    or a pid reused by another process) when it is older than `older_than_s`. A live writer's file in
+    flight is never touched, so several writer processes may share a directory.
+    """
     removed = 0
     cutoff = time.time() - older_than_s
     directory = state_root(root)
-    for path in directory.glob(f".*{_SNAPSHOT_SUFFIX}.*{_TMP_SUFFIX}"):
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(".") or not name.endswith(tmp_suffix):
+            continue
+        m = _TMP_RE.match(name)
+        if m is None and not re.match(r"^\.[^.].*\..+" + re.escape(tmp_suffix) + "$", name):
+            continue  # not one of ours (`.<target>.<random><suffix>`, the older naming)
         try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
+            dead_writer = m is not None and m.group("suffix") == tmp_suffix and not _pid_alive(int(m.group("pid")))
+            if dead_writer or entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
                 removed += 1
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):
             pass
+        except OSError as exc:
+            log.warning("cannot remove leftover temp file %s: %s", entry.path, exc)
     return removed
+
+
+_swept_dirs: set[tuple[str, str]] = set()
+
+
+def _sweep_once(directory: Path, tmp_suffix: str) -> None:
+    """On a process's first write into a directory, clear what killed writers left behind."""
+    key = (os.path.abspath(directory), tmp_suffix)
+    if key in _swept_dirs:
+        return
+    _swept_dirs.add(key)
+    removed = sweep_temp_files(directory, tmp_suffix=tmp_suffix)
+    if removed:
+        log.info("removed %d temp file(s) left by killed writers in %s", removed, directory)
 
 
 class SnapshotProblem(Exception):
@@ -266,21 +361,29 @@ def _load_snapshot(path: Path, max_schema_version: int) -> tuple[dict[str, Any],
     """(document, mtime) or SnapshotProblem. mtime comes from the descriptor we read, so they match."""
     try:
         with open(path, "rb") as fh:
-            mtime = os.fstat(fh.fileno()).st_mtime
-            raw = fh.read()
+            st = os.fstat(fh.fileno())
+            mtime = st.st_mtime
+            if st.st_size > MAX_SNAPSHOT_BYTES:
+                raise SnapshotProblem("corrupt", f"{path} is {st.st_size} bytes, over the {MAX_SNAPSHOT_BYTES} limit")
+            raw = fh.read(MAX_SNAPSHOT_BYTES + 1)
     except FileNotFoundError:
         raise SnapshotProblem("missing", f"{path} does not exist") from None
     except OSError as exc:
         raise SnapshotProblem("unreadable", f"{path}: {exc}") from None
+    if len(raw) > MAX_SNAPSHOT_BYTES:  # grew between fstat and read
+        raise SnapshotProblem("corrupt", f"{path} is over the {MAX_SNAPSHOT_BYTES} byte limit")
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SnapshotProblem("corrupt", f"{path} is not valid JSON ({exc}; {len(raw)} bytes)") from None
+        doc = strict_loads(raw)
+    except RecursionError:
+        raise SnapshotProblem("corrupt", f"{path} is nested too deeply to parse ({len(raw)} bytes)") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the parser raises, the file is bad data
+        raise SnapshotProblem("corrupt", f"{path} is not valid JSON ({type(exc).__name__}: {str(exc)[:200]}; "
+                                         f"{len(raw)} bytes)") from None
     if not isinstance(doc, dict):
         raise SnapshotProblem("corrupt", f"{path} holds a {type(doc).__name__}, not an object")
     version = doc.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise SnapshotProblem("corrupt", f"{path} has no integer schema_version (got {version!r})")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SnapshotProblem("corrupt", f"{path} has no positive integer schema_version (got {str(version)[:40]!r})")
     if version > max_schema_version:
         raise SnapshotProblem(
             "unsupported_schema",
@@ -385,7 +488,7 @@ def encode_event(record: Mapping[str, Any] | Any, *, stamp: bool = True) -> byte
     body = _as_object(record, "an event")
     if stamp and "ts" not in body:
         body = {"ts": utc_now_iso(), **body}
-    return (dumps(body) + "\n").encode("utf-8")  # compact JSON never contains a raw newline
+    return _utf8(dumps(body) + "\n")  # compact JSON never contains a raw newline
 
 
 def append_event(
@@ -432,8 +535,8 @@ def _parse_lines(chunk: bytes, base_offset: int) -> tuple[list[dict[str, Any]], 
         if not text:
             continue
         try:
-            value = json.loads(text)
-        except (UnicodeDecodeError, ValueError):
+            value = strict_loads(text)
+        except Exception:  # noqa: BLE001 - RecursionError, NaN, bad UTF-8...: whatever it is, a bad line
             bad.append(offset)
             continue
         if isinstance(value, dict):
