@@ -141,6 +141,10 @@ class HedgeClient(Client):
         self.ws_api = self.ws_future = _NoWebSocket()  # type: ignore[assignment]  # never connects
         self.dry_run_swallowed = 0  # count of writes the gate kept in-process
 
+    def close_connection(self) -> None:
+        if getattr(self, "session", None) is not None:  # a refused __init__ leaves no session behind
+            self.session.close()
+
     def _init_session(self) -> requests.Session:
         session = _GatedSession()
         session.dry_run = self.dry_run
