@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from settings.env import EnvSettings, is_loopback_url, is_mainnet_url, is_testnet_url, load_env
+from settings.env import (
+    EnvSettings,
+    is_loopback_url,
+    is_mainnet_url,
+    is_testnet_url,
+    load_env,
+)
 from settings.errors import ConfigError
 from settings.preflight import (
     is_preflight_relevant,
