@@ -15,6 +15,7 @@ from settings.model_base import (
     Fraction,
     Frozen,
     MarginType,
+    Name,
     ParamValue,
     StrategyName,
     Timeframe,
@@ -39,7 +40,7 @@ class FundingConfig(Frozen):
 
 
 class Sleeve(Frozen):
-    name: str
+    name: Name
     symbol: str
     strategy: StrategyName
     weight: Fraction
@@ -58,7 +59,7 @@ class Sleeve(Frozen):
 
 class EnsembleConfig(Frozen):
     enabled: bool = True
-    sleeves: list[Sleeve] = Field(min_length=1)
+    sleeves: list[Sleeve] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _weights(self) -> "EnsembleConfig":
@@ -75,7 +76,7 @@ class EnsembleConfig(Frozen):
 
 
 class CandidateConfig(Frozen):
-    name: str
+    name: Name
     interval: Timeframe = "1h"
     trade_on: Literal["next_open"]  # anti-lookahead: a signal on bar t fills at bar t+1's open
     market: MarketConfig = MarketConfig()

@@ -14,7 +14,7 @@ from settings.model_base import (
 
 
 class CorrelationGroup(Frozen):
-    symbols: list[str] = Field(min_length=1)
+    symbols: list[str] = Field(min_length=1, max_length=1000)
     max_group_nav_pct: Fraction
 
     @field_validator("symbols")

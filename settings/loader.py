@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,16 @@ from settings.models import (
     ScaleRules,
     StrategyConfig,
 )
+
+# Bounds on what a config file may make the loader do (docs/ARCHITECTURE.md, "Configuration"): every file
+# Hedge ships is a few KiB, a few levels deep, with short numbers. Anything past these is refused with one
+# line naming the file, before it can hang the loader (a YAML alias bomb expands exponentially) or crash it
+# (deep nesting: RecursionError; a 5,000-digit integer: ValueError from int()).
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 100_000  # values after expanding YAML aliases
+MAX_NUMBER_CHARS = 40  # digits of a number literal (a float has ~17 significant digits)
+MAX_SCALAR_CHARS = 10_000
 
 # file name -> model; the one list of config files Hedge reads
 CONFIG_FILES: dict[str, type[BaseModel]] = {
@@ -78,6 +89,134 @@ def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise _BareConstant(name)
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_CHARS:
+        raise _BadNumber(f"a number of {len(text)} digits is too long (at most {MAX_NUMBER_CHARS})")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _BadNumber(f"a number of {len(text)} characters is too long (at most {MAX_NUMBER_CHARS})")
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"{text} is out of range: config values must be finite numbers")
+    return value
+
+
+_LONG_JSON_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]{%d,}" % MAX_NUMBER_CHARS)
+
+
+def _json_number_where(text: str) -> str:
+    """`line N: field: ` of the first over-long number in JSON text (which the parser refused)."""
+    match = _LONG_JSON_NUMBER.search(text)
+    if match is None:
+        return ""
+    line = text.count("\n", 0, match.start()) + 1
+    try:
+        lines = scan_json(text)[0]
+    except Exception:  # the position is a courtesy; the reason stands without it
+        return f"line {line}: "
+    paths = [path for path, at in lines.items() if at == line]
+    return f"line {line}: " + (f"{field_path(max(paths, key=len))}: " if paths else "")
+
+
+def _check_depth(data: Any, label: str) -> None:
+    """Nesting deeper than MAX_DEPTH is refused (iterative: deep input must not recurse here)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{label}: nested more than {MAX_DEPTH} levels deep: not a Hedge config file")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+_YAML_NUMBER_START = re.compile(r"[-+]?\.?[0-9]")
+
+
+def check_yaml_events(text: str, label: str) -> None:
+    """Walk the YAML event stream once, before anything is composed, and refuse what would hang or crash:
+    an alias that refers to its own (still open) collection, more than MAX_NODES values after expanding
+    aliases (a "billion laughs" bomb), nesting deeper than MAX_DEPTH, number literals longer than
+    MAX_NUMBER_CHARS. Linear in the text; PyYAML's parser is iterative, so deep input cannot recurse here."""
+    sizes: dict[str, int] = {}  # anchor -> expanded size of its node
+    # [anchor, expanded size so far, is a mapping, items seen, current key]: the last three name the field
+    frames: list[list[Any]] = []
+    total = 0
+
+    def where(line: int) -> str:
+        path: list[Any] = []
+        for frame in frames:
+            if frame[2]:
+                if frame[4] is not None:
+                    path.append(frame[4])
+            else:
+                path.append(max(frame[3] - 1, 0))
+        return f"line {line}: " + (f"{field_path(path)}: " if path else "")
+
+    def item(value: Any) -> None:
+        """Count one item of the innermost collection; remember mapping keys (even positions)."""
+        if frames:
+            frame = frames[-1]
+            if frame[2] and frame[3] % 2 == 0:
+                frame[4] = value if isinstance(value, str) else repr(value)
+            frame[3] += 1
+
+    def add(n: int, line: int) -> None:
+        nonlocal total
+        if frames:
+            frames[-1][1] += n
+        else:
+            total += n
+        if total > MAX_NODES or (frames and frames[-1][1] > MAX_NODES):
+            raise ConfigError(
+                f"{label}: line {line}: more than {MAX_NODES} values after expanding aliases "
+                "(an alias bomb?): not a Hedge config file"
+            )
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if len(frames) >= MAX_DEPTH:
+                raise ConfigError(f"{label}: line {line}: nested more than {MAX_DEPTH} levels deep: "
+                                  "not a Hedge config file")
+            item(None)
+            frames.append([event.anchor, 1, isinstance(event, yaml.MappingStartEvent), 0, None])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = frames.pop()[:2]
+            if anchor is not None:
+                sizes[anchor] = size
+            add(size, line)
+        elif isinstance(event, yaml.AliasEvent):
+            if any(frame[0] == event.anchor for frame in frames):
+                raise ConfigError(f"{label}: {where(line)}alias *{event.anchor} refers to the collection it is in "
+                                  "(a self-referencing alias): write the values out")
+            if event.anchor not in sizes:
+                raise ConfigError(f"{label}: line {line}: alias *{event.anchor} has no anchor &{event.anchor} before it")
+            item(None)
+            add(sizes[event.anchor], line)
+        elif isinstance(event, yaml.ScalarEvent):
+            value = event.value
+            item(value)
+            if len(value) > MAX_SCALAR_CHARS:
+                raise ConfigError(f"{label}: {where(line)}a value of {len(value)} characters is too long "
+                                  f"(at most {MAX_SCALAR_CHARS})")
+            if event.style is None and len(value) > MAX_NUMBER_CHARS and _YAML_NUMBER_START.match(value) \
+                    and not any(ch.isspace() for ch in value):
+                raise ConfigError(f"{label}: {where(line)}a number of {len(value)} characters is too long "
+                                  f"(at most {MAX_NUMBER_CHARS})")
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            add(1, line)
 
 
 _JSON_WS = " \t\r\n"
@@ -221,25 +360,56 @@ def parse_document(path: Path, label: str | None = None) -> Document:
         raise ConfigError(f"{label}: file not found (copy the shipped example in config/ and edit it)")
     if not path.is_file():
         raise ConfigError(f"{label}: is not a regular file")
+    text = read_text_file(path, label, MAX_FILE_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{label}: cannot read file: {exc}") from None
-    if not text.strip():
-        raise ConfigError(f"{label}: file is empty")
-    if path.suffix == ".json":
-        data, lines = _parse_json(text, label)
-    else:
-        data, lines = _parse_yaml(text, label)
+        if path.suffix == ".json":
+            data, lines = _parse_json(text, label)
+        else:
+            data, lines = _parse_yaml(text, label)
+        _check_depth(data, label)
+    except ConfigError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{label}: nested too deeply or too large to read: not a Hedge config file") from None
+    except Exception as exc:  # whatever the parser trips on, the operator gets one line naming the file
+        raise ConfigError(f"{label}: cannot parse: {type(exc).__name__}: {str(exc)[:160]}") from None
     if not isinstance(data, dict):
         kind = "nothing" if data is None else f"a {type(data).__name__}"
         raise ConfigError(f"{label}: (top level): must be a mapping of keys to values, got {kind}")
     return Document(data, lines)
 
 
+def read_text_file(path: Path, label: str, max_bytes: int, *, allow_empty: bool = False) -> str:
+    """The text of a config or .env file, or ConfigError: too large, unreadable, not UTF-8, binary, empty.
+    A UTF-8 byte-order mark (Windows editors write one) is accepted and dropped."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise ConfigError(f"{label}: file is larger than {max_bytes // 1024} KiB: not a Hedge config file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{label}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(f"{label}: line {text.count(chr(10), 0, text.index(chr(0))) + 1}: contains NUL bytes: "
+                          "a binary file, not text")
+    if not text.strip() and not allow_empty:
+        raise ConfigError(f"{label}: file is empty")
+    return text
+
+
 def _parse_json(text: str, label: str) -> tuple[Any, dict[Loc, int]]:
     try:
-        data = json.loads(text, object_pairs_hook=_reject_duplicate_json_keys, parse_constant=_reject_constant)
+        data = json.loads(text, object_pairs_hook=_reject_duplicate_json_keys, parse_constant=_reject_constant,
+                          parse_int=_json_int, parse_float=_json_float)
+    except _BadNumber as exc:
+        raise ConfigError(f"{label}: {_json_number_where(text)}{exc}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{label}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
     except (_DuplicateKey, _BareConstant) as exc:
@@ -258,6 +428,7 @@ def _parse_json(text: str, label: str) -> tuple[Any, dict[Loc, int]]:
 
 def _parse_yaml(text: str, label: str) -> tuple[Any, dict[Loc, int]]:
     try:
+        check_yaml_events(text, label)
         node = yaml.compose(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
         lines, duplicate = scan_yaml(node)
         if duplicate:
@@ -300,6 +471,8 @@ def _load(config_dir: Path, name: str) -> tuple[BaseModel, dict[Loc, int]]:
         return model.model_validate(doc.data), doc.lines
     except ValidationError as exc:
         raise ConfigError(format_validation_error(label, exc, model, doc.lines)) from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:  # a validator tripped on odd input
+        raise ConfigError(f"{label}: cannot validate: {type(exc).__name__}: {str(exc)[:160]}") from None
 
 
 def load_file(config_dir: Path, name: str) -> BaseModel:

@@ -30,7 +30,7 @@ class SymbolOverride(Frozen):
 
 
 class PairsUniverse(Frozen):
-    symbols: list[str] = Field(min_length=1)
+    symbols: list[str] = Field(min_length=1, max_length=1000)
     overrides: dict[str, SymbolOverride] = Field(default_factory=dict)
     default_tier: Tier = "SATELLITE"
 

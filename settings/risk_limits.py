@@ -12,10 +12,9 @@ from pydantic import (
 
 from settings.errors import FieldError
 from settings.model_base import (
+    MAX_COUNT,
     Fraction,
     Frozen,
-    PositiveFloat,
-    PositiveInt,
     TradingState,
     check_symbol_keys,
 )
@@ -33,13 +32,13 @@ class RiskLimits(Frozen):
     circuit_breakers: CircuitBreakers = CircuitBreakers()
     KILL_DD_PCT: Fraction = 0.15
     KILL_DAILY_LOSS_PCT: Fraction = 0.05
-    MAX_POSITIONS: PositiveInt = 10
+    MAX_POSITIONS: Annotated[int, Field(gt=0, le=1000)] = 10
     MAX_LEVERAGE: Annotated[float, Field(gt=0.0, le=125.0)] = 5.0
     per_symbol_nav_pct: Fraction = 0.20
     per_symbol_nav_pct_overrides: dict[str, Fraction] = Field(default_factory=dict)
     max_gross_exposure_nav_pct: Annotated[float, Field(gt=0.0, le=50.0)] = 0.80
-    nav_freshness_seconds: PositiveFloat = 90.0
-    nav_history_len: Annotated[int, Field(ge=2)] = 500
+    nav_freshness_seconds: Annotated[float, Field(gt=0.0, le=86_400.0)] = 90.0
+    nav_history_len: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 500
     kill_switch: bool = False
     trading_state: TradingState = "ACTIVE"
 

@@ -11,50 +11,53 @@ from pydantic import (
 
 from settings.errors import FieldError
 from settings.model_base import (
+    Days,
     Fraction,
     Frozen,
+    Metric,
+    NonNegFloat,
+    NonNegInt,
     PositiveFloat,
-    PositiveInt,
 )
 
 
 class Stage(Frozen):
-    stage: Annotated[int, Field(ge=0)]
-    capital_usd: Annotated[float, Field(ge=0.0)]
-    min_days: Annotated[int, Field(ge=0)] = 14
-    exit_sharpe_14d_gt: float | None = None
+    stage: Annotated[int, Field(ge=0, le=1000)]
+    capital_usd: NonNegFloat
+    min_days: Annotated[int, Field(ge=0, le=3650)] = 14
+    exit_sharpe_14d_gt: Metric | None = None
     exit_mdd_lt: Fraction | None = None
     exit_slippage_ratio_le: PositiveFloat | None = None
     exit_all_sleeves_positive_14d: bool = False
     abort_mdd_gt: Fraction | None = None
-    abort_sharpe_14d_lt: float | None = None
-    abort_api_issues_24h_gt: Annotated[int, Field(ge=0)] | None = None
-    abort_sleeve_14d_lt: float | None = None
+    abort_sharpe_14d_lt: Metric | None = None
+    abort_api_issues_24h_gt: NonNegInt | None = None
+    abort_sleeve_14d_lt: Metric | None = None
 
 
 class ScaleUpRule(Frozen):
-    consecutive_days: PositiveInt = 10
-    sharpe_20d_gt: float = 0.8
+    consecutive_days: Days = 10
+    sharpe_20d_gt: Metric = 0.8
     mdd_lt: Fraction = 0.08
     slippage_ratio_le: PositiveFloat = 1.2
     funding_drift_le: PositiveFloat = 1.5
-    flatten_events_30d_max: Annotated[int, Field(ge=0)] = 0
+    flatten_events_30d_max: NonNegInt = 0
     capital_increase_pct: Fraction = 0.5
     manual_approval: bool = True
 
 
 class ScaleDownRule(Frozen):
-    sharpe_20d_lt: float = 0.0
+    sharpe_20d_lt: Metric = 0.0
     mdd_gt: Fraction = 0.10
     slippage_ratio_gt: PositiveFloat = 1.5
-    slippage_sustained_days: PositiveInt = 3
-    worst_sleeve_14d_lt: float = -0.03
+    slippage_sustained_days: Days = 3
+    worst_sleeve_14d_lt: Metric = -0.03
     reduce_pct: Fraction = 0.5
 
 
 class HardStopRule(Frozen):
     mdd_gt: Fraction = 0.12
-    return_30d_lt: float = -0.10
+    return_30d_lt: Metric = -0.10
     on_risk_guard: Literal["FLATTEN_ALL"] = "FLATTEN_ALL"
 
 
@@ -62,8 +65,8 @@ class MetricBand(Frozen):
     """Green / yellow / red bands of seed 004 §3.2, by direction of goodness."""
 
     higher_is_better: bool
-    green: float
-    red: float
+    green: Metric
+    red: Metric
 
     @model_validator(mode="after")
     def _ordered(self) -> "MetricBand":
@@ -86,14 +89,14 @@ def _default_bands() -> dict[str, MetricBand]:
 
 
 class ScaleRules(Frozen):
-    config_file: str = "config/prod_candidate_R1.yaml"
+    config_file: Annotated[str, Field(max_length=4096)] = "config/prod_candidate_R1.yaml"
     config_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
-    stages: list[Stage] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1, max_length=100)
     scale_up: ScaleUpRule = ScaleUpRule()
     scale_down: ScaleDownRule = ScaleDownRule()
     hard_stop: HardStopRule = HardStopRule()
     metric_bands: dict[str, MetricBand] = Field(default_factory=_default_bands)
-    yellow_days_before_reduce: PositiveInt = 3
+    yellow_days_before_reduce: Days = 3
 
     @field_validator("stages")
     @classmethod

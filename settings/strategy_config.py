@@ -20,10 +20,13 @@ from pydantic import (
 
 from settings.errors import FieldError
 from settings.model_base import (
+    MAX_COUNT,
     REGIMES,
     TIERS,
     Fraction,
     Frozen,
+    ListAsTuple,
+    NonNegFloat,
     OpenFraction,
     ParamValue,
     PositiveFloat,
@@ -63,11 +66,11 @@ class ScoreThresholds(Frozen):
 class TrendSettings(Frozen):
     """`core.alpha.TrendParams`: medium-horizon trend (1h bars: a week-scale EMA, 1-7 day momentum)."""
 
-    ema_span: Annotated[float, Field(ge=1.0)] = 168.0
-    horizons: tuple[PositiveInt, ...] = Field(default=(24, 72, 168), min_length=1)
-    vol_span: Annotated[float, Field(ge=1.0)] = 168.0  # EWMA span of the per-bar vol used to normalise
+    ema_span: Annotated[float, Field(ge=1.0, le=MAX_COUNT)] = 168.0
+    horizons: Annotated[tuple[PositiveInt, ...], ListAsTuple] = Field(default=(24, 72, 168), min_length=1)
+    vol_span: Annotated[float, Field(ge=1.0, le=MAX_COUNT)] = 168.0  # EWMA span of the per-bar vol used to normalise
     scale: PositiveFloat = 2.0  # trend = tanh(mean statistic / scale)
-    min_vol: Annotated[float, Field(ge=0.0)] = 1e-8  # below this per-bar vol a series is flat: score 0
+    min_vol: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-8  # below this per-bar vol a series is flat: score 0
 
     def as_kwargs(self) -> dict[str, object]:
         return self.model_dump()
@@ -77,8 +80,8 @@ class CarrySettings(Frozen):
     """`core.alpha.CarryParams`: funding / basis mix of the carry score."""
 
     funding_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5  # the basis gets 1 - funding_weight
-    basis_horizon_hours: PositiveFloat = 8.0  # the premium is assumed to converge over one funding period
-    funding_interval_hours: PositiveFloat = 8.0
+    basis_horizon_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0  # the premium is assumed to converge over one funding period
+    funding_interval_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0
 
     def as_kwargs(self) -> dict[str, object]:
         return self.model_dump()
@@ -88,7 +91,7 @@ class ExpectancySettings(Frozen):
     """`core.alpha.ExpectancyParams`: score = tanh(E / scale) x n / (n + prior_trades)."""
 
     scale: PositiveFloat = 0.5
-    prior_trades: Annotated[float, Field(ge=0.0)] = 20.0
+    prior_trades: NonNegFloat = 20.0
 
     def as_kwargs(self) -> dict[str, object]:
         return self.model_dump()
@@ -101,7 +104,7 @@ class RouterScoreSettings(Frozen):
     weight_slippage: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     weight_fill: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25
     weight_maker: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25
-    prior_orders: Annotated[float, Field(ge=0.0)] = 10.0  # shrink by n / (n + prior_orders)
+    prior_orders: NonNegFloat = 10.0  # shrink by n / (n + prior_orders)
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> "RouterScoreSettings":
@@ -172,8 +175,8 @@ class RatioThresholds(Frozen):
 
 
 class VolRegimeDefaults(Frozen):
-    short_days: PositiveFloat = 7.0
-    long_days: PositiveFloat = 30.0
+    short_days: Annotated[float, Field(gt=0.0, le=3650.0)] = 7.0
+    long_days: Annotated[float, Field(gt=0.0, le=3650.0)] = 30.0
     ratio_low_high: RatioThresholds = RatioThresholds()
     # Fewest valid log returns before a regime is classified (`min_returns` of core.regimes);
     # None = the short span in bars. Until then the regime is "normal" with insufficient_data=True.
@@ -262,7 +265,7 @@ class SlTpConfig(Frozen):
     trail_pct: OpenFraction | None = Field(
         default=0.01, validation_alias=AliasChoices("trail_pct", "trailing_stop_pct")
     )
-    time_stop_hours: PositiveFloat | None = None
+    time_stop_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] | None = None
     atr_period: Annotated[int, Field(ge=1, le=1000)] = 14
 
     @model_validator(mode="after")
@@ -295,7 +298,7 @@ class SlTpOverride(Frozen):
     sl_pct: OpenFraction | None = None
     tp_pct: OpenFraction | None = None
     trail_pct: OpenFraction | None = Field(default=None, validation_alias=AliasChoices("trail_pct", "trailing_stop_pct"))
-    time_stop_hours: PositiveFloat | None = None
+    time_stop_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] | None = None
     atr_period: Annotated[int, Field(ge=1, le=1000)] | None = None
 
     def applied_to(self, defaults: SlTpConfig) -> SlTpConfig:
@@ -336,7 +339,7 @@ class ScreenerSettings(Frozen):
     atr_period: Annotated[int, Field(ge=1, le=5000)] = 14
     fast_ma: Annotated[int, Field(ge=1, le=5000)] = 5
     slow_ma: Annotated[int, Field(ge=1, le=5000)] = 20
-    timeframes: tuple[Timeframe, ...] | None = Field(default=None, min_length=1)
+    timeframes: Annotated[tuple[Timeframe, ...], ListAsTuple] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> "ScreenerSettings":

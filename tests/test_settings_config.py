@@ -161,11 +161,11 @@ CASES = [
     Case("sizing_multiplier_negative", "strategy_config.json", "vol_regimes.sizing_multipliers.CORE.crisis",
          "greater than or equal to 0 (got -0.5)", sub("strategy_config.json", '"crisis": 0.5 }', '"crisis": -0.5 }')),
     # --- wrong types
-    Case("string_for_number", "risk_limits.json", "KILL_DD_PCT", "valid number, unable to parse string as a number (got 'ten')",
+    Case("string_for_number", "risk_limits.json", "KILL_DD_PCT", "must be a number, not text (a quoted \"5\" is text) (got 'ten')",
          sub("risk_limits.json", '"KILL_DD_PCT": 0.15', '"KILL_DD_PCT": "ten"')),
     Case("scalar_for_section", "runtime.yaml", "router", "must be a section of keys and values (got 'maker-first')",
          edit_yaml("runtime.yaml", lambda c: c.update(router="maker-first"))),
-    Case("bad_boolean", "runtime.yaml", "router.maker_first", "valid boolean",
+    Case("bad_boolean", "runtime.yaml", "router.maker_first", "must be true or false, not text (got 'sometimes')",
          sub("runtime.yaml", "maker_first: true", "maker_first: sometimes")),
     Case("strategy_param_not_a_number", "strategy_config.json", "strategies.BTCUSDT.params.channel",
          "must be a number, true/false or a list of numbers (got '336h')",
