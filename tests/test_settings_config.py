@@ -345,7 +345,7 @@ def test_duplicate_key_inside_a_list_item(cfg_dir):
 
 def test_not_utf8(cfg_dir):
     (cfg_dir / "runtime.yaml").write_bytes(b"profile: d\xe9v\n")
-    assert "runtime.yaml: cannot read file" in error_of(cfg_dir)
+    assert "runtime.yaml: line 1: not UTF-8 text (byte 0xe9); save the file as UTF-8" in error_of(cfg_dir)
 
 
 # --------------------------------------------------------------------------- load_or_exit and the CLI
