@@ -52,13 +52,21 @@ def is_secret_name(name: str) -> bool:
 
 
 def field_path(loc: Sequence[Any]) -> str:
-    """('a', 'b', 0, 'c') -> 'a.b[0].c'; () -> '(top level)'."""
+    """('a', 'b', 0, 'c') -> 'a.b[0].c'; () -> '(top level)'.
+
+    A key that is empty, very long or holds control characters (a line break would split the one error
+    line) is shown quoted and cut, e.g. a.['\\r'].b."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int) and not isinstance(item, bool):
             parts.append(f"[{item}]")
         else:
-            parts.append(("." if parts else "") + str(item))
+            text = str(item)
+            if not text or not text.isprintable() or len(text) > 60:
+                shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+                parts.append(f"[{shown}]")
+            else:
+                parts.append(("." if parts else "") + text)
     return "".join(parts) or "(top level)"
 
 

@@ -326,6 +326,13 @@ def _construct_mapping(loader: _StrictYamlLoader, node: yaml.MappingNode, deep: 
 
 
 _StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# PyYAML follows YAML 1.1, where `1e-8` and `5E3` (no dot) are STRINGS; with strict types that would make an
+# ordinary number an error ("not text"). Resolve them as floats, as YAML 1.2 and JSON do.
+_StrictYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 @dataclass(frozen=True)
@@ -372,11 +379,17 @@ def parse_document(path: Path, label: str | None = None) -> Document:
     except (RecursionError, MemoryError):
         raise ConfigError(f"{label}: nested too deeply or too large to read: not a Hedge config file") from None
     except Exception as exc:  # whatever the parser trips on, the operator gets one line naming the file
-        raise ConfigError(f"{label}: cannot parse: {type(exc).__name__}: {str(exc)[:160]}") from None
+        raise ConfigError(f"{label}: cannot parse: {type(exc).__name__}: {_one_line(exc)}") from None
     if not isinstance(data, dict):
         kind = "nothing" if data is None else f"a {type(data).__name__}"
         raise ConfigError(f"{label}: (top level): must be a mapping of keys to values, got {kind}")
     return Document(data, lines)
+
+
+def _one_line(text: object, limit: int = 160) -> str:
+    """An exception's text as one short line: the operator's error is one line per problem."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def read_text_file(path: Path, label: str, max_bytes: int, *, allow_empty: bool = False) -> str:
@@ -440,7 +453,7 @@ def _parse_yaml(text: str, label: str) -> tuple[Any, dict[Loc, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = _one_line(getattr(exc, "problem", None) or exc)
         if "<block" in problem:
             problem += " (check the indentation of this line and the lines above it)"
         raise ConfigError(f"{label}: {where}invalid YAML: {problem}") from None
@@ -472,7 +485,7 @@ def _load(config_dir: Path, name: str) -> tuple[BaseModel, dict[Loc, int]]:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(label, exc, model, doc.lines)) from None
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:  # a validator tripped on odd input
-        raise ConfigError(f"{label}: cannot validate: {type(exc).__name__}: {str(exc)[:160]}") from None
+        raise ConfigError(f"{label}: cannot validate: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 def load_file(config_dir: Path, name: str) -> BaseModel:
