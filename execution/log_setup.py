@@ -238,10 +238,8 @@ class ChannelFilter(logging.Filter):
 
 
 class _UTCFormatter(logging.Formatter):
-    converter = time.gmtime
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
 
@@ -315,10 +313,10 @@ def setup_logging(
     ]
     handlers: list[logging.Handler] = []
     for file_name, route in routes:
-        handler = SharedRotatingFileHandler(log_dir / file_name, max_bytes, backup_count)
+        file_handler = SharedRotatingFileHandler(log_dir / file_name, max_bytes, backup_count)
         if route is not None:
-            handler.addFilter(route)
-        handlers.append(handler)
+            file_handler.addFilter(route)
+        handlers.append(file_handler)
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     root = logging.getLogger()

@@ -62,7 +62,7 @@ class EnsembleConfig(Frozen):
     sleeves: list[Sleeve] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
-    def _weights(self) -> "EnsembleConfig":
+    def _weights(self) -> EnsembleConfig:
         total = math.fsum(s.weight for s in self.sleeves)
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             parts = ", ".join(f"{s.name} {s.weight:g}" for s in self.sleeves)
@@ -70,7 +70,8 @@ class EnsembleConfig(Frozen):
         seen: dict[str, int] = {}
         for i, s in enumerate(self.sleeves):
             if s.name in seen:
-                raise FieldError(("sleeves", i, "name"), f"duplicate sleeve name {s.name!r} (also sleeves[{seen[s.name]}])")
+                raise FieldError(("sleeves", i, "name"),
+                                 f"duplicate sleeve name {s.name!r} (also sleeves[{seen[s.name]}])")
             seen[s.name] = i
         return self
 

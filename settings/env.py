@@ -124,7 +124,9 @@ class EnvSettings(BaseSettings):
         # signature / 401 error; say so here. The value itself is never echoed (errors.py masks it).
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(text, str) and any(ch.isspace() for ch in text):
-            raise ValueError("contains whitespace (a copy-paste accident?): re-copy the value without spaces or line breaks")
+            raise ValueError(
+                "contains whitespace (a copy-paste accident?): re-copy the value without spaces or line breaks"
+            )
         return value
 
     @field_validator("ENV", mode="before")

@@ -237,7 +237,8 @@ def _parts(
     elif (kind, type(got)) in _STRICT_HINTS:
         msg = _STRICT_HINTS[(kind, type(got))]
     elif r.dict_key:
-        msg = f"unknown key {got!r}: " + (f"must be {msg[len('Input should be '):]}" if msg.startswith("Input should be ") else msg)
+        prefix = "Input should be "
+        msg = f"unknown key {got!r}: " + (f"must be {msg[len(prefix):]}" if msg.startswith(prefix) else msg)
         show_got = False
     secret = any(is_secret_name(part) for part in loc if isinstance(part, str))
     if show_got:

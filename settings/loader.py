@@ -11,9 +11,10 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -110,7 +111,7 @@ def _json_float(text: str) -> float:
     return value
 
 
-_LONG_JSON_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]{%d,}" % MAX_NUMBER_CHARS)
+_LONG_JSON_NUMBER = re.compile(rf"-?[0-9][0-9.eE+-]{{{MAX_NUMBER_CHARS},}}")
 
 
 def _json_number_where(text: str) -> str:
@@ -201,7 +202,8 @@ def check_yaml_events(text: str, label: str) -> None:
                 raise ConfigError(f"{label}: {where(line)}alias *{event.anchor} refers to the collection it is in "
                                   "(a self-referencing alias): write the values out")
             if event.anchor not in sizes:
-                raise ConfigError(f"{label}: line {line}: alias *{event.anchor} has no anchor &{event.anchor} before it")
+                raise ConfigError(
+                    f"{label}: line {line}: alias *{event.anchor} has no anchor &{event.anchor} before it")
             item(None)
             add(sizes[event.anchor], line)
         elif isinstance(event, yaml.ScalarEvent):
@@ -245,7 +247,7 @@ def scan_json(text: str) -> tuple[dict[Loc, int], tuple[Loc, str, int] | None, t
         if c == "\n":
             line += 1
         elif c == '"':
-            value, end = json.decoder.scanstring(text, i + 1)
+            value, end = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]  # public, untyped
             j = end
             while j < n and text[j] in _JSON_WS:
                 j += 1
@@ -459,9 +461,9 @@ def _parse_yaml(text: str, label: str) -> tuple[Any, dict[Loc, int]]:
         raise ConfigError(f"{label}: {where}invalid YAML: {problem}") from None
     bad = _finite_floats(data)
     if bad:
-        where = lines.get(bad[0])
+        at = lines.get(bad[0])
         raise ConfigError(
-            f"{label}: {f'line {where}: ' if where else ''}{field_path(bad[0])}: {bad[1]} is not allowed: "
+            f"{label}: {f'line {at}: ' if at else ''}{field_path(bad[0])}: {bad[1]} is not allowed: "
             "config values must be finite numbers"
         )
     return data, lines
@@ -524,7 +526,7 @@ def _cross_checks(cfg: HedgeConfig, lines: dict[str, dict[Loc, int]]) -> list[st
                 "'symbols' (a misspelt symbol here means the intended cap never applies)"
             )
     active = cfg.runtime.profile
-    profile = cfg.profiles.profiles.get(active)  # type: ignore[call-overload]
+    profile = cfg.profiles.profiles.get(active)
     if profile is not None and profile.max_leverage > cfg.risk.MAX_LEVERAGE:
         problems.append(
             f"{at('profiles.yaml', 'profiles', active, 'max_leverage')}: {profile.max_leverage:g} exceeds "

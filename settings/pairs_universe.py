@@ -48,13 +48,14 @@ class PairsUniverse(Frozen):
         return table
 
     @model_validator(mode="after")
-    def _overrides_in_universe(self) -> "PairsUniverse":
+    def _overrides_in_universe(self) -> PairsUniverse:
         unknown = [s for s in self.overrides if s not in self.symbols]
         if unknown:
             also = f" (also: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
             raise FieldError(
                 ("overrides", unknown[0]),
-                f"override for {unknown[0]}, which is not in 'symbols'{also}: add it to 'symbols' or delete the override",
+                f"override for {unknown[0]}, which is not in 'symbols'{also}: "
+                "add it to 'symbols' or delete the override",
             )
         return self
 

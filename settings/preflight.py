@@ -67,7 +67,8 @@ def preflight_problems(
 
     if settings.is_production:
         dry = settings.DRY_RUN if dry_run is None else bool(dry_run)
-        shown = _shown(raw, "DRY_RUN", 0) if dry_run is None or dry_run == settings.DRY_RUN else "dry_run=False (override)"
+        overridden = dry_run is not None and dry_run != settings.DRY_RUN
+        shown = "dry_run=False (override)" if overridden else _shown(raw, "DRY_RUN", 0)
         if not dry and not allow_live:
             problems.append(
                 f"{shown} with ENV={env}: this phase is mainnet + DRY RUN and real "

@@ -50,7 +50,7 @@ class RiskLimits(Frozen):
         return table
 
     @model_validator(mode="after")
-    def _circuit_before_kill(self) -> "RiskLimits":
+    def _circuit_before_kill(self) -> RiskLimits:
         if self.circuit_breakers.max_portfolio_dd_nav_pct > self.KILL_DD_PCT:
             raise FieldError(
                 ("circuit_breakers", "max_portfolio_dd_nav_pct"),

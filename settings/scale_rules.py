@@ -69,7 +69,7 @@ class MetricBand(Frozen):
     red: Metric
 
     @model_validator(mode="after")
-    def _ordered(self) -> "MetricBand":
+    def _ordered(self) -> MetricBand:
         if self.higher_is_better and not self.green >= self.red:
             raise ValueError(f"green ({self.green}) must be >= red ({self.red}) when higher is better")
         if not self.higher_is_better and not self.green <= self.red:
@@ -118,7 +118,7 @@ class ScaleRules(Frozen):
         return stages
 
     @model_validator(mode="after")
-    def _stop_beyond_scale_down(self) -> "ScaleRules":
+    def _stop_beyond_scale_down(self) -> ScaleRules:
         if self.hard_stop.mdd_gt <= self.scale_down.mdd_gt:
             raise FieldError(
                 ("hard_stop", "mdd_gt"),

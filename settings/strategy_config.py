@@ -48,7 +48,7 @@ class HybridWeights(Frozen):
     router: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "HybridWeights":
+    def _sum_to_one(self) -> HybridWeights:
         total = math.fsum((self.trend, self.carry, self.expectancy, self.router))
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(
@@ -80,7 +80,8 @@ class CarrySettings(Frozen):
     """`core.alpha.CarryParams`: funding / basis mix of the carry score."""
 
     funding_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5  # the basis gets 1 - funding_weight
-    basis_horizon_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0  # the premium is assumed to converge over one funding period
+    # the premium is assumed to converge over one funding period
+    basis_horizon_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0
     funding_interval_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0
 
     def as_kwargs(self) -> dict[str, object]:
@@ -107,7 +108,7 @@ class RouterScoreSettings(Frozen):
     prior_orders: NonNegFloat = 10.0  # shrink by n / (n + prior_orders)
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "RouterScoreSettings":
+    def _sum_to_one(self) -> RouterScoreSettings:
         total = self.weight_slippage + self.weight_fill + self.weight_maker
         if not math.isclose(total, 1.0, abs_tol=1e-9):
             raise ValueError(
@@ -140,10 +141,10 @@ class HybridScoring(Frozen):
     orient_quality: bool = True
 
     def weights_for(self, tier: str) -> HybridWeights:
-        return self.tier_weights.get(tier, self.weights)  # type: ignore[arg-type]
+        return self.tier_weights.get(tier, self.weights)  # type: ignore[call-overload]  # str key, Literal dict
 
     def thresholds_for(self, tier: str) -> ScoreThresholds:
-        return self.tier_thresholds.get(  # type: ignore[arg-type]
+        return self.tier_thresholds.get(  # type: ignore[call-overload]  # str key, Literal dict
             tier,
             ScoreThresholds(
                 min_hybrid_score_long=self.min_hybrid_score_long,
@@ -168,7 +169,7 @@ class RatioThresholds(Frozen):
     high: PositiveFloat = 1.75
 
     @model_validator(mode="after")
-    def _increasing(self) -> "RatioThresholds":
+    def _increasing(self) -> RatioThresholds:
         if not (self.low < self.normal < self.high):
             raise ValueError(f"need low < normal < high, got {self.low} / {self.normal} / {self.high}")
         return self
@@ -183,7 +184,7 @@ class VolRegimeDefaults(Frozen):
     min_returns: PositiveInt | None = None
 
     @model_validator(mode="after")
-    def _short_lt_long(self) -> "VolRegimeDefaults":
+    def _short_lt_long(self) -> VolRegimeDefaults:
         if self.short_days >= self.long_days:
             raise FieldError(
                 "short_days", f"short_days ({self.short_days:g}) must be below long_days ({self.long_days:g})"
@@ -203,7 +204,7 @@ class WeightModifiers(Frozen):
     router: Annotated[float, Field(ge=0.0, le=5.0)] = 1.0
 
 
-def _default_multipliers() -> dict[str, dict[str, float]]:
+def _default_multipliers() -> dict[Tier, dict[Regime, float]]:
     return {
         "CORE": {"low": 1.15, "normal": 1.0, "high": 0.75, "crisis": 0.5},
         "SATELLITE": {"low": 1.10, "normal": 1.0, "high": 0.70, "crisis": 0.40},
@@ -212,7 +213,7 @@ def _default_multipliers() -> dict[str, dict[str, float]]:
     }
 
 
-def _default_modifiers() -> dict[str, WeightModifiers]:
+def _default_modifiers() -> dict[Regime, WeightModifiers]:
     return {
         "low": WeightModifiers(),
         "normal": WeightModifiers(),
@@ -238,8 +239,8 @@ class VolRegimes(Frozen):
         return table
 
     def sizing_multiplier(self, tier: str, regime: str) -> float:
-        row = self.sizing_multipliers.get(tier)  # type: ignore[call-overload]
-        return 1.0 if row is None else float(row[regime])  # type: ignore[index]
+        row = self.sizing_multipliers.get(tier)  # type: ignore[call-overload]  # str key, Literal dict
+        return 1.0 if row is None else float(row[regime])
 
 
 _SL_TP_FIELDS = ("sl_atr_mult", "tp_atr_mult", "sl_pct", "tp_pct", "trail_pct", "time_stop_hours", "atr_period")
@@ -269,7 +270,7 @@ class SlTpConfig(Frozen):
     atr_period: Annotated[int, Field(ge=1, le=1000)] = 14
 
     @model_validator(mode="after")
-    def _has_a_stop(self) -> "SlTpConfig":
+    def _has_a_stop(self) -> SlTpConfig:
         if self.sl_atr_mult is None and self.sl_pct is None and self.trail_pct is None:
             raise ValueError("no stop-loss left: set at least one of sl_atr_mult, sl_pct or trail_pct")
         return self
@@ -297,7 +298,9 @@ class SlTpOverride(Frozen):
     tp_atr_mult: PositiveFloat | None = None
     sl_pct: OpenFraction | None = None
     tp_pct: OpenFraction | None = None
-    trail_pct: OpenFraction | None = Field(default=None, validation_alias=AliasChoices("trail_pct", "trailing_stop_pct"))
+    trail_pct: OpenFraction | None = Field(
+        default=None, validation_alias=AliasChoices("trail_pct", "trailing_stop_pct")
+    )
     time_stop_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] | None = None
     atr_period: Annotated[int, Field(ge=1, le=1000)] | None = None
 
@@ -342,7 +345,7 @@ class ScreenerSettings(Frozen):
     timeframes: Annotated[tuple[Timeframe, ...], ListAsTuple] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _check(self) -> "ScreenerSettings":
+    def _check(self) -> ScreenerSettings:
         if self.fast_ma >= self.slow_ma:
             raise FieldError("fast_ma", f"fast_ma ({self.fast_ma}) must be shorter than slow_ma ({self.slow_ma})")
         if self.timeframes is not None and len(set(self.timeframes)) != len(self.timeframes):
@@ -359,7 +362,7 @@ class ScreenerSettings(Frozen):
         return self.model_dump(exclude={"timeframes"})
 
 
-def _default_tiers() -> dict[str, TierConfig]:
+def _default_tiers() -> dict[Tier, TierConfig]:
     return {
         "CORE": TierConfig(per_trade_nav_pct=0.04),
         "SATELLITE": TierConfig(per_trade_nav_pct=0.025),
@@ -388,11 +391,13 @@ class StrategyConfig(Frozen):
     def _all_tiers(cls, tiers: dict[str, TierConfig]) -> dict[str, TierConfig]:
         missing = [t for t in TIERS if t not in tiers]
         if missing:
-            raise ValueError(f"missing tier(s) {', '.join(missing)}: give per_trade_nav_pct for each of {', '.join(TIERS)}")
+            raise ValueError(
+                f"missing tier(s) {', '.join(missing)}: give per_trade_nav_pct for each of {', '.join(TIERS)}"
+            )
         return tiers
 
     @model_validator(mode="after")
-    def _overrides_merge(self) -> "StrategyConfig":
+    def _overrides_merge(self) -> StrategyConfig:
         for symbol, block in self.strategies.items():
             if block.sl_tp is not None:
                 try:
@@ -400,7 +405,9 @@ class StrategyConfig(Frozen):
                 except ValueError as exc:  # pydantic's ValidationError is a ValueError
                     reason = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
                     reason = reason.removeprefix("Value error, ")
-                    raise FieldError(("strategies", symbol, "sl_tp"), f"with the defaults of 'sl_tp': {reason}") from None
+                    raise FieldError(
+                        ("strategies", symbol, "sl_tp"), f"with the defaults of 'sl_tp': {reason}"
+                    ) from None
         return self
 
     def sl_tp_for(self, symbol: str) -> SlTpConfig:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -34,7 +35,7 @@ log = logging.getLogger("hedge.exutil")
 DRY_RUN_ALLOWED_WRITES = ("/listenKey",)
 
 
-def client_class_for(base_url: str) -> type["HedgeClient"]:
+def client_class_for(base_url: str) -> type[HedgeClient]:
     """A `HedgeClient` subclass whose URL class attributes all point at `base_url`.
 
     A subclass, not instance attributes: `Client.__init__` runs `.format(tld)` on the class URLs and may
@@ -111,7 +112,7 @@ class _GatedSession(requests.Session):
 
     dry_run = True
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]  # same call, narrower contract
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         verb = method.decode() if isinstance(method, bytes) else str(method)
         target = url.decode() if isinstance(url, bytes) else str(url)
         if self.dry_run and verb.upper() not in ("GET", "HEAD", "OPTIONS") and \
@@ -138,7 +139,7 @@ class HedgeClient(Client):
         # ping=False: Client() would otherwise call the *spot* /api/v3/ping on construction.
         super().__init__(api_key, api_secret, ping=False,
                          requests_params={"timeout": (connect_timeout, timeout)})
-        self.ws_api = self.ws_future = _NoWebSocket()  # type: ignore[assignment]  # never connects
+        self.ws_api = self.ws_future = _NoWebSocket()  # never connects
         self.dry_run_swallowed = 0  # count of writes the gate kept in-process
 
     def close_connection(self) -> None:
