@@ -83,6 +83,16 @@ def check_symbol_keys(table: dict[str, object]) -> None:
             raise FieldError((key,), problem)
 
 
+def _symbol_keyed(table: object) -> object:
+    if isinstance(table, dict):
+        check_symbol_keys(table)
+    return table
+
+
+# A mapping keyed by symbol (`Annotated[dict[str, X], SymbolKeys]`): a bad key is reported at that key.
+SymbolKeys = BeforeValidator(_symbol_keyed)
+
+
 def check_symbol_list(symbols: list[str], allow_duplicates: bool = False) -> None:
     """List of symbols: point at the bad item; no duplicates unless allowed."""
     first: dict[str, int] = {}

@@ -14,8 +14,8 @@ from settings.model_base import (
     Fraction,
     Frozen,
     PositiveFloat,
+    SymbolKeys,
     Tier,
-    check_symbol_keys,
     check_symbol_list,
 )
 
@@ -31,7 +31,7 @@ class SymbolOverride(Frozen):
 
 class PairsUniverse(Frozen):
     symbols: list[str] = Field(min_length=1, max_length=1000)
-    overrides: dict[str, SymbolOverride] = Field(default_factory=dict)
+    overrides: Annotated[dict[str, SymbolOverride], SymbolKeys] = Field(default_factory=dict)
     default_tier: Tier = "SATELLITE"
 
     @field_validator("symbols")
@@ -39,13 +39,6 @@ class PairsUniverse(Frozen):
     def _symbols(cls, symbols: list[str]) -> list[str]:
         check_symbol_list(symbols)
         return symbols
-
-    @field_validator("overrides", mode="before")
-    @classmethod
-    def _override_keys(cls, table: object) -> object:
-        if isinstance(table, dict):
-            check_symbol_keys(table)
-        return table
 
     @model_validator(mode="after")
     def _overrides_in_universe(self) -> PairsUniverse:

@@ -6,7 +6,6 @@ from typing import Annotated
 from pydantic import (
     ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
 
@@ -15,8 +14,8 @@ from settings.model_base import (
     MAX_COUNT,
     Fraction,
     Frozen,
+    SymbolKeys,
     TradingState,
-    check_symbol_keys,
 )
 
 
@@ -35,19 +34,12 @@ class RiskLimits(Frozen):
     MAX_POSITIONS: Annotated[int, Field(gt=0, le=1000)] = 10
     MAX_LEVERAGE: Annotated[float, Field(gt=0.0, le=125.0)] = 5.0
     per_symbol_nav_pct: Fraction = 0.20
-    per_symbol_nav_pct_overrides: dict[str, Fraction] = Field(default_factory=dict)
+    per_symbol_nav_pct_overrides: Annotated[dict[str, Fraction], SymbolKeys] = Field(default_factory=dict)
     max_gross_exposure_nav_pct: Annotated[float, Field(gt=0.0, le=50.0)] = 0.80
     nav_freshness_seconds: Annotated[float, Field(gt=0.0, le=86_400.0)] = 90.0
     nav_history_len: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 500
     kill_switch: bool = False
     trading_state: TradingState = "ACTIVE"
-
-    @field_validator("per_symbol_nav_pct_overrides", mode="before")
-    @classmethod
-    def _override_symbols(cls, table: object) -> object:
-        if isinstance(table, dict):
-            check_symbol_keys(table)
-        return table
 
     @model_validator(mode="after")
     def _circuit_before_kill(self) -> RiskLimits:

@@ -34,10 +34,10 @@ from settings.model_base import (
     Regime,
     Score,
     StrategyName,
+    SymbolKeys,
     Tier,
     Timeframe,
     check_params,
-    check_symbol_keys,
 )
 
 
@@ -372,19 +372,12 @@ def _default_tiers() -> dict[Tier, TierConfig]:
 
 
 class StrategyConfig(Frozen):
-    strategies: dict[str, StrategyBlock] = Field(default_factory=dict)
+    strategies: Annotated[dict[str, StrategyBlock], SymbolKeys] = Field(default_factory=dict)
     tiers: dict[Tier, TierConfig] = Field(default_factory=_default_tiers)
     hybrid_scoring: HybridScoring = HybridScoring()
     vol_regimes: VolRegimes = VolRegimes()
     sl_tp: SlTpConfig = SlTpConfig()
     screener: ScreenerSettings = ScreenerSettings()
-
-    @field_validator("strategies", mode="before")
-    @classmethod
-    def _keys_are_symbols(cls, blocks: object) -> object:
-        if isinstance(blocks, dict):
-            check_symbol_keys(blocks)
-        return blocks
 
     @field_validator("tiers")
     @classmethod
