@@ -25,7 +25,7 @@ from typing import Any
 try:
     import fcntl
 except ImportError:  # not POSIX: rotation is then per-process only
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None, checked before use
 
 from execution.state_store import json_default
 

@@ -18,12 +18,14 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # the runbook runs it as a plain script from the repo root
+# the runbook runs it as a plain script from the repo root: Hedge's imports below come after this (E402 is off
+# for scripts/ in pyproject.toml)
+if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from execution.log_setup import setup_logging  # noqa: E402
-from settings.preflight import audit_line  # noqa: E402
-from settings.safety_gate import check_environment  # noqa: E402
+from execution.log_setup import setup_logging
+from settings.preflight import audit_line
+from settings.safety_gate import check_environment
 
 log = logging.getLogger("hedge.preflight")
 RULE = "=" * 100

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -564,15 +564,15 @@ def load_config(config_dir: str | Path = "config") -> HedgeConfig:
             errors.append(str(exc))
     if errors:
         raise ConfigError("\n".join(errors))
-    cfg = HedgeConfig(
-        pairs=loaded["pairs_universe.json"],  # type: ignore[arg-type]
-        strategy=loaded["strategy_config.json"],  # type: ignore[arg-type]
-        risk=loaded["risk_limits.json"],  # type: ignore[arg-type]
-        correlation=loaded["correlation_groups.json"],  # type: ignore[arg-type]
-        runtime=loaded["runtime.yaml"],  # type: ignore[arg-type]
-        profiles=loaded["profiles.yaml"],  # type: ignore[arg-type]
-        candidate=loaded["prod_candidate_R1.yaml"],  # type: ignore[arg-type]
-        scale_rules=loaded["prod_scale_rules_R1.yaml"],  # type: ignore[arg-type]
+    cfg = HedgeConfig(  # each cast: CONFIG_FILES maps that file name to that model
+        pairs=cast(PairsUniverse, loaded["pairs_universe.json"]),
+        strategy=cast(StrategyConfig, loaded["strategy_config.json"]),
+        risk=cast(RiskLimits, loaded["risk_limits.json"]),
+        correlation=cast(CorrelationGroups, loaded["correlation_groups.json"]),
+        runtime=cast(RuntimeConfig, loaded["runtime.yaml"]),
+        profiles=cast(Profiles, loaded["profiles.yaml"]),
+        candidate=cast(CandidateConfig, loaded["prod_candidate_R1.yaml"]),
+        scale_rules=cast(ScaleRules, loaded["prod_scale_rules_R1.yaml"]),
         config_dir=config_dir,
     )
     problems = _cross_checks(cfg, lines)
