@@ -162,22 +162,36 @@ def test_strict_types_and_upper_bounds(name, content, reason):
 
 
 def _check_cli(config_dir: Path, env_file: Path, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    """`python -m settings check` as the operator runs it (a hang is a TimeoutExpired failure)."""
     env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.run([sys.executable, "-m", "settings", "check", "--config-dir", str(config_dir),
                            "--env-file", str(env_file)], cwd=REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("name, content", [
-    ("runtime.yaml", alias_bomb(10, 10)),
-    ("runtime.yaml", b"x: &a [*a]\n"),
-    ("runtime.yaml", nested(3000, False)),
-    ("prod_candidate_R1.yaml", b"name: " + b"7" * 5000 + b"\n"),
-    ("strategy_config.json", nested(3000, True)),
-    ("pairs_universe.json", b"\x89PNG\r\n\x1a\n\x00\x00garbage"),
-    ("correlation_groups.json", b'{"groups": NaN}'),
+def _check_main(config_dir: Path, env_file: Path, capsys) -> subprocess.CompletedProcess:
+    """The same command in-process (settings.__main__.main): exit code, stdout and stderr, without the start-up
+    cost of a new interpreter for every case. Any exception other than SystemExit fails the test."""
+    from settings.__main__ import main
+
+    try:
+        code = main(["check", "--config-dir", str(config_dir), "--env-file", str(env_file)])
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess([], code, out.out, out.err)
+
+
+@pytest.mark.parametrize("name, content, in_process", [
+    ("runtime.yaml", alias_bomb(10, 10), False),
+    ("runtime.yaml", b"x: &a [*a]\n", True),
+    ("runtime.yaml", nested(3000, False), True),
+    ("prod_candidate_R1.yaml", b"name: " + b"7" * 5000 + b"\n", False),
+    ("strategy_config.json", nested(3000, True), True),
+    ("pairs_universe.json", b"\x89PNG\r\n\x1a\n\x00\x00garbage", True),
+    ("correlation_groups.json", b'{"groups": NaN}', True),
 ])
-def test_cli_gives_one_line_and_exit_2_fast(tmp_path, name, content):
+def test_cli_gives_one_line_and_exit_2(tmp_path, capsys, name, content, in_process):
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     for other, data in SHIPPED.items():
@@ -185,7 +199,7 @@ def test_cli_gives_one_line_and_exit_2_fast(tmp_path, name, content):
     (config_dir / name).write_bytes(content)
     env_file = tmp_path / ".env"
     env_file.write_text("ENV=dev\n")
-    proc = _check_cli(config_dir, env_file)  # a hang is a TimeoutExpired failure
+    proc = _check_main(config_dir, env_file, capsys) if in_process else _check_cli(config_dir, env_file)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     problems = [line for line in proc.stderr.splitlines() if line.startswith("[config]   ")]
@@ -236,16 +250,16 @@ def test_env_file_survives_generated_garbage(clean_environ):
     check()
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"\xef\xbb\xbfENV=mainnet\n", "byte-order mark"),
-    (b"ENV=d\xe9v\n", "not UTF-8 text"),
-    (b"ENV=dev\x00\n", "contains NUL bytes"),
-    (b"A=" + b"x" * (70 * 1024), "larger than 64 KiB"),
+@pytest.mark.parametrize("content, expected, in_process", [
+    (b"\xef\xbb\xbfENV=mainnet\n", "byte-order mark", False),
+    (b"ENV=d\xe9v\n", "not UTF-8 text", True),
+    (b"ENV=dev\x00\n", "contains NUL bytes", True),
+    (b"A=" + b"x" * (70 * 1024), "larger than 64 KiB", True),
 ])
-def test_cli_env_file_problems_exit_2(tmp_path, content, expected):
+def test_cli_env_file_problems_exit_2(tmp_path, capsys, clean_environ, content, expected, in_process):
     env_file = tmp_path / ".env"
     env_file.write_bytes(content)
-    proc = _check_cli(REPO_ROOT / "config", env_file)
+    proc = _check_main(REPO_ROOT / "config", env_file, capsys) if in_process else _check_cli(REPO_ROOT / "config", env_file)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert f"{env_file}: " in proc.stderr and expected in proc.stderr, proc.stderr
 
@@ -255,9 +269,9 @@ def test_cli_env_file_problems_exit_2(tmp_path, content, expected):
     ("ENV=mainnet\nDRY_RUN=0\nBINANCE_BASE_URL=https://fapi.binance.com\n", "DRY_RUN=0 with ENV=mainnet"),
     ("ENV=dev\nBINANCE_BASE_URL=https://demo-fapi.attacker.net\n", "is a TESTNET address"),
 ])
-def test_settings_check_says_what_the_preflight_says(tmp_path, env_text, expected):
+def test_settings_check_says_what_the_preflight_says(tmp_path, capsys, clean_environ, env_text, expected):
     env_file = tmp_path / ".env"
     env_file.write_text(env_text)
-    proc = _check_cli(REPO_ROOT / "config", env_file)
+    proc = _check_main(REPO_ROOT / "config", env_file, capsys)
     assert proc.returncode == 2 and "[config] OK" not in proc.stdout
     assert "REFUSED by the preflight" in proc.stderr and expected in proc.stderr, proc.stderr
