@@ -188,3 +188,25 @@ def require_exchange_access(
         log.warning("[preflight] LIVE mode accepted via allow_live%s: real orders will be sent to %s",
                     f" ({who})" if who else "", access.base_url)
     return access
+
+
+def exchange_access_or_exit(
+    *,
+    env_file: str | os.PathLike[str] | None = ".env",
+    allow_live: bool = False,
+    who: str,
+    stream=None,
+) -> ExchangeAccess:
+    """For a process's start (executor, sync_state, panic_close, scripts): the gate's verdict, or the
+    preflight's lines on stderr and in the log (`[preflight] FAILED <who>: ...`) and exit code 1."""
+    import sys
+
+    try:
+        return require_exchange_access(env_file=env_file, allow_live=allow_live, who=who)
+    except SafetyGateError as exc:
+        out = stream or sys.stderr
+        print(f"{who}: REFUSED by the safety gate (the preflight's rules; docs/EXCHANGE.md):", file=out)
+        for problem in exc.problems:
+            print(f"  * {problem}", file=out)
+            log.error("[preflight] FAILED %s: %s", who, problem)
+        raise SystemExit(1) from None

@@ -18,8 +18,8 @@ import socket
 import pytest
 import requests
 from binance import AsyncClient
-from binance.exceptions import BinanceAPIException
 from binance.client import Client
+from binance.exceptions import BinanceAPIException
 
 from execution.exchange.client import (
     DRY_RUN_ALLOWED_WRITES,
@@ -259,3 +259,19 @@ def test_websocket_api_methods_never_open_a_socket(monkeypatch, dry_run):
         with pytest.raises(WebSocketApiDisabled):
             conn.request("1", {})
     assert connects == []
+
+
+def test_a_process_start_refused_by_the_gate_exits_1_with_the_preflight_lines(isolated, caplog, capsys):
+    from settings.safety_gate import exchange_access_or_exit
+
+    env_file = isolated / ".env"
+    env_file.write_text("ENV=mainnet\nDRY_RUN=0\nBINANCE_BASE_URL=https://fapi.binance.com\n")
+    caplog.set_level(logging.INFO)
+    with pytest.raises(SystemExit) as info:
+        exchange_access_or_exit(env_file=env_file, who="executor")
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "executor: REFUSED by the safety gate" in err and "DRY_RUN=0 with ENV=mainnet" in err
+    assert "[preflight] FAILED executor: DRY_RUN=0 with ENV=mainnet" in caplog.text
+    access = exchange_access_or_exit(env_file=env_file, who="executor", allow_live=True)
+    assert access.mode == "mainnet-live" and "LIVE mode accepted via allow_live (executor)" in caplog.text
