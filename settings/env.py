@@ -178,7 +178,7 @@ def load_env(env_file: str | os.PathLike[str] | None = ".env") -> EnvSettings:
     source = f"{env_file} or the process environment" if env_file else "process environment"
     path = Path(env_file) if env_file else None
     if path is not None and path.exists():
-        from settings.loader import read_text_file  # deferred: the loader imports the models, env does not
+        from settings.documents import read_text_file  # deferred: only when there is a file
 
         if not path.is_file():
             raise ConfigError(f"{env_file}: is not a regular file")
