@@ -231,7 +231,11 @@ def test_the_http_session_of_a_dry_run_client_refuses_writes(venue, isolated):
     for verb in ("post", "put", "delete", "patch"):
         with pytest.raises(DryRunViolation):
             getattr(client.session, verb)(venue.base_url + "/fapi/v1/order", data={"symbol": "BTCUSDT"})
+    client.dry_run = False  # flipping the flag after construction does not open the session
+    with pytest.raises(DryRunViolation):
+        client.futures_create_order(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01", positionSide="LONG")
     assert venue.stats()["requests"].get("/fapi/v1/order", 0) == before
+    assert venue.stats()["orders_received"] == {}
     assert client.session.get(venue.base_url + "/fapi/v1/ping").status_code == 200  # reads still go out
 
 
