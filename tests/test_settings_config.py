@@ -12,9 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -146,7 +147,7 @@ CASES = [
          f"({FRACTION_HINT}; did you mean 0.04?)",
          sub("strategy_config.json", '"CORE":      { "per_trade_nav_pct": 0.04 }', '"CORE":      { "per_trade_nav_pct": 4 }')),
     Case("symbol_cap_as_percent", "risk_limits.json", "per_symbol_nav_pct_overrides.BTCUSDT",
-         f"did you mean 0.3?", sub("risk_limits.json", '"BTCUSDT": 0.30', '"BTCUSDT": 30')),
+         "did you mean 0.3?", sub("risk_limits.json", '"BTCUSDT": 0.30', '"BTCUSDT": 30')),
     Case("negative_max_positions", "risk_limits.json", "MAX_POSITIONS", "greater than 0 (got -3)",
          sub("risk_limits.json", '"MAX_POSITIONS": 10', '"MAX_POSITIONS": -3')),
     Case("max_leverage_zero", "risk_limits.json", "MAX_LEVERAGE", "greater than 0 (got 0)",
