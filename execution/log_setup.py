@@ -25,7 +25,7 @@ from typing import Any
 try:
     import fcntl
 except ImportError:  # not POSIX: rotation is then per-process only
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None, checked before use
 
 from execution.state_store import json_default
 
@@ -126,7 +126,11 @@ _SECRET_PATTERNS = (
 class RedactingFilter(logging.Filter):
     """Rewrites every record so known secret values and credential-looking fields never reach a handler.
 
-    Attached to each of our handlers (handler filters also see records propagated from any logger).
+    The one redaction filter of Hedge: attached to each of our handlers (handler filters also see records
+    propagated from any logger) and, by `install_library_redaction`, to the loggers of the libraries that
+    log requests (urllib3's request lines carry `signature=`, python-binance's verbose mode the API key).
+    Known secrets are replaced longest first, values shorter than 6 characters are ignored (they would
+    blank out ordinary text), and exception text and stack traces are cleaned as well as the message.
     """
 
     def __init__(self, secrets: Iterable[str] = ()):
@@ -234,10 +238,8 @@ class ChannelFilter(logging.Filter):
 
 
 class _UTCFormatter(logging.Formatter):
-    converter = time.gmtime
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return f"{stamp}.{int(record.msecs):03d}Z"
 
 
@@ -247,7 +249,12 @@ class _UTCFormatter(logging.Formatter):
 
 _installed: list[logging.Handler] = []
 _config_key: tuple | None = None
-_redactor: RedactingFilter | None = None
+# One instance per process: handlers and library loggers share it, so a secret added anywhere is masked everywhere.
+_redactor = RedactingFilter()
+# Loggers that write records of their own with request lines or headers in them (filters on a logger see only
+# records logged on that logger, so each is named; our handlers clean everything that propagates as well).
+LIBRARY_LOGGERS = ("urllib3.connectionpool", "binance.base_client", "binance.client", "requests",
+                   "hedge.exutil", "hedge.executor")
 
 
 def _settings_secrets(settings: Any) -> list[str]:
@@ -278,7 +285,7 @@ def setup_logging(
     log_dir/level default to settings.LOG_DIR/LOG_LEVEL (settings are loaded with load_env() when not
     given); the API key/secret and bot token from settings are always redacted.
     """
-    global _config_key, _redactor
+    global _config_key
     if settings is None and (log_dir is None or level is None):
         from settings.env import load_env  # deferred: importing this module must not read .env
 
@@ -296,7 +303,7 @@ def setup_logging(
     reset_logging()
 
     log_dir.mkdir(parents=True, exist_ok=True)
-    _redactor = RedactingFilter(all_secrets)
+    _redactor.add_secrets(all_secrets)
     naming = _ProcessNameFilter(process_name)
     formatter = _UTCFormatter(_FORMAT)
     routes = [
@@ -306,10 +313,10 @@ def setup_logging(
     ]
     handlers: list[logging.Handler] = []
     for file_name, route in routes:
-        handler = SharedRotatingFileHandler(log_dir / file_name, max_bytes, backup_count)
+        file_handler = SharedRotatingFileHandler(log_dir / file_name, max_bytes, backup_count)
         if route is not None:
-            handler.addFilter(route)
-        handlers.append(handler)
+            file_handler.addFilter(route)
+        handlers.append(file_handler)
     if stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     root = logging.getLogger()
@@ -325,8 +332,20 @@ def setup_logging(
 
 def add_secrets(*values: str) -> None:
     """Redact more values from now on (e.g. a token fetched after set-up)."""
-    if _redactor is not None:
-        _redactor.add_secrets(values)
+    _redactor.add_secrets(values)
+
+
+def install_library_redaction(secrets: Iterable[str] = ()) -> RedactingFilter:
+    """Attach (once) the process's redacting filter to LIBRARY_LOGGERS and remember `secrets`.
+
+    For records that never reach our handlers (a process that did not call setup_logging, a library
+    handler of its own). Idempotent; returns the filter."""
+    _redactor.add_secrets(secrets)
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _redactor not in logger.filters:
+            logger.addFilter(_redactor)
+    return _redactor
 
 
 def reset_logging() -> None:
@@ -341,8 +360,8 @@ def reset_logging() -> None:
 
 
 def redact(text: str) -> str:
-    """Redact with the current process's filter (patterns only before set-up)."""
-    return (_redactor or RedactingFilter()).redact(text)
+    """Redact with the process's filter (the patterns, and every secret known so far)."""
+    return _redactor.redact(text)
 
 
 def log_files(log_dir: str | os.PathLike[str]) -> Mapping[str, Path]:

@@ -124,7 +124,9 @@ class EnvSettings(BaseSettings):
         # signature / 401 error; say so here. The value itself is never echoed (errors.py masks it).
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         if isinstance(text, str) and any(ch.isspace() for ch in text):
-            raise ValueError("contains whitespace (a copy-paste accident?): re-copy the value without spaces or line breaks")
+            raise ValueError(
+                "contains whitespace (a copy-paste accident?): re-copy the value without spaces or line breaks"
+            )
         return value
 
     @field_validator("ENV", mode="before")
@@ -165,10 +167,30 @@ class EnvSettings(BaseSettings):
         return out
 
 
+MAX_ENV_FILE_BYTES = 64 * 1024  # a real .env is a few hundred bytes
+
+
 def load_env(env_file: str | os.PathLike[str] | None = ".env") -> EnvSettings:
-    """Load and validate; a bad value raises ConfigError naming the file, the variable and the reason."""
+    """Load and validate; a bad value raises ConfigError naming the file, the variable and the reason.
+
+    The file is checked first (size, UTF-8, no NUL bytes: `settings.loader.read_text_file`), so a binary or
+    garbled .env gives one line naming it instead of a UnicodeDecodeError from deep inside pydantic-settings."""
     source = f"{env_file} or the process environment" if env_file else "process environment"
+    path = Path(env_file) if env_file else None
+    if path is not None and path.exists():
+        from settings.documents import read_text_file  # deferred: only when there is a file
+
+        if not path.is_file():
+            raise ConfigError(f"{env_file}: is not a regular file")
+        read_text_file(path, str(env_file), MAX_ENV_FILE_BYTES, allow_empty=True)
+        with path.open("rb") as f:
+            bom = f.read(3) == b"\xef\xbb\xbf"
+        if bom:
+            raise ConfigError(f"{env_file}: starts with a byte-order mark, which would become part of the first "
+                              "variable's name; save it as UTF-8 without BOM")
     try:
-        return EnvSettings(_env_file=env_file if env_file and Path(env_file).exists() else None)
+        return EnvSettings(_env_file=path if path is not None and path.exists() else None)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None
+    except (ValueError, UnicodeError, OSError) as exc:  # whatever python-dotenv trips on: one line, the file named
+        raise ConfigError(f"{source}: cannot read: {type(exc).__name__}: {str(exc)[:160]}") from None

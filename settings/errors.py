@@ -24,6 +24,7 @@ _SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD", "PASSWD")
 FRACTION_HINT = "fractions: 0.10 = 10 %"
 _MAX_GOT = 80  # longer values are cut: the operator needs a hint, not a dump
 _UPPER_BOUND_ERRORS = ("less_than_equal", "less_than")
+MAX_ERROR_LINES = 20
 
 Loc = tuple[Any, ...]
 
@@ -51,13 +52,21 @@ def is_secret_name(name: str) -> bool:
 
 
 def field_path(loc: Sequence[Any]) -> str:
-    """('a', 'b', 0, 'c') -> 'a.b[0].c'; () -> '(top level)'."""
+    """('a', 'b', 0, 'c') -> 'a.b[0].c'; () -> '(top level)'.
+
+    A key that is empty, very long or holds control characters (a line break would split the one error
+    line) is shown quoted and cut, e.g. a.['\\r'].b."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int) and not isinstance(item, bool):
             parts.append(f"[{item}]")
         else:
-            parts.append(("." if parts else "") + str(item))
+            text = str(item)
+            if not text or not text.isprintable() or len(text) > 60:
+                shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+                parts.append(f"[{shown}]")
+            else:
+                parts.append(("." if parts else "") + text)
     return "".join(parts) or "(top level)"
 
 
@@ -153,8 +162,23 @@ def _resolve(root: type[BaseModel] | None, loc: Sequence[Any]) -> _Resolved:
 
 # --------------------------------------------------------------------------- formatting
 def _got(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"  # repr() fails past 4300 digits
     text = repr(value)
     return text if len(text) <= _MAX_GOT else text[: _MAX_GOT - 3] + "..."
+
+
+# Strict types (settings/model_base.py): say what to write instead of pydantic's "Input should be a valid ...".
+_STRICT_HINTS = {
+    ("int_type", str): "must be a whole number, not text (a quoted \"5\" is text)",
+    ("int_type", float): "must be a whole number (no decimal point)",
+    ("int_type", bool): "must be a whole number, not true/false",
+    ("float_type", str): "must be a number, not text (a quoted \"5\" is text)",
+    ("float_type", bool): "must be a number, not true/false",
+    ("bool_type", str): "must be true or false, not text",
+    ("bool_type", int): "must be true or false, not a number",
+    ("bool_type", float): "must be true or false, not a number",
+}
 
 
 def _fraction_hint(value: Any) -> str:
@@ -210,8 +234,11 @@ def _parts(
         msg = "required key is missing"
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
         msg = "must be a section of keys and values"  # not "instance of RouterConfig"
+    elif (kind, type(got)) in _STRICT_HINTS:
+        msg = _STRICT_HINTS[(kind, type(got))]
     elif r.dict_key:
-        msg = f"unknown key {got!r}: " + (f"must be {msg[len('Input should be '):]}" if msg.startswith("Input should be ") else msg)
+        prefix = "Input should be "
+        msg = f"unknown key {got!r}: " + (f"must be {msg[len(prefix):]}" if msg.startswith(prefix) else msg)
         show_got = False
     secret = any(is_secret_name(part) for part in loc if isinstance(part, str))
     if show_got:
@@ -256,4 +283,7 @@ def format_validation_error(
             reasons[head] = []
         if reason and reason not in reasons[head]:
             reasons[head].append(reason)
-    return "\n".join(f"{h}: none of the accepted forms fit ({'; '.join(reasons[h])})" if reasons[h] else h for h in heads)
+    out = [f"{h}: none of the accepted forms fit ({'; '.join(reasons[h])})" if reasons[h] else h for h in heads]
+    if len(out) > MAX_ERROR_LINES:  # a file with thousands of bad items: the first ones say enough
+        out = out[:MAX_ERROR_LINES] + [f"{source}: ... and {len(out) - MAX_ERROR_LINES} more problems"]
+    return "\n".join(out)

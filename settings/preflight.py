@@ -1,8 +1,9 @@
-"""Preflight decision for the mainnet + DRY_RUN phase (runbook 000 §1 and §6). Pure: no I/O here.
+"""The preflight rules for the mainnet + DRY_RUN phase (runbook 000 §1 and §6; docs/EXCHANGE.md). Pure: no I/O.
 
 `preflight_problems()` returns one plain-English line per problem — what is wrong and how to fix it —
-for an operator at 3 a.m.; an empty list means the environment may start. The script
-`scripts/assert_env_mainnet_dry_run.py` does the loading, printing, logging and exit code.
+for an operator at 3 a.m.; an empty list means the environment may start. `settings.safety_gate` loads
+the environment and applies these rules for every caller (the script `scripts/assert_env_mainnet_dry_run.py`,
+`build_client`, every process).
 """
 from __future__ import annotations
 
@@ -34,12 +35,18 @@ def _shown(raw: Mapping[str, str | None], name: str, fallback: object) -> str:
 
 
 def preflight_problems(
-    settings: EnvSettings, allow_live: bool = False, raw: Mapping[str, str | None] | None = None
+    settings: EnvSettings,
+    allow_live: bool = False,
+    raw: Mapping[str, str | None] | None = None,
+    dry_run: bool | None = None,
 ) -> list[str]:
-    """Everything that makes this environment unsafe for the mainnet + DRY_RUN phase.
+    """Everything that makes this environment unsafe for the mainnet + DRY_RUN phase: the rules of the
+    safety gate (`settings.safety_gate`, which every client builder calls).
 
     raw: the variables as written (.env merged with the process environment); used to quote the
     operator's own spelling and to catch stray testnet flags that EnvSettings does not model.
+    dry_run: a caller's override of settings.DRY_RUN (build_client(dry_run=False)); the rules judge the
+    value that will really be used.
     """
     raw = raw or {}
     problems: list[str] = []
@@ -59,9 +66,12 @@ def preflight_problems(
     problems.extend(stray_testnet_problems(raw))
 
     if settings.is_production:
-        if not settings.DRY_RUN and not allow_live:
+        dry = settings.DRY_RUN if dry_run is None else bool(dry_run)
+        overridden = dry_run is not None and dry_run != settings.DRY_RUN
+        shown = "dry_run=False (override)" if overridden else _shown(raw, "DRY_RUN", 0)
+        if not dry and not allow_live:
             problems.append(
-                f"{_shown(raw, 'DRY_RUN', 0)} with ENV={env}: this phase is mainnet + DRY RUN and real "
+                f"{shown} with ENV={env}: this phase is mainnet + DRY RUN and real "
                 "orders would be sent; set DRY_RUN=1 (going live needs the live runbook and --allow-live)"
             )
         if not is_mainnet_url(url) and not is_testnet_url(url):

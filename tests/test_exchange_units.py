@@ -118,17 +118,17 @@ def test_backoff_is_exponential_with_bounded_jitter():
 # ---------------------------------------------------------------- URL rules and start lines
 
 def test_resolve_base_url_rules():
+    # the full table (every preflight refusal is a build_client refusal) is tests/test_safety_gate.py
     assert resolve_base_url(env()) == "http://127.0.0.1:18080"
     assert resolve_base_url(env(ENV="prod", BINANCE_BASE_URL="https://fapi.binance.com/")) == "https://fapi.binance.com"
-    assert resolve_base_url(env(ENV="dev", BINANCE_TESTNET=True)) == "http://127.0.0.1:18080"
-    assert resolve_base_url(env(ENV="dev", BINANCE_BASE_URL="https://testnet.binancefuture.com"))
-    with pytest.raises(ConfigError, match="ENV=dev"):
-        resolve_base_url(env(ENV="prod", BINANCE_BASE_URL="https://testnet.binancefuture.com"))
-    with pytest.raises(ConfigError, match="ENV=dev"):
-        resolve_base_url(env(ENV="mainnet", BINANCE_TESTNET=True))
-    with pytest.raises(ConfigError, match="mainnet"):
-        resolve_base_url(env(ENV="dev", BINANCE_TESTNET=True, BINANCE_BASE_URL="https://fapi.binance.com"))
-    with pytest.raises(ConfigError):
+    for bad in (dict(ENV="dev", BINANCE_TESTNET=True),  # no testnet path anywhere, not even on dev
+                dict(ENV="dev", BINANCE_BASE_URL="https://testnet.binancefuture.com"),
+                dict(ENV="prod", BINANCE_BASE_URL="https://testnet.binancefuture.com"),
+                dict(ENV="mainnet", BINANCE_TESTNET=True),
+                dict(ENV="dev", BINANCE_TESTNET=True, BINANCE_BASE_URL="https://fapi.binance.com")):
+        with pytest.raises(ConfigError, match="testnet is not allowed|TESTNET address"):
+            resolve_base_url(env(**bad))
+    with pytest.raises(ConfigError, match="not the Binance mainnet futures URL"):
         resolve_base_url(env(ENV="prod", BINANCE_BASE_URL="https://example.com"))
 
 

@@ -12,9 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -146,7 +147,7 @@ CASES = [
          f"({FRACTION_HINT}; did you mean 0.04?)",
          sub("strategy_config.json", '"CORE":      { "per_trade_nav_pct": 0.04 }', '"CORE":      { "per_trade_nav_pct": 4 }')),
     Case("symbol_cap_as_percent", "risk_limits.json", "per_symbol_nav_pct_overrides.BTCUSDT",
-         f"did you mean 0.3?", sub("risk_limits.json", '"BTCUSDT": 0.30', '"BTCUSDT": 30')),
+         "did you mean 0.3?", sub("risk_limits.json", '"BTCUSDT": 0.30', '"BTCUSDT": 30')),
     Case("negative_max_positions", "risk_limits.json", "MAX_POSITIONS", "greater than 0 (got -3)",
          sub("risk_limits.json", '"MAX_POSITIONS": 10', '"MAX_POSITIONS": -3')),
     Case("max_leverage_zero", "risk_limits.json", "MAX_LEVERAGE", "greater than 0 (got 0)",
@@ -161,11 +162,11 @@ CASES = [
     Case("sizing_multiplier_negative", "strategy_config.json", "vol_regimes.sizing_multipliers.CORE.crisis",
          "greater than or equal to 0 (got -0.5)", sub("strategy_config.json", '"crisis": 0.5 }', '"crisis": -0.5 }')),
     # --- wrong types
-    Case("string_for_number", "risk_limits.json", "KILL_DD_PCT", "valid number, unable to parse string as a number (got 'ten')",
+    Case("string_for_number", "risk_limits.json", "KILL_DD_PCT", "must be a number, not text (a quoted \"5\" is text) (got 'ten')",
          sub("risk_limits.json", '"KILL_DD_PCT": 0.15', '"KILL_DD_PCT": "ten"')),
     Case("scalar_for_section", "runtime.yaml", "router", "must be a section of keys and values (got 'maker-first')",
          edit_yaml("runtime.yaml", lambda c: c.update(router="maker-first"))),
-    Case("bad_boolean", "runtime.yaml", "router.maker_first", "valid boolean",
+    Case("bad_boolean", "runtime.yaml", "router.maker_first", "must be true or false, not text (got 'sometimes')",
          sub("runtime.yaml", "maker_first: true", "maker_first: sometimes")),
     Case("strategy_param_not_a_number", "strategy_config.json", "strategies.BTCUSDT.params.channel",
          "must be a number, true/false or a list of numbers (got '336h')",
@@ -345,7 +346,7 @@ def test_duplicate_key_inside_a_list_item(cfg_dir):
 
 def test_not_utf8(cfg_dir):
     (cfg_dir / "runtime.yaml").write_bytes(b"profile: d\xe9v\n")
-    assert "runtime.yaml: cannot read file" in error_of(cfg_dir)
+    assert "runtime.yaml: line 1: not UTF-8 text (byte 0xe9); save the file as UTF-8" in error_of(cfg_dir)
 
 
 # --------------------------------------------------------------------------- load_or_exit and the CLI

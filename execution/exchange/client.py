@@ -1,19 +1,33 @@
-"""The python-binance `Client`, bound to one base URL, with the DRY_RUN write gate.
+"""The python-binance `Client`, bound to one base URL, with the DRY_RUN write gate (docs/EXCHANGE.md).
 
 `HedgeClient._request` is the single lowest point through which every HTTP request of Hedge leaves the
-process. With `dry_run=True` every non-GET request (order, cancel, cancel-all, leverage, margin type,
-position mode, ...) is logged with its full parameters and answered with a synthetic body instead of being
-sent. Reads (GET) still go out: balances, positions and market data are real in a dry run.
+process. With `dry_run=True` every non-GET request (order, batch orders, cancel, cancel-all, leverage,
+margin type, position mode, ...) is logged with its full parameters and answered with a synthetic body
+instead of being sent. Reads (GET) still go out: balances, positions and market data are real in a dry run.
+
+Backstops, so no send path of python-binance 1.0.37 is left open:
+- the requests session itself refuses any non-GET request in a dry run (`_GatedSession`), for code that
+  calls `client.session.post(...)` directly;
+- the WebSocket-API (`ws_*` methods: `ws_futures_create_order`, `ws_create_order`, ... and the
+  `_ws_*_request` helpers under them, plus the `ws_api` / `ws_future` socket objects) is unreachable on
+  HedgeClient in every mode: Hedge speaks REST only, and those paths would open a socket to Binance's real
+  WebSocket host whatever the base URL says;
+- the constructor refuses any host that is not exactly mainnet or loopback, and a live (dry_run=False)
+  mainnet client without `allow_live=True`, which only `settings.safety_gate` grants.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from binance.client import Client
+
+from settings.safety_gate import SafetyGateError, endpoint_kind
 
 log = logging.getLogger("hedge.exutil")
 
@@ -21,7 +35,7 @@ log = logging.getLogger("hedge.exutil")
 DRY_RUN_ALLOWED_WRITES = ("/listenKey",)
 
 
-def client_class_for(base_url: str) -> type["HedgeClient"]:
+def client_class_for(base_url: str) -> type[HedgeClient]:
     """A `HedgeClient` subclass whose URL class attributes all point at `base_url`.
 
     A subclass, not instance attributes: `Client.__init__` runs `.format(tld)` on the class URLs and may
@@ -58,17 +72,85 @@ def binance_url_attrs(base_url: str) -> dict[str, Any]:
     return attrs
 
 
+class WebSocketApiDisabled(RuntimeError):
+    """A python-binance WebSocket-API path was called on a HedgeClient: Hedge sends over REST only."""
+
+
+class DryRunViolation(RuntimeError):
+    """A write reached the HTTP session of a dry-run client without passing `_request`'s gate."""
+
+
+# The WebSocket-API plumbing under every ws_* method of python-binance 1.0.37 (Client and AsyncClient).
+_WS_HELPERS = ("_ws_api_request", "_ws_api_request_sync", "_ws_futures_api_request", "_ws_futures_api_request_sync")
+
+
+def websocket_api_names(cls: type = Client) -> tuple[str, ...]:
+    """Every WebSocket-API method of a python-binance client class (`ws_*`) and the helpers under them."""
+    return tuple(sorted(n for n in dir(cls) if n.startswith("ws_") and callable(getattr(cls, n)))) + _WS_HELPERS
+
+
+def _ws_disabled(name: str) -> Any:
+    def disabled(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise WebSocketApiDisabled(
+            f"{name}: the WebSocket API is disabled on HedgeClient (Hedge sends over REST only, through the "
+            "DRY_RUN gate); use the REST method or ExchangeAdapter"
+        )
+
+    disabled.__name__ = name
+    return disabled
+
+
+class _NoWebSocket:
+    """Stands in for python-binance's `ws_api` / `ws_future` connections: any use raises, nothing connects."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise WebSocketApiDisabled(f"ws_api.{name}: the WebSocket API is disabled on HedgeClient")
+
+
+class _GatedSession(requests.Session):
+    """Backstop under `_request`: in a dry run no non-GET request leaves through this session, whoever calls it."""
+
+    dry_run = True
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        verb = method.decode() if isinstance(method, bytes) else str(method)
+        target = url.decode() if isinstance(url, bytes) else str(url)
+        if self.dry_run and verb.upper() not in ("GET", "HEAD", "OPTIONS") and \
+                not urlsplit(target).path.endswith(DRY_RUN_ALLOWED_WRITES):
+            raise DryRunViolation(f"DRY_RUN: {verb.upper()} {urlsplit(target).path} refused at the HTTP session")
+        return super().request(method, url, *args, **kwargs)
+
+
 class HedgeClient(Client):
     BASE_URL = ""
 
     def __init__(self, api_key: str, api_secret: str, *, dry_run: bool, timeout: float = 10.0,
-                 connect_timeout: float = 3.05, recv_window_ms: int = 5000):
+                 connect_timeout: float = 3.05, recv_window_ms: int = 5000, allow_live: bool = False):
+        base = type(self).BASE_URL or "https://fapi.binance.com"  # plain HedgeClient: python-binance's mainnet
+        kind = endpoint_kind(base)
+        if kind not in ("mainnet", "local"):
+            raise SafetyGateError([f"HedgeClient for {base}: a {kind} host; only https://fapi.binance.com or a "
+                                   "loopback venue may be used (no testnet anywhere)"])
+        if kind == "mainnet" and not dry_run and not allow_live:
+            raise SafetyGateError([f"HedgeClient for {base} with dry_run=False: a live mainnet client needs the "
+                                   "explicit opt-in (settings.safety_gate.require_exchange_access(allow_live=True))"])
         self.dry_run = bool(dry_run)
         self.REQUEST_RECVWINDOW = recv_window_ms
         # ping=False: Client() would otherwise call the *spot* /api/v3/ping on construction.
         super().__init__(api_key, api_secret, ping=False,
                          requests_params={"timeout": (connect_timeout, timeout)})
+        self.ws_api = self.ws_future = _NoWebSocket()  # never connects
         self.dry_run_swallowed = 0  # count of writes the gate kept in-process
+
+    def close_connection(self) -> None:
+        if getattr(self, "session", None) is not None:  # a refused __init__ leaves no session behind
+            self.session.close()
+
+    def _init_session(self) -> requests.Session:
+        session = _GatedSession()
+        session.dry_run = self.dry_run
+        session.headers.update(self._get_headers())
+        return session
 
     def _request(self, method, uri: str, signed: bool, force_params: bool = False, **kwargs):
         if self.dry_run and method.lower() != "get":
@@ -84,6 +166,10 @@ class HedgeClient(Client):
         log.info("[exutil] DRY_RUN swallowed %s %s %s", method, path,
                  json.dumps({k: _plain(v) for k, v in params.items()}, sort_keys=True))
         return synthetic_response(method, path, params)
+
+
+for _name in websocket_api_names():
+    setattr(HedgeClient, _name, _ws_disabled(_name))
 
 
 def _plain(value: Any) -> Any:

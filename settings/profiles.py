@@ -1,0 +1,36 @@
+"""`config/profiles.yaml`: the dev / demo / prod profile table (seed 003 in docs/ARCHITECTURE.md)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    field_validator,
+)
+
+from settings.model_base import (
+    Frozen,
+    PositiveFloat,
+)
+
+
+class Profile(Frozen):
+    """Seed 003 profile. `max_position_usd` caps ONE SYMBOL's post-trade gross notional in USD, both
+    hedge-mode legs together (|long| + |short|), as core/risk_limits.py checks it; it is not a portfolio cap."""
+
+    max_position_usd: PositiveFloat
+    max_leverage: Annotated[float, Field(gt=0.0, le=125.0)]
+    enable_shorts: bool
+    local_venue: bool  # seed 003's "mock broker": our local Binance-compatible venue
+
+
+class Profiles(Frozen):
+    profiles: dict[Literal["dev", "demo", "prod"], Profile]
+
+    @field_validator("profiles")
+    @classmethod
+    def _all(cls, table: dict[str, Profile]) -> dict[str, Profile]:
+        missing = [p for p in ("dev", "demo", "prod") if p not in table]
+        if missing:
+            raise ValueError(f"missing profiles: {', '.join(missing)} (dev, demo and prod are all required)")
+        return table
