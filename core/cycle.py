@@ -58,6 +58,7 @@ from core.alpha import (
     score_with_weights,
 )
 from core.indicators import Bar, Ohlc
+from core.orders import BOTH, Intent, entry_side
 from core.portfolio import PortfolioSnapshot
 from core.regimes import RegimeState, VolRegimeResult
 from core.risk_limits import ProposedOrder, RiskContext, RiskDecision
@@ -108,7 +109,6 @@ STATUSES: tuple[str, ...] = (
     "approved",  # an entry to send
 )
 
-_ENTRY_SIDE = {"LONG": "BUY", "SHORT": "SELL"}
 
 Lap = Callable[[str], None]
 
@@ -568,8 +568,8 @@ def _enter(d: Decision, x: SymbolInputs, snapshot: PortfolioSnapshot, ctx: RiskC
         return replace(d, status="unsized", sizing=sizing), ctx
     side = d.gate
     assert side is not None
-    order = ProposedOrder(d.symbol, _ENTRY_SIDE[side], side if snapshot.hedge_mode else "BOTH", sizing.qty,
-                          order_type="MARKET", intent="OPEN", tag=d.strategy or "hybrid",
+    order = ProposedOrder(d.symbol, entry_side(side), side if snapshot.hedge_mode else BOTH, sizing.qty,
+                          order_type="MARKET", intent=Intent.OPEN, tag=d.strategy or "hybrid",
                           leverage=Decimal(sizing.exchange_leverage))
     decision = ctx.check(order)
     if decision.approved:

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Literal
 import numpy as np
 
 from core.alpha import HybridResult, Side, gate
+from core.orders import entry_side
 from core.indicators import (
     AtrState,
     Bar,
@@ -220,7 +221,7 @@ def emission_signal(gate_side: Side | None, position_side: Side | None) -> Signa
     """BUY for a LONG gate, SELL for a SHORT gate, unless the position is already on that side."""
     if gate_side is None or gate_side == position_side:
         return None
-    return "BUY" if gate_side == "LONG" else "SELL"
+    return entry_side(gate_side)  # type: ignore[return-value]  # BUY | SELL
 
 
 def screen_symbol(

@@ -31,6 +31,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Iterable, Mapping
 
 from core.filters import ZERO, SymbolFilters, to_decimal
+from core.orders import leg_direction
 
 __all__ = [
     "EXIT_REASONS",
@@ -57,17 +58,6 @@ __all__ = [
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop", "time_stop")
 ONE = Decimal(1)
 _REGISTRY_VERSION = 1
-
-def _direction(position_side: str, direction: str | None = None) -> str:
-    ps = str(position_side).upper()
-    if ps in ("LONG", "SHORT"):
-        if direction and str(direction).upper() != ps:
-            raise ValueError(f"direction {direction!r} contradicts position_side {ps}")
-        return ps
-    if ps == "BOTH" and direction and str(direction).upper() in ("LONG", "SHORT"):
-        return str(direction).upper()
-    raise ValueError(f"need position_side LONG/SHORT, or BOTH with direction LONG/SHORT (got {position_side!r}, {direction!r})")
-
 
 def _tick(filters: SymbolFilters | None, tick_size: Any = None) -> Decimal:
     if filters is not None:
@@ -132,7 +122,7 @@ def stop_loss_price(
     """LONG: entry - k x ATR (or entry x (1 - pct)); SHORT: entry + ... Rounded toward the entry."""
     e = _entry(entry_price)
     dist = _distance(e, atr, atr_mult, pct)
-    raw = e - dist if _direction(position_side, direction) == "LONG" else e + dist
+    raw = e - dist if leg_direction(position_side, direction) == "LONG" else e + dist
     return _positive(round_level(raw, e, _tick(filters, tick_size)), "stop-loss")
 
 
@@ -143,7 +133,7 @@ def take_profit_price(
     """LONG: entry + k x ATR (or entry x (1 + pct)); SHORT: entry - ... Rounded toward the entry."""
     e = _entry(entry_price)
     dist = _distance(e, atr, atr_mult, pct)
-    raw = e + dist if _direction(position_side, direction) == "LONG" else e - dist
+    raw = e + dist if leg_direction(position_side, direction) == "LONG" else e - dist
     return _positive(round_level(raw, e, _tick(filters, tick_size)), "take-profit")
 
 
@@ -151,7 +141,7 @@ def trailing_stop_price(anchor: Any, position_side: str, trail_pct: Any, *, tick
                         direction: str | None = None) -> Decimal:
     """LONG: anchor x (1 - pct) (anchor = highest since entry); SHORT: anchor x (1 + pct). Toward the anchor."""
     a, p = to_decimal(anchor), to_decimal(trail_pct)
-    raw = a * (ONE - p) if _direction(position_side, direction) == "LONG" else a * (ONE + p)
+    raw = a * (ONE - p) if leg_direction(position_side, direction) == "LONG" else a * (ONE + p)
     return round_level(raw, a, tick_size if tick_size is not None else 0)
 
 
@@ -213,7 +203,7 @@ class ExitRule:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "position_side", str(self.position_side).upper())
-        object.__setattr__(self, "direction", _direction(self.position_side, self.direction))
+        object.__setattr__(self, "direction", leg_direction(self.position_side, self.direction))
         for name in ("entry_price", "stop_loss", "take_profit", "trail_pct", "trail_anchor", "trail_stop",
                      "tick_size", "triggered_price"):
             v = getattr(self, name)
@@ -302,7 +292,7 @@ def make_rule(
 ) -> ExitRule:
     """Build a rule: ATR levels when `atr` and a multiplier are given, else percent levels, per side."""
     tick = _tick(filters, tick_size)
-    d = _direction(position_side, direction)
+    d = leg_direction(position_side, direction)
     e = _entry(entry_price)
     kw = dict(tick_size=tick, direction=d)
 
