@@ -3,6 +3,7 @@ dry-run gate of the client, and the submit state machine driven by a scripted st
 import json
 import logging
 import random
+import time
 import re
 from decimal import Decimal as D
 
@@ -226,6 +227,7 @@ class StubClient:
         self.calls = []
         self.dual = dual
         self.orders = {}
+        self.slept_ms = 0  # the adapter's (recorded, not slept) waits move the stub's server clock
 
     def _next(self, name, params):
         self.calls.append((name, params))
@@ -245,7 +247,7 @@ class StubClient:
 
     def futures_time(self, **p):
         self.calls.append(("time", p))
-        return {"serverTime": 1_000_000}
+        return {"serverTime": int(time.time() * 1000) + self.slept_ms}
 
     def futures_create_order(self, **p):
         item = self._next("create", p)
@@ -269,7 +271,12 @@ class StubClient:
 
 def make_adapter(stub, **kw):
     sleeps = []
-    a = ExchangeAdapter(stub, sleep=sleeps.append, rng=random.Random(0), **kw)
+
+    def sleep(s):
+        sleeps.append(s)
+        stub.slept_ms += int(s * 1000)
+
+    a = ExchangeAdapter(stub, sleep=sleep, rng=random.Random(0), **kw)
     a._filters = {"BTCUSDT": BTC}
     a._filters_at_ms = 10 ** 15  # never refresh
     return a, sleeps
@@ -523,7 +530,7 @@ def test_stub_protective_duplicate_fetches_original_and_existing_is_not_resent()
     stub.algos[cid] = stub._algo_view(dict(clientAlgoId=cid, type="STOP_MARKET", symbol="BTCUSDT", side="SELL",
                                            positionSide="LONG", triggerPrice="59000", workingType="MARK_PRICE"))
     r = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", intent_id="p4", pre_check=False)
-    assert r.accepted and r.recovered and r.client_algo_id == cid and r.attempts == 1
+    assert r.accepted and r.recovered and r.client_order_id == cid and r.attempts == 1
     # with the pre-check (default) an existing id is never sent again, whatever its state
     stub.algos[cid]["algoStatus"] = "FINISHED"
     n = len(stub.calls)

@@ -5,13 +5,12 @@ drops fields between endpoint versions (positionRisk v2 has `leverage` and `marg
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Mapping, Optional
 
-from core.filters import decimal_to_str, to_decimal
+from core.filters import to_decimal
 
 
 def _d(doc: Mapping[str, Any], key: str) -> Decimal:
@@ -39,25 +38,6 @@ def margin_type_name(value: Any) -> Optional[str]:
         return None
     v = str(value).strip().upper()
     return {"CROSS": "CROSSED", "ISOLATE": "ISOLATED"}.get(v, v)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Decimals as strings, enums as values, dataclasses as dicts: for logs and state files."""
-    if isinstance(obj, Decimal):
-        return decimal_to_str(obj)
-    if isinstance(obj, Enum):
-        return obj.value
-    if hasattr(obj, "__dataclass_fields__"):
-        return {k: to_jsonable(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    return obj
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(to_jsonable(obj), sort_keys=True, separators=(", ", ": "))
 
 
 # ------------------------------------------------------------------ time and market data
@@ -187,7 +167,7 @@ class Position:
         lev = d.get("leverage")
         return cls(d.get("symbol", ""), d.get("positionSide", "BOTH"), _d(d, "positionAmt"), _d(d, "entryPrice"),
                    _d(d, "markPrice"), _d(d, "unRealizedProfit"), _d(d, "liquidationPrice"), _d(d, "notional"),
-                   int(lev) if lev not in (None, "") else None, margin_type_name(d.get("marginType")),
+                   _i(d, "leverage", 0) or None if lev not in (None, "") else None, margin_type_name(d.get("marginType")),
                    _i(d, "updateTime"))
 
 
@@ -288,10 +268,15 @@ class OrderRequest:
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """The outcome of one submit, for orders and protective (algo) orders alike.
+
+    For a protective order `client_order_id` is its clientAlgoId (Binance gives the order it fires the same
+    clientOrderId), `request` a ProtectiveRequest and `order` a ProtectiveOrder.
+    """
     outcome: Outcome
     client_order_id: str
-    request: Optional[OrderRequest]
-    order: Optional[OrderState] = None
+    request: Optional["OrderRequest | ProtectiveRequest"]
+    order: Optional["OrderState | ProtectiveOrder"] = None
     code: Optional[int] = None  # Binance (or local filter) code for REJECTED / last error for UNKNOWN
     reason: str = ""
     error_kind: str = ""  # taxonomy kind of the error (invalid_order, insufficient_margin, ...)
@@ -319,11 +304,14 @@ class CancelOutcome(str, Enum):
 
 @dataclass(frozen=True)
 class CancelResult:
+    """The outcome of a cancel, for orders and protective orders alike (protective: `client_order_id` is the
+    clientAlgoId, `order_id` the algoId, `order` a ProtectiveOrder). NOT_OPEN: unknown, or already filled /
+    fired / cancelled / expired (see `order`)."""
     outcome: CancelOutcome
     symbol: str
     client_order_id: Optional[str] = None
     order_id: Optional[int] = None
-    order: Optional[OrderState] = None
+    order: Optional["OrderState | ProtectiveOrder"] = None
     code: Optional[int] = None
     reason: str = ""
     attempts: int = 0
@@ -425,41 +413,3 @@ class ProtectiveRequest:
     working_type: str
     client_algo_id: str
     params: Mapping[str, str] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class ProtectiveResult:
-    outcome: Outcome
-    client_algo_id: str
-    request: Optional[ProtectiveRequest]
-    order: Optional[ProtectiveOrder] = None
-    code: Optional[int] = None
-    reason: str = ""
-    error_kind: str = ""
-    attempts: int = 0  # POSTs actually sent
-    recovered: bool = False  # the exchange already held this clientAlgoId (query after ambiguity, -4116, pre-check)
-    local: bool = False
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome is Outcome.ACCEPTED
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (Outcome.ACCEPTED, Outcome.DRY_RUN)
-
-
-@dataclass(frozen=True)
-class ProtectiveCancelResult:
-    outcome: CancelOutcome  # NOT_OPEN: unknown, or already fired / cancelled / expired (see `order`)
-    symbol: str
-    client_algo_id: Optional[str] = None
-    algo_id: Optional[int] = None
-    order: Optional[ProtectiveOrder] = None
-    code: Optional[int] = None
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """The protective order is (or, in dry run, would be) no longer waiting for its trigger."""
-        return self.outcome in (CancelOutcome.CANCELED, CancelOutcome.NOT_OPEN, CancelOutcome.DRY_RUN)
