@@ -3,7 +3,13 @@
 A fault targets requests by method and path (exact, or a prefix ending in '*'; none = every Binance
 path) and fires for the next `count` matching requests (none = until cleared). Kinds:
 
-  latency    add `latency_ms` before answering (combines with any other fault)
+  latency    add `latency_ms` before executing and answering (combines with any other fault). The
+             request is read in full first, so it is executed after the delay even when the client has
+             given up by then: a slow request is late, never lost.
+  late       late delivery: the request is read, held `latency_ms`, then executed as if it arrived just
+             then (the recvWindow is judged at that moment, as Binance does on arrival), whether or not
+             the client is still waiting. This is the "original arrives after the status query" race of
+             docs/EXCHANGE.md "Idempotent submission"; the answer goes to whoever is still listening.
   error      answer `status` (502/503/500) without executing: 503 -> {-1001 Internal error...},
              502 -> an HTML gateway page, as a proxy in front of Binance would
   timeout    hold the request `hold_ms` without executing, then drop the connection
@@ -23,7 +29,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
-KINDS = ("latency", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous")
+KINDS = ("latency", "late", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous")
+_DELAYS = ("latency", "late")  # kinds that only delay the request (they combine with any other fault)
 _ids = itertools.count(1)
 
 
@@ -84,7 +91,7 @@ class Faults:
         for f in list(self.rules):
             if not f.matches(method, path):
                 continue
-            if f.kind == "latency":
+            if f.kind in _DELAYS:
                 latency += f.latency_ms
             elif chosen is None:
                 chosen = f
