@@ -289,10 +289,11 @@ class Orders(Account):
                          lookup: Callable[[], Any], *, id_name: str, tag: str) -> _Posted:
         """The submit state machine shared by orders and protective (algo) orders.
 
-        POST; on a timeout / 5xx / dropped or garbled answer, wait one backoff and look the id up BEFORE any
-        resend: found -> ACCEPTED (recovered); not there -> resend with the same id; lookup failing ->
-        UNKNOWN. -4116 (duplicate id) -> look it up. 429/418/-1021 and connect failures were not processed:
-        REJECTED. Any other exchange error is final: REJECTED.
+        POST; on a timeout / 5xx / dropped or garbled answer (anything the exchange may have processed), wait
+        until the original's recvWindow has passed by server time, then look the id up BEFORE any resend:
+        found -> ACCEPTED (recovered); not there -> resend with the same id; lookup failing or the window
+        not seen to pass -> UNKNOWN. -4116 (duplicate id) -> look it up. 429/418/-1021 and connect failures
+        were not processed: REJECTED. Any other exchange error is final: REJECTED.
         """
         sent = 0
         last: Optional[ExchangeError] = None
@@ -307,15 +308,15 @@ class Orders(Account):
                     exec_log.error("[ORDER_ERR] cid=%s -4116 but the status query failed (%s): outcome UNKNOWN",
                                    ref_id, qe, extra=ORDER_ERR_CHANNEL)
                     return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
-                if found is not None:
+                if found is not None and _same_id(found, ref_id):
                     exec_log.info("[executor] %s_RECOVERED -4116 cid=%s status=%s", tag, ref_id, found.status)
                     return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
                 return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
             except (RateLimitedError, TimestampError) as e:
                 # Refused before processing (429/418/-1021), already retried inside _request: not placed.
                 return _Posted(Outcome.REJECTED, error=e, sent=sent)
-            except RetryableError as e:
-                if not e.sent:  # provably never left the process (and _request retried it): not placed
+            except ExchangeError as e:
+                if not _maybe_processed(e):  # invalid order, margin, auth, never left the process ...: final
                     return _Posted(Outcome.REJECTED, error=e, sent=sent)
                 last = e
                 exec_log.warning("[ORDER_ERR] code=%s msg=%s cid=%s outcome unknown; querying %s before any "
@@ -333,12 +334,12 @@ class Orders(Account):
                                    ref_id, qe, extra=ORDER_ERR_CHANNEL)
                     return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
                 if found is not None:
+                    if not _same_id(found, ref_id):  # an answer about another order proves nothing
+                        return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
                     exec_log.info("[executor] %s_RECOVERED cid=%s status=%s after %s", tag, ref_id, found.status,
                                   e.kind)
                     return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
-                continue  # the exchange does not have it: resend with the same id
-            except ExchangeError as e:  # invalid order, margin, auth, ...: final
-                return _Posted(Outcome.REJECTED, error=e, sent=sent)
+                continue  # the exchange does not have it, and a late original can no longer land: resend
             return _Posted(Outcome.ACCEPTED, response=resp, sent=sent)
         assert last is not None
         return _Posted(Outcome.UNKNOWN, error=last, sent=sent)
@@ -436,3 +437,17 @@ def _state_or_none(resp: Any) -> Optional[OrderState]:
         return OrderState.from_api(resp) if isinstance(resp, dict) else None
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return None
+
+
+def _maybe_processed(e: ExchangeError) -> bool:
+    """Could the exchange have booked a POST that ended in `e`? Timeouts, 5xx, dropped or garbled answers
+    (RetryableError that left the process), and failures we cannot classify (no Binance code, no 4xx)."""
+    if isinstance(e, RetryableError):
+        return e.sent
+    return type(e) is ExchangeError and e.code is None and e.sent and (e.status is None or e.status >= 500)
+
+
+def _same_id(found: Any, ref_id: str) -> bool:
+    """The looked-up record is the order we asked about (its clientOrderId / clientAlgoId)."""
+    got = getattr(found, "client_order_id", None) or getattr(found, "client_algo_id", None)
+    return got in (None, "", ref_id)
