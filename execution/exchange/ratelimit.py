@@ -27,7 +27,7 @@ ENDPOINTS: dict[str, tuple[str, str, int]] = {
     "premiumIndex:all": ("GET", "/fapi/v1/premiumIndex", 10),
     "bookTicker": ("GET", "/fapi/v1/ticker/bookTicker", 2),
     "bookTicker:all": ("GET", "/fapi/v1/ticker/bookTicker", 5),
-    "balance": ("GET", "/fapi/v2/balance", 5),
+    "balance": ("GET", "/fapi/v3/balance", 5),
     "account": ("GET", "/fapi/v2/account", 5),
     "positionRisk": ("GET", "/fapi/v3/positionRisk", 5),
     "positionRisk:v2": ("GET", "/fapi/v2/positionRisk", 5),
