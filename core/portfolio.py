@@ -69,7 +69,8 @@ class PositionLeg:
     """One leg of a position. `qty` is the absolute size (>= 0); the direction is the leg's side.
 
     `direction` is LONG/SHORT: for hedge legs it is the position side itself; a one-way (BOTH) leg must
-    say which way it points (`from_position_risk` derives it from the sign of positionAmt).
+    say which way it points (execution/exchange/bridge.py derives it from the sign of positionAmt).
+    `leverage` None = unknown (positionRisk v3 reports none): check_order never assumes 1x.
     """
 
     symbol: str
@@ -77,7 +78,7 @@ class PositionLeg:
     qty: Decimal
     entry_price: Decimal = ZERO
     mark_price: Decimal = ZERO
-    leverage: Decimal | None = None  # None = unknown (positionRisk v3 has no leverage): never assumed 1x
+    leverage: Decimal | None = None
     unrealized_pnl: Decimal = ZERO
     direction: str = ""
 
@@ -92,7 +93,7 @@ class PositionLeg:
             object.__setattr__(self, "leverage", dec(self.leverage))
         if not self.qty.is_finite() or self.qty < 0:
             raise ValueError(f"{self.symbol} {ps}: qty must be a finite number >= 0, got {self.qty}")
-        try:  # a BOTH leg without a direction points LONG (from_position_risk derives it from the sign)
+        try:  # a BOTH leg without a direction points LONG (the bridge derives it from the sign)
             direction = leg_direction(ps, self.direction or (LONG if ps == BOTH else None))
         except ValueError:
             raise ValueError(f"{self.symbol} {ps}: direction {self.direction!r} does not fit the leg") from None
@@ -106,28 +107,6 @@ class PositionLeg:
     def notional_usd(self) -> Decimal:
         """|qty| x mark (entry price if no mark); see `leg_notional` to pass a fresher mark."""
         return leg_notional(self)
-
-    @classmethod
-    def from_position_risk(cls, row: Mapping[str, Any]) -> "PositionLeg":
-        """From one row of GET /fapi/v2|v3/positionRisk (hedge SHORT legs come with a negative positionAmt).
-
-        A v3 row has no `leverage`: it stays None (unknown), and check_order treats an unknown leverage as
-        `max_leverage` / `leverage_unknown` instead of passing the cap at an assumed 1x. Adapter records
-        (`execution.exchange.Position`) go through `execution/exchange/bridge.py` instead of this.
-        """
-        amt = dec(row.get("positionAmt", 0))
-        ps = str(row.get("positionSide", BOTH)).upper()
-        lev = row.get("leverage")
-        return cls(
-            symbol=str(row["symbol"]),
-            position_side=ps,
-            qty=abs(amt),
-            entry_price=dec(row.get("entryPrice", 0)),
-            mark_price=dec(row.get("markPrice", 0)),
-            leverage=None if lev in (None, "") else dec(lev),
-            unrealized_pnl=dec(row.get("unRealizedProfit", 0)),
-            direction=ps if ps != BOTH else (SHORT if amt < 0 else LONG),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -539,20 +539,10 @@ def test_one_way_mode_reduce_and_flip():
     assert check(order("SOLUSDT", "BUY", "BOTH", 1), s).codes == ("reduce_only",)
 
 
-def test_position_leg_from_position_risk_rows():
-    short = PositionLeg.from_position_risk({"symbol": "ETHUSDT", "positionSide": "SHORT", "positionAmt": "-0.500",
-                                            "entryPrice": "2010", "markPrice": "2000", "leverage": "3",
-                                            "unRealizedProfit": "5"})
-    assert (short.qty, short.direction, short.notional_usd, short.leverage) == (D("0.500"), "SHORT", D("1000.000"), 3)
-    both = PositionLeg.from_position_risk({"symbol": "SOLUSDT", "positionSide": "BOTH", "positionAmt": "-2",
-                                           "markPrice": "100"})
-    assert both.direction == "SHORT" and both.qty == 2
-
-
 def test_unknown_leverage_stays_unknown_and_is_vetoed_with_a_code():
-    # positionRisk v3 rows carry no leverage: the leg's leverage is unknown, never 1x
-    row = {"symbol": "SOLUSDT", "positionSide": "LONG", "positionAmt": "1", "entryPrice": "100", "markPrice": "100"}
-    sol = PositionLeg.from_position_risk(row)
+    # positionRisk v3 rows carry no leverage: the leg's leverage is unknown (None), never 1x
+    # (the adapter's bridge keeps it None: tests/test_exchange_bridge.py)
+    sol = PositionLeg("SOLUSDT", "LONG", 1, entry_price=100, mark_price=100)
     assert sol.leverage is None
     s = snap(legs=(sol,))
     d = check(order("SOLUSDT", "BUY", "LONG", 1), s)  # adds to the leg, says no leverage: cannot be judged
@@ -565,8 +555,6 @@ def test_unknown_leverage_stays_unknown_and_is_vetoed_with_a_code():
     assert check(order("SOLUSDT", "BUY", "LONG", 1, leverage=6), s).codes == ("max_leverage",)
     # ... and closing the leg always passes
     assert check(order("SOLUSDT", "SELL", "LONG", 1), s).approved
-    # a v2 row that has it keeps it
-    assert PositionLeg.from_position_risk({**row, "leverage": "7"}).leverage == 7
 
 
 def test_intent_is_one_enum_without_synonyms():
