@@ -36,7 +36,7 @@ from core.alpha import (  # noqa: E402
     trend_score,
 )
 from benchmarks._common import make_bars, pin_one_core  # noqa: E402
-from core.indicators import Ohlc  # noqa: E402
+from core.bars import Ohlc  # noqa: E402
 from core.regimes import RegimeState, sizing_multiplier, vol_regime  # noqa: E402
 from core.screener import (  # noqa: E402
     ScreenerState,

@@ -57,7 +57,7 @@ from core.alpha import (
     router_score,
     score_with_weights,
 )
-from core.indicators import Bar, Ohlc
+from core.bars import Bar, Ohlc
 from core.orders import BOTH, Intent, entry_side
 from core.portfolio import PortfolioSnapshot
 from core.regimes import RegimeState, VolRegimeResult

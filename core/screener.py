@@ -26,12 +26,11 @@ from typing import Any, Iterable, Literal
 import numpy as np
 
 from core.alpha import HybridResult, Side, gate
+from core.bars import Bar, Ohlc
 from core.orders import entry_side
 from core.indicators import (
     AtrState,
-    Bar,
     CrossState,
-    Ohlc,
     RsiState,
     SmaState,
     ZScoreState,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from core import indicators as ind
 from core.alpha import score_symbol
-from core.indicators import Bar, Ohlc
+from core.bars import Bar, Ohlc
 from core.screener import (
     ScreenerCycle,
     ScreenerFields,

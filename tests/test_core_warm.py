@@ -15,15 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.alpha import TrendParams, TrendState
+from core.bars import Bar, Ohlc
 from core.cycle import CycleConfig, SymbolState
 from core.indicators import (
     AtrState,
-    Bar,
     CrossState,
     DonchianState,
     EmaState,
     EwmaVolState,
-    Ohlc,
     RsiState,
     SmaState,
     ZScoreState,
