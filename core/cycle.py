@@ -39,15 +39,11 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
 from core.alpha import (
-    CarryParams,
     ComponentWeights,
-    ExpectancyParams,
     HybridResult,
-    RouterScoreParams,
     RouterStats,
     Side,
     TradeStats,
-    TrendParams,
     TrendState,
     carry_score,
     effective_weights,
@@ -66,7 +62,6 @@ from core.screener import (
     FLAT,
     ScreenerCycle,
     ScreenerFields,
-    ScreenerParams,
     ScreenerRow,
     ScreenerState,
     emission_signal,
@@ -78,13 +73,18 @@ from core.timeframes import interval_ms
 from settings.models import (
     REGIMES,
     TIERS,
+    CarrySettings,
     CorrelationGroups,
+    ExpectancySettings,
     PairsUniverse,
     Profile,
     RiskLimits,
+    RouterScoreSettings,
     ScoreThresholds,
+    ScreenerSettings,
     StrategyBlock,
     StrategyConfig,
+    TrendSettings,
 )
 
 __all__ = [
@@ -125,8 +125,8 @@ class CycleConfig:
     (`pairs_universe.json`), else SATELLITE. Every block must be on `timeframe` (the bars the cycle is fed).
 
     The parameter blocks (`screener`, `trend`, `carry`, `expectancy`, `router`, `orient_quality`) left at None
-    come from the strategy config when it has them (`strategy_config.screener`, `hybrid_scoring.trend_params`,
-    ... with `as_kwargs()`), else the core defaults.
+    come from the strategy config (`strategy_config.screener`, `hybrid_scoring.trend_params`, ...): the
+    settings.models types are the core's parameter types, there is no copy to keep in step.
     """
 
     strategy_config: StrategyConfig = StrategyConfig()
@@ -135,11 +135,11 @@ class CycleConfig:
     universe: PairsUniverse | None = None
     profile: Profile | None = None
     timeframe: str = "1h"
-    screener: ScreenerParams | None = None
-    trend: TrendParams | None = None
-    carry: CarryParams | None = None
-    expectancy: ExpectancyParams | None = None
-    router: RouterScoreParams | None = None
+    screener: ScreenerSettings | None = None
+    trend: TrendSettings | None = None
+    carry: CarrySettings | None = None
+    expectancy: ExpectancySettings | None = None
+    router: RouterScoreSettings | None = None
     default_strategy: StrategyBlock | None = None
     require_strategy_agreement: bool = False  # enter only where the strategy target points the gate's way
     orient_quality: bool | None = None  # see core.alpha.hybrid_score (default True)
@@ -151,17 +151,14 @@ class CycleConfig:
         set_ = object.__setattr__
         set_(self, "bar_ms", interval_ms(self.timeframe))
         scoring, vol = self.strategy_config.hybrid_scoring, self.strategy_config.vol_regimes
-        for name, cls, block in (
-            ("screener", ScreenerParams, getattr(self.strategy_config, "screener", None)),
-            ("trend", TrendParams, getattr(scoring, "trend_params", None)),
-            ("carry", CarryParams, getattr(scoring, "carry_params", None)),
-            ("expectancy", ExpectancyParams, getattr(scoring, "expectancy_params", None)),
-            ("router", RouterScoreParams, getattr(scoring, "router_params", None)),
-        ):
+        defaults = {"screener": self.strategy_config.screener, "trend": scoring.trend_params,
+                    "carry": scoring.carry_params, "expectancy": scoring.expectancy_params,
+                    "router": scoring.router_params}
+        for name, block in defaults.items():
             if getattr(self, name) is None:
-                set_(self, name, cls(**block.as_kwargs()) if hasattr(block, "as_kwargs") else cls())
+                set_(self, name, block)
         if self.orient_quality is None:
-            set_(self, "orient_quality", bool(getattr(scoring, "orient_quality", True)))
+            set_(self, "orient_quality", scoring.orient_quality)
         set_(self, "_weights", MappingProxyType(
             {(t, r): effective_weights(scoring, t, r, vol) for t in TIERS for r in REGIMES}))
         set_(self, "_thresholds", MappingProxyType({t: scoring.thresholds_for(t) for t in TIERS}))
