@@ -274,12 +274,9 @@ class Orders(Account):
         resp = posted.response
         if is_dry(resp):
             return SubmitResult(Outcome.DRY_RUN, req.client_order_id, req, OrderState.from_api(resp), attempts=0)
-        if not isinstance(resp, dict) or resp.get("clientOrderId") not in (None, req.client_order_id):
-            # a 200 we cannot read as this order: it was probably booked; reconcile by the id, never resend
-            exec_log.error("[ORDER_ERR] cid=%s unreadable answer %s: outcome UNKNOWN", req.client_order_id,
-                           log_json(resp)[:300], extra=ORDER_ERR_CHANNEL)
-            return SubmitResult(Outcome.UNKNOWN, req.client_order_id, req, reason="unreadable answer",
-                                error_kind="invalid_response", attempts=posted.sent)
+        unreadable = _unreadable(resp, "clientOrderId", req, req.client_order_id, posted.sent)
+        if unreadable is not None:
+            return unreadable
         order = OrderState.from_api(resp)
         status = getattr(self.client.response, "status_code", 200) if self.client.response is not None else 200
         exec_log.info("[executor] ORDER_REQ /fapi/v1/order %s %s", status, log_json(resp))
@@ -302,16 +299,7 @@ class Orders(Account):
             try:
                 resp = self._request(endpoint, self._send_order(call), params, is_order=True, retry_retryable=False)
             except DuplicateOrderError as e:  # -4116: an earlier send of this id landed
-                try:
-                    found = lookup()
-                except ExchangeError as qe:
-                    exec_log.error("[ORDER_ERR] cid=%s -4116 but the status query failed (%s): outcome UNKNOWN",
-                                   ref_id, qe, extra=ORDER_ERR_CHANNEL)
-                    return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
-                if found is not None and _same_id(found, ref_id):
-                    exec_log.info("[executor] %s_RECOVERED -4116 cid=%s status=%s", tag, ref_id, found.status)
-                    return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
-                return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
+                return self._look_up(lookup, ref_id, e, sent, tag) or _Posted(Outcome.UNKNOWN, error=e, sent=sent)
             except (RateLimitedError, TimestampError) as e:
                 # Refused before processing (429/418/-1021), already retried inside _request: not placed.
                 return _Posted(Outcome.REJECTED, error=e, sent=sent)
@@ -327,22 +315,30 @@ class Orders(Account):
                     exec_log.error("[ORDER_ERR] cid=%s cannot see the recvWindow pass: outcome UNKNOWN, not "
                                    "resending", ref_id, extra=ORDER_ERR_CHANNEL)
                     return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
-                try:
-                    found = lookup()
-                except ExchangeError as qe:
-                    exec_log.error("[ORDER_ERR] cid=%s status query failed (%s): outcome UNKNOWN, not resending",
-                                   ref_id, qe, extra=ORDER_ERR_CHANNEL)
-                    return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
-                if found is not None:
-                    if not _same_id(found, ref_id):  # an answer about another order proves nothing
-                        return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
-                    exec_log.info("[executor] %s_RECOVERED cid=%s status=%s after %s", tag, ref_id, found.status,
-                                  e.kind)
-                    return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
+                known = self._look_up(lookup, ref_id, e, sent, tag)
+                if known is not None:
+                    return known
                 continue  # the exchange does not have it, and a late original can no longer land: resend
             return _Posted(Outcome.ACCEPTED, response=resp, sent=sent)
         assert last is not None
         return _Posted(Outcome.UNKNOWN, error=last, sent=sent)
+
+    @staticmethod
+    def _look_up(lookup: Callable[[], Any], ref_id: str, e: ExchangeError, sent: int, tag: str) -> Optional[_Posted]:
+        """Ask the exchange for `ref_id` after `e`: ACCEPTED (recovered) when found, UNKNOWN when the query
+        fails or answers about another id, None when the exchange does not have it (-2013)."""
+        try:
+            found = lookup()
+        except ExchangeError as qe:
+            exec_log.error("[ORDER_ERR] cid=%s status query after %s failed (%s): outcome UNKNOWN, not resending",
+                           ref_id, e.kind, qe, extra=ORDER_ERR_CHANNEL)
+            return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
+        if found is None:
+            return None
+        if not _same_id(found, ref_id):  # an answer about another order proves nothing
+            return _Posted(Outcome.UNKNOWN, error=e, sent=sent)
+        exec_log.info("[executor] %s_RECOVERED cid=%s status=%s after %s", tag, ref_id, found.status, e.kind)
+        return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
 
     def _lookup(self, symbol: str, client_order_id: str) -> Optional[OrderState]:
         return self.get_order(symbol, client_order_id=client_order_id)
@@ -451,3 +447,14 @@ def _same_id(found: Any, ref_id: str) -> bool:
     """The looked-up record is the order we asked about (its clientOrderId / clientAlgoId)."""
     got = getattr(found, "client_order_id", None) or getattr(found, "client_algo_id", None)
     return got in (None, "", ref_id)
+
+
+def _unreadable(resp: Any, id_key: str, req: Any, ref_id: str, sent: int) -> Optional[SubmitResult]:
+    """A 2xx answer to a submit that cannot be read as this order: it was probably booked, so the outcome is
+    UNKNOWN (reconcile by the id), never a resend and never an exception. None when the answer is readable."""
+    if isinstance(resp, dict) and resp.get(id_key) in (None, ref_id):
+        return None
+    exec_log.error("[ORDER_ERR] cid=%s unreadable answer %s: outcome UNKNOWN", ref_id, log_json(resp)[:300],
+                   extra=ORDER_ERR_CHANNEL)
+    return SubmitResult(Outcome.UNKNOWN, ref_id, req, reason="unreadable answer", error_kind="invalid_response",
+                        attempts=sent)

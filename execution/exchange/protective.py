@@ -15,7 +15,7 @@ from core.orders import BUY, LEGS, LONG, SELL, exit_side
 
 from .client_ids import is_valid_client_order_id, make_client_algo_id
 from .errors import ExchangeError, RetryableError, UnknownOrderError
-from .orders import Orders
+from .orders import Orders, _unreadable
 from .records import (
     PROTECTIVE_KINDS,
     CancelOutcome,
@@ -201,11 +201,9 @@ class Protective(Orders):
         if posted.found is not None:
             return self._protective_found(req, posted.found, posted.sent)
         resp = posted.response
-        if not isinstance(resp, dict) or resp.get("clientAlgoId") not in (None, req.client_algo_id):
-            exec_log.error("[ORDER_ERR] protective cid=%s unreadable answer %s: outcome UNKNOWN", req.client_algo_id,
-                           log_json(resp)[:300], extra=ORDER_ERR_CHANNEL)
-            return SubmitResult(Outcome.UNKNOWN, req.client_algo_id, req, reason="unreadable answer",
-                                error_kind="invalid_response", attempts=posted.sent)
+        unreadable = _unreadable(resp, "clientAlgoId", req, req.client_algo_id, posted.sent)
+        if unreadable is not None:
+            return unreadable
         order = ProtectiveOrder.from_api(resp)
         if is_dry(resp):
             return SubmitResult(Outcome.DRY_RUN, req.client_algo_id, req, order, attempts=0)
