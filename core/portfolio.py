@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # config models are read by attribute only; the core does not
     from settings.models import CorrelationGroups
 
 __all__ = [
-    "ZERO",
     "POSITION_SIDES",
     "TRADING_STATES",
     "PositionLeg",
@@ -38,7 +37,6 @@ __all__ = [
     "PortfolioSnapshot",
     "GroupExposure",
     "is_finite_positive",
-    "dec",
     "resolve_marks",
     "leg_notional",
     "gross_by_symbol",
@@ -52,10 +50,6 @@ __all__ = [
 ]
 
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")  # ordered from least to most restrictive
-
-
-#: Decimal from a number (floats via repr); raises ValueError on text that is not a number.
-dec = to_decimal
 
 
 def is_finite_positive(value: Decimal | None) -> bool:
@@ -88,9 +82,9 @@ class PositionLeg:
             raise ValueError(f"position_side must be one of {POSITION_SIDES}, got {self.position_side!r}")
         object.__setattr__(self, "position_side", ps)
         for name in ("qty", "entry_price", "mark_price", "unrealized_pnl"):
-            object.__setattr__(self, name, dec(getattr(self, name)))
+            object.__setattr__(self, name, to_decimal(getattr(self, name)))
         if self.leverage is not None:
-            object.__setattr__(self, "leverage", dec(self.leverage))
+            object.__setattr__(self, "leverage", to_decimal(self.leverage))
         if not self.qty.is_finite() or self.qty < 0:
             raise ValueError(f"{self.symbol} {ps}: qty must be a finite number >= 0, got {self.qty}")
         try:  # a BOTH leg without a direction points LONG (the bridge derives it from the sign)
@@ -130,9 +124,9 @@ class OpenOrder:
         object.__setattr__(self, "side", str(self.side).upper())
         object.__setattr__(self, "position_side", str(self.position_side).upper())
         object.__setattr__(self, "order_type", str(self.order_type).upper())
-        object.__setattr__(self, "qty", dec(self.qty))
+        object.__setattr__(self, "qty", to_decimal(self.qty))
         if self.price is not None:
-            object.__setattr__(self, "price", dec(self.price))
+            object.__setattr__(self, "price", to_decimal(self.price))
 
     @property
     def opens_risk(self) -> bool:
@@ -149,7 +143,7 @@ class NavPoint:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ts_ms", int(self.ts_ms))
-        object.__setattr__(self, "nav_usd", dec(self.nav_usd))
+        object.__setattr__(self, "nav_usd", to_decimal(self.nav_usd))
 
 
 def _frozen_map(m: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
@@ -193,11 +187,11 @@ class PortfolioSnapshot:
         object.__setattr__(self, "positions", tuple(self.positions))
         object.__setattr__(self, "open_orders", tuple(self.open_orders))
         object.__setattr__(self, "filters", _frozen_map(self.filters))
-        object.__setattr__(self, "mark_prices", _frozen_map({k: dec(v) for k, v in (self.mark_prices or {}).items()}))
+        object.__setattr__(self, "mark_prices", _frozen_map({k: to_decimal(v) for k, v in (self.mark_prices or {}).items()}))
         for name in ("day_start_nav_usd", "realized_pnl_today_usd", "hwm_nav_usd"):
             v = getattr(self, name)
             if v is not None:
-                object.__setattr__(self, name, dec(v))
+                object.__setattr__(self, name, to_decimal(v))
         state = str(self.trading_state).upper()
         if state not in TRADING_STATES:
             raise ValueError(f"trading_state must be one of {TRADING_STATES}, got {self.trading_state!r}")
@@ -245,7 +239,7 @@ def resolve_marks(positions: Iterable[PositionLeg], mark_prices: Mapping[str, De
         if is_finite_positive(leg.mark_price) and leg.symbol not in out:
             out[leg.symbol] = leg.mark_price
     for sym, m in (mark_prices or {}).items():
-        m = dec(m)
+        m = to_decimal(m)
         if is_finite_positive(m):
             out[sym] = m
     return out
@@ -297,10 +291,10 @@ def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fra
     """
     if not is_finite_positive(nav_usd):
         return "UNKNOWN"
-    cap_usd = dec(cap) * nav_usd  # type: ignore[operator]
+    cap_usd = to_decimal(cap) * nav_usd  # type: ignore[operator]
     if gross_usd > cap_usd:
         return "CAPPED"
-    if gross_usd >= dec(near_fraction) * cap_usd:
+    if gross_usd >= to_decimal(near_fraction) * cap_usd:
         return "NEAR"
     return "OK"
 
@@ -319,7 +313,7 @@ def correlation_exposure(
             symbols=tuple(g.symbols),
             gross_usd=by_group[name],
             gross_nav_pct=nav_pct(by_group[name], nav_usd),
-            max_group_nav_pct=dec(g.max_group_nav_pct),
+            max_group_nav_pct=to_decimal(g.max_group_nav_pct),
             status=group_status(by_group[name], nav_usd, g.max_group_nav_pct, groups.near_cap_fraction),
         )
         for name, g in groups.groups.items()

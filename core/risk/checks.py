@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from core.portfolio import ZERO, dec, float_or_none as _f
+from core.filters import ZERO, to_decimal
+from core.portfolio import float_or_none as _f
 from core.risk.records import MAX_EXPONENT, VETO_CODES, OrderFacts, Veto
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def check_symbol_nav_cap(f: OrderFacts, ctx: RiskContext) -> Veto | None:
     post = cur + f.add_usd
     cap_usd = ctx.symbol_cap_usd(sym)
     over_nav = cap_usd is not None and post > cap_usd
-    usd_cap = dec(ctx.profile.max_position_usd) if ctx.profile is not None else None
+    usd_cap = to_decimal(ctx.profile.max_position_usd) if ctx.profile is not None else None
     over_usd = usd_cap is not None and post > usd_cap
     if not (over_nav or over_usd):
         return None

@@ -6,13 +6,11 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from core.filters import MARKET_ORDER_TYPES, SymbolFilters
+from core.filters import MARKET_ORDER_TYPES, ZERO, SymbolFilters, to_decimal
 from core.portfolio import (
-    ZERO,
     PortfolioSnapshot,
     PositionLeg,
     correlation_exposure,
-    dec,
     effective_trading_state,
     gross_by_group,
     is_finite_positive,
@@ -101,8 +99,8 @@ class RiskContext:
             stale = ""
 
         dd = drawdown(snapshot.nav_history, limits.nav_history_len, snapshot.hwm_nav_usd)
-        circuit_thr = dec(limits.circuit_breakers.max_portfolio_dd_nav_pct)
-        kill_thr = dec(limits.KILL_DD_PCT)
+        circuit_thr = to_decimal(limits.circuit_breakers.max_portfolio_dd_nav_pct)
+        kill_thr = to_decimal(limits.KILL_DD_PCT)
         day_start = snapshot.day_start_nav_usd
         if not is_finite_positive(day_start):
             day_start = day_start_nav(snapshot.nav_history, snapshot.now_ms)
@@ -127,9 +125,9 @@ class RiskContext:
             for s in dict.fromkeys(g.symbols):
                 groups_of.setdefault(s, []).append(name)
         group_gross = gross_by_group(symbol_gross, groups)
-        max_lev = dec(limits.MAX_LEVERAGE)
+        max_lev = to_decimal(limits.MAX_LEVERAGE)
         if profile is not None:
-            max_lev = min(max_lev, dec(profile.max_leverage))
+            max_lev = min(max_lev, to_decimal(profile.max_leverage))
         return cls(
             now_ms=snapshot.now_ms,
             limits=limits,
@@ -158,10 +156,10 @@ class RiskContext:
             groups_of=MappingProxyType({s: tuple(v) for s, v in groups_of.items()}),
             committed_legs=frozenset(committed),
             open_leg_count=len(legs),
-            gross_cap_usd=dec(limits.max_gross_exposure_nav_pct) * nav if nav_ok else None,  # type: ignore[operator]
+            gross_cap_usd=to_decimal(limits.max_gross_exposure_nav_pct) * nav if nav_ok else None,  # type: ignore[operator]
             leverage_cap_usd=max_lev * nav if nav_ok else None,  # type: ignore[operator]
             group_cap_usd=MappingProxyType(
-                {n: dec(g.max_group_nav_pct) * nav for n, g in groups.groups.items()} if nav_ok else {}  # type: ignore[operator]
+                {n: to_decimal(g.max_group_nav_pct) * nav for n, g in groups.groups.items()} if nav_ok else {}  # type: ignore[operator]
             ),
             max_leverage=max_lev,
         )
@@ -171,7 +169,7 @@ class RiskContext:
         return is_finite_positive(self.nav_usd)
 
     def symbol_cap_usd(self, symbol: str) -> Decimal | None:
-        return dec(self.limits.symbol_nav_cap(symbol)) * self.nav_usd if self.nav_ok else None  # type: ignore[operator]
+        return to_decimal(self.limits.symbol_nav_cap(symbol)) * self.nav_usd if self.nav_ok else None  # type: ignore[operator]
 
     # ------------------------------------------------------------------ check
     def facts(self, order: ProposedOrder) -> OrderFacts:

@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 
 from core.filters import FilterViolation, check_order_filters
 from core.orders import Intent, exit_side
-from core.portfolio import ZERO, is_finite_positive
+from core.filters import ZERO
+from core.portfolio import is_finite_positive
 from core.risk.records import MAX_EXPONENT, ORDER_TYPES, OrderFacts, ProposedOrder
 
 if TYPE_CHECKING:

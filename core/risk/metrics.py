@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
-from core.portfolio import ZERO, NavPoint, dec, is_finite_positive
+from core.filters import ZERO, to_decimal
+from core.portfolio import NavPoint, is_finite_positive
 from core.timeframes import DAY_MS
 
 __all__ = [
@@ -90,7 +91,7 @@ def daily_loss_pct(day_start_usd: Decimal | None, latest_usd: Decimal | None) ->
 
 def at_or_above(amount: Decimal, fraction: Any, base: Decimal) -> bool:
     """Exact `amount / base >= fraction` for base > 0, without dividing."""
-    return amount >= dec(fraction) * base
+    return amount >= to_decimal(fraction) * base
 
 
 def dd_at_or_above(dd: Drawdown | None, threshold: Any) -> bool:
