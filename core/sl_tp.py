@@ -32,6 +32,7 @@ from typing import Any, Iterable, Mapping
 
 from core.filters import ZERO, SymbolFilters, to_decimal
 from core.orders import leg_direction
+from settings.models import SlTpConfig
 
 __all__ = [
     "EXIT_REASONS",
@@ -45,6 +46,7 @@ __all__ = [
     "trailing_stop_price",
     "time_stop_due",
     "make_rule",
+    "rule_from_config",
     "register",
     "remove",
     "rearm",
@@ -313,6 +315,26 @@ def make_rule(
         trail_stop=trailing_stop_price(e, position_side, trail, tick_size=tick, direction=d) if trail is not None else None,
         time_stop_ms=time_stop_ms, tick_size=tick,
     )
+
+
+def rule_from_config(
+    symbol: str,
+    position_side: str,
+    entry_price: Any,
+    opened_at_ms: int,
+    config: SlTpConfig,
+    *,
+    atr: Any = None,
+    filters: SymbolFilters | None = None,
+    tick_size: Any = None,
+    direction: str | None = None,
+) -> ExitRule:
+    """`make_rule` with the levels of a `settings.models.SlTpConfig` (strategy_config.json `sl_tp`, or a
+    per-symbol override applied to it): the core reads the settings type directly, no keyword copy."""
+    return make_rule(symbol, position_side, entry_price, opened_at_ms, filters=filters, tick_size=tick_size,
+                     direction=direction, atr=atr, sl_atr_mult=config.sl_atr_mult, tp_atr_mult=config.tp_atr_mult,
+                     sl_pct=config.sl_pct, tp_pct=config.tp_pct, trail_pct=config.trail_pct,
+                     time_stop_ms=config.time_stop_ms)
 
 
 def _with(registry: TpSlRegistry, rules: Iterable[ExitRule]) -> TpSlRegistry:

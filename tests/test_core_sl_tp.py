@@ -269,3 +269,19 @@ def test_trailing_stop_is_monotone_and_round_trips(path, side, bps):
         if r.triggered:
             assert [e.reason for e in exits] in ([], ["trailing_stop"])
             break
+
+
+def test_rule_from_config_reads_the_settings_type_directly():
+    from decimal import Decimal as _D
+
+    from core.sl_tp import make_rule, rule_from_config
+    from settings.models import SlTpConfig
+
+    cfg = SlTpConfig(sl_atr_mult=2.0, tp_atr_mult=3.0, sl_pct=0.02, tp_pct=0.04, trail_pct=0.01, time_stop_hours=6)
+    r = rule_from_config("BTCUSDT", "LONG", "100", 0, cfg, atr="2", tick_size="0.01")
+    assert (r.stop_loss, r.take_profit) == (_D("96.00"), _D("106.00"))  # entry -/+ mult x ATR
+    assert r.time_stop_ms == 6 * 3_600_000
+    no_atr = rule_from_config("BTCUSDT", "SHORT", "100", 0, cfg, tick_size="0.01")
+    assert (no_atr.stop_loss, no_atr.take_profit) == (_D("102.00"), _D("96.00"))  # percent form
+    assert r == make_rule("BTCUSDT", "LONG", "100", 0, atr="2", tick_size="0.01", sl_atr_mult=2.0, tp_atr_mult=3.0,
+                          sl_pct=0.02, tp_pct=0.04, trail_pct=0.01, time_stop_ms=6 * 3_600_000)
