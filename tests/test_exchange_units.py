@@ -568,3 +568,53 @@ def test_client_gate_swallows_algo_writes(caplog):
     assert c.dry_run_swallowed == 5
     for path in ("POST /fapi/v1/algoOrder", "DELETE /fapi/v1/algoOrder", "DELETE /fapi/v1/algoOpenOrders"):
         assert f"DRY_RUN swallowed {path}" in caplog.text
+
+
+# ---------------------------------------------------------------- untrusted answers: siblings of issue 8
+
+
+def test_stub_unclassifiable_failure_after_a_post_is_ambiguous_not_rejected():
+    """An exception python-binance raises while reading an answer (the order may be booked) is not a
+    rejection: the adapter waits out the recvWindow and looks the id up before anything else."""
+    stub = StubClient()
+    stub.scripts["create"] = ["ACCEPT_SILENTLY"]
+    orig = stub.futures_create_order
+
+    def booked_then_garbled(**p):
+        try:
+            return orig(**p)
+        except requests.exceptions.ReadTimeout:
+            raise AttributeError("'list' object has no attribute 'get'") from None
+
+    stub.futures_create_order = booked_then_garbled
+    a, sleeps = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="garbled")
+    assert r.outcome is Outcome.ACCEPTED and r.recovered, r
+    assert [c[0] for c in stub.calls].count("create") == 1 and sleeps and sleeps[0] >= 1.5  # waited ~recvWindow
+
+
+def test_stub_unreadable_2xx_answer_is_unknown_and_never_resent():
+    stub = StubClient()
+    stub.scripts["create"] = [["not", "an", "order"]]
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="unreadable")
+    assert r.outcome is Outcome.UNKNOWN and r.error_kind == "invalid_response"
+    assert [c[0] for c in stub.calls].count("create") == 1
+
+
+def test_stub_position_mode_answer_without_the_field_is_an_error_not_one_way():
+    stub = StubClient()
+    stub.futures_get_position_mode = lambda **p: {}  # garbled: must not be read as one-way mode
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "SELL", "0.002", order_type="LIMIT", price="60000", intent_id="mode")
+    assert r.outcome is Outcome.REJECTED and r.local and "create" not in [c[0] for c in stub.calls]
+
+
+def test_stub_garbage_counters_and_rate_limits_are_ignored():
+    budget = WeightBudget()
+    budget.observe({"X-MBX-USED-WEIGHT-1M": "-5", "X-MBX-ORDER-COUNT-1M": "9" * 5000,
+                    "X-MBX-ORDER-COUNT-10S": "nan"}, 1_000)
+    assert (budget.used_weight, budget.orders_1m, budget.orders_10s) == (0, 0, 0)
+    lim = RateLimits.from_exchange_info([{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
+                                          "intervalNum": 1, "limit": "lots"}, "junk", None], RateLimits())
+    assert lim == RateLimits()
