@@ -38,8 +38,9 @@ ties by symbol.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -122,7 +123,8 @@ def trend_min_bars(p: TrendSettings) -> int:
     return max(p.horizons) + 1
 
 
-def _trend_from(log_close: float, log_ema: float, lagged_logs: Sequence[float], sigma: float, p: TrendSettings) -> float:
+def _trend_from(log_close: float, log_ema: float, lagged_logs: Sequence[float], sigma: float,
+                p: TrendSettings) -> float:
     if not (sigma > p.min_vol) or not math.isfinite(sigma):
         return 0.0
     stats = [(log_close - log_ema) / (sigma * ema_gap_std_factor(p))]
@@ -174,11 +176,11 @@ class TrendState:
     value: float = 0.0
 
     @classmethod
-    def start(cls, params: TrendSettings = TrendSettings()) -> "TrendState":
+    def start(cls, params: TrendSettings = TrendSettings()) -> TrendState:
         return cls(params, EmaState.start(params.ema_span), EwmaVolState.start(params.vol_span))
 
     @classmethod
-    def warm(cls, close: Any, params: TrendSettings = TrendSettings()) -> "TrendState":
+    def warm(cls, close: Any, params: TrendSettings = TrendSettings()) -> TrendState:
         """The state after folding `close` through `update`, built from batch results."""
         cv = valid_prices(close)
         ema_state, vol_state = EmaState.warm(cv, params.ema_span), EwmaVolState.warm(cv, params.vol_span)
@@ -189,7 +191,7 @@ class TrendState:
             value = _trend_from(logs[-1], math.log(ema_state.value), lagged, vol_state.value, params)
         return cls(params, ema_state, vol_state, logs, value)
 
-    def update(self, close: float) -> tuple["TrendState", float]:
+    def update(self, close: float) -> tuple[TrendState, float]:
         if not (math.isfinite(close) and close > 0.0):
             return self, self.value
         p = self.params
@@ -282,7 +284,7 @@ class TradeStats:
         object.__setattr__(self, "loss_rate", loss)
 
     @classmethod
-    def from_pnls(cls, pnls: Iterable[float]) -> "TradeStats":
+    def from_pnls(cls, pnls: Iterable[float]) -> TradeStats:
         """From per-trade PnLs (any unit; non-finite entries are ignored)."""
         p = np.asarray([x for x in pnls if math.isfinite(x)], dtype=np.float64)
         n = len(p)

@@ -42,13 +42,13 @@ class Ohlc:
             object.__setattr__(self, name, col)
 
     @classmethod
-    def from_close(cls, close: Any) -> "Ohlc":
+    def from_close(cls, close: Any) -> Ohlc:
         """Bars whose open/high/low equal the close (for close-only series)."""
         c = np.asarray(close, dtype=np.float64)
         return cls(c, c, c, c)
 
     @classmethod
-    def of(cls, bars: Any) -> "Ohlc":
+    def of(cls, bars: Any) -> Ohlc:
         """An `Ohlc` view of any object with open/high/low/close arrays."""
         if isinstance(bars, Ohlc):
             return bars
@@ -60,11 +60,11 @@ class Ohlc:
     def bar(self, i: int) -> Bar:
         return Bar(float(self.open[i]), float(self.high[i]), float(self.low[i]), float(self.close[i]))
 
-    def head(self, n: int) -> "Ohlc":
+    def head(self, n: int) -> Ohlc:
         """The first n bars (views)."""
         return Ohlc(self.open[:n], self.high[:n], self.low[:n], self.close[:n])
 
-    def tail(self, n: int) -> "Ohlc":
+    def tail(self, n: int) -> Ohlc:
         """The last n bars (views)."""
         start = max(len(self) - n, 0)
         return Ohlc(self.open[start:], self.high[start:], self.low[start:], self.close[start:])

@@ -33,10 +33,11 @@ records fills into the trade and router statistics passed back in as `SymbolInpu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from core.alpha import (
     ComponentWeights,
@@ -154,9 +155,9 @@ class CycleConfig:
         defaults = {"screener": self.strategy_config.screener, "trend": scoring.trend_params,
                     "carry": scoring.carry_params, "expectancy": scoring.expectancy_params,
                     "router": scoring.router_params}
-        for name, block in defaults.items():
+        for name, params in defaults.items():
             if getattr(self, name) is None:
-                set_(self, name, block)
+                set_(self, name, params)
         if self.orient_quality is None:
             set_(self, "orient_quality", scoring.orient_quality)
         set_(self, "_weights", MappingProxyType(
@@ -242,7 +243,7 @@ class SymbolState:
         return self.strategy.target if self.strategy is not None else 0.0
 
     @classmethod
-    def start(cls, symbol: str, config: CycleConfig) -> "SymbolState":
+    def start(cls, symbol: str, config: CycleConfig) -> SymbolState:
         block = config.block_for(symbol)
         strategy = get_strategy(block.strategy).start(block.params, bar_ms=config.bar_ms) if block else None
         regime = RegimeState.start(config.bar_ms, config.strategy_config.vol_regimes.defaults)
@@ -250,7 +251,7 @@ class SymbolState:
                    TrendState.start(config.trend), regime, strategy)
 
     @classmethod
-    def warm(cls, symbol: str, bars: Any, config: CycleConfig, last_bar_ms: int | None = None) -> "SymbolState":
+    def warm(cls, symbol: str, bars: Any, config: CycleConfig, last_bar_ms: int | None = None) -> SymbolState:
         """`start(symbol, config)` after folding `bars`, built from batch results (see `core.indicators`)."""
         b = Ohlc.of(bars)
         block = config.block_for(symbol)
@@ -260,7 +261,7 @@ class SymbolState:
                    RegimeState.warm(b.close, config.bar_ms, config.strategy_config.vol_regimes.defaults),
                    strategy, last_bar_ms, len(b))
 
-    def fold(self, bars: Any, last_bar_ms: int | None = None) -> "SymbolState":
+    def fold(self, bars: Any, last_bar_ms: int | None = None) -> SymbolState:
         """This state after `advance` with every bar of `bars` (the bar-by-bar reference for `warm`)."""
         b = Ohlc.of(bars)
         state = self
@@ -269,7 +270,7 @@ class SymbolState:
         return state if last_bar_ms is None else replace(state, last_bar_ms=last_bar_ms)
 
     def advance(self, bar: Bar, bar_time_ms: int | None = None, lap: Lap | None = None
-                ) -> tuple["SymbolState", ScreenerFields, float, VolRegimeResult, float]:
+                ) -> tuple[SymbolState, ScreenerFields, float, VolRegimeResult, float]:
         """(new state, screener fields, trend score, regime, strategy target) after one more bar."""
         screener, fields = self.screener.update(bar)
         if lap is not None:
@@ -393,7 +394,7 @@ class DecisionCycle:
     states: Mapping[str, SymbolState]
 
     @classmethod
-    def start(cls, symbols: Iterable[str], config: CycleConfig) -> "DecisionCycle":
+    def start(cls, symbols: Iterable[str], config: CycleConfig) -> DecisionCycle:
         syms = tuple(dict.fromkeys(symbols))
         return cls(syms, MappingProxyType({s: SymbolState.start(s, config) for s in syms}))
 
@@ -406,7 +407,7 @@ class DecisionCycle:
         symbols: Iterable[str] | None = None,
         last_bar_ms: Mapping[str, int] | int | None = None,
         from_batch: bool = True,
-    ) -> "DecisionCycle":
+    ) -> DecisionCycle:
         """States after each symbol's `history` bars (anything with open/high/low/close arrays, e.g.
         `marketdata.Klines`). `from_batch` builds them from batch results (~0.5 ms per 1,000-bar symbol);
         False folds bar by bar (the reference, ~40x slower). A symbol of `symbols` without history starts
@@ -437,7 +438,7 @@ class DecisionCycle:
         *,
         bar_time_ms: int | None = None,
         lap: Lap | None = None,
-    ) -> tuple["DecisionCycle", CycleResult]:
+    ) -> tuple[DecisionCycle, CycleResult]:
         """One cycle. `new_bars`: the bar that just closed, per symbol (symbols without one keep their state
         and get no decision). `inputs`: per-symbol `SymbolInputs`. `snapshot`: the account now (NAV, legs,
         resting orders, filters, marks, trading state). `bar_time_ms`: the bars' open time (optional).

@@ -11,7 +11,7 @@ One-way mode uses positionSide BOTH; whether an order closes depends on the net 
 """
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -32,14 +32,11 @@ _ENTRY_LEG = {BUY: LONG, SELL: SHORT}
 _EXIT_LEG = {SELL: LONG, BUY: SHORT}
 
 
-class Intent(str, Enum):
+class Intent(StrEnum):
     """What an order is meant to do to its leg. The one vocabulary: no synonyms (INCREASE, EXIT, ...)."""
 
     OPEN = "OPEN"    # open or grow a leg
     CLOSE = "CLOSE"  # shrink or close a leg
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def parse_intent(value: Any) -> Intent | None:
@@ -119,4 +116,5 @@ def leg_direction(position_side: str, direction: str | None = None) -> str:
         return ps
     if ps == BOTH and d in LEGS:
         return d
-    raise ValueError(f"need position_side LONG/SHORT, or BOTH with direction LONG/SHORT (got {position_side!r}, {direction!r})")
+    raise ValueError(f"need position_side LONG/SHORT, or BOTH with direction LONG/SHORT "
+                     f"(got {position_side!r}, {direction!r})")

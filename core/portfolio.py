@@ -17,13 +17,14 @@ Hedge mode
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.filters import ZERO, SymbolFilters, to_decimal
-from core.orders import BOTH, LONG, POSITION_SIDES, SHORT, leg_direction, opens_leg
+from core.orders import BOTH, LONG, POSITION_SIDES, leg_direction, opens_leg
 
 if TYPE_CHECKING:  # config models are read by attribute only; the core does not need pydantic at runtime
     from settings.models import CorrelationGroups
@@ -187,7 +188,8 @@ class PortfolioSnapshot:
         object.__setattr__(self, "positions", tuple(self.positions))
         object.__setattr__(self, "open_orders", tuple(self.open_orders))
         object.__setattr__(self, "filters", _frozen_map(self.filters))
-        object.__setattr__(self, "mark_prices", _frozen_map({k: to_decimal(v) for k, v in (self.mark_prices or {}).items()}))
+        marks = {k: to_decimal(v) for k, v in (self.mark_prices or {}).items()}
+        object.__setattr__(self, "mark_prices", _frozen_map(marks))
         for name in ("day_start_nav_usd", "realized_pnl_today_usd", "hwm_nav_usd"):
             v = getattr(self, name)
             if v is not None:
@@ -232,7 +234,9 @@ class GroupExposure:
 
 # --------------------------------------------------------------------------- exposure
 
-def resolve_marks(positions: Iterable[PositionLeg], mark_prices: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+def resolve_marks(
+    positions: Iterable[PositionLeg], mark_prices: Mapping[str, Decimal] | None = None
+) -> dict[str, Decimal]:
     """symbol -> usable mark: the explicit mark table first, else a leg's positionRisk mark."""
     out: dict[str, Decimal] = {}
     for leg in positions:
@@ -272,7 +276,7 @@ def gross_exposure(positions: Iterable[PositionLeg], marks: Mapping[str, Decimal
     return sum(gross_by_symbol(positions, marks).values(), ZERO)
 
 
-def gross_by_group(symbol_gross: Mapping[str, Decimal], groups: "CorrelationGroups") -> dict[str, Decimal]:
+def gross_by_group(symbol_gross: Mapping[str, Decimal], groups: CorrelationGroups) -> dict[str, Decimal]:
     """group -> sum of its symbols' gross notional. A symbol in two groups counts in both."""
     return {
         name: sum((symbol_gross.get(s, ZERO) for s in dict.fromkeys(g.symbols)), ZERO)
@@ -302,7 +306,7 @@ def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fra
 def correlation_exposure(
     positions: Iterable[PositionLeg],
     nav_usd: Decimal | None,
-    groups: "CorrelationGroups",
+    groups: CorrelationGroups,
     marks: Mapping[str, Decimal] | None = None,
 ) -> tuple[GroupExposure, ...]:
     """Per group: gross USD of its legs, / NAV, the cap, and the OK / NEAR / CAPPED status."""

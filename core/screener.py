@@ -20,14 +20,14 @@ Pure: the caller formats and logs the lines; nothing here prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from core.alpha import HybridResult, Side, gate
 from core.bars import Bar, Ohlc
-from core.orders import entry_side
 from core.indicators import (
     AtrState,
     CrossState,
@@ -41,6 +41,7 @@ from core.indicators import (
     sma,
     zscore,
 )
+from core.orders import entry_side
 from settings.models import HybridScoring, ScreenerSettings
 
 __all__ = [
@@ -117,7 +118,7 @@ class ScreenerState:
     fields: ScreenerFields = ScreenerFields(math.nan, math.nan, math.nan, False, False)
 
     @classmethod
-    def start(cls, params: ScreenerSettings = ScreenerSettings()) -> "ScreenerState":
+    def start(cls, params: ScreenerSettings = ScreenerSettings()) -> ScreenerState:
         return cls(
             params,
             ZScoreState.start(params.z_window),
@@ -129,7 +130,7 @@ class ScreenerState:
         )
 
     @classmethod
-    def warm(cls, bars: Any, params: ScreenerSettings = ScreenerSettings()) -> "ScreenerState":
+    def warm(cls, bars: Any, params: ScreenerSettings = ScreenerSettings()) -> ScreenerState:
         """The state after folding `bars` (anything with open/high/low/close arrays) through `update`,
         built from batch results (see `core.indicators`, "Warm start"); `fields` are the last bar's."""
         b = Ohlc.of(bars)
@@ -152,7 +153,7 @@ class ScreenerState:
         fields = ScreenerFields(z.value, r.value, _atr_fraction(a.value, last_close), up, down)
         return cls(params, z, r, a, fast, slow, cross, last_close, fields)
 
-    def update(self, bar: Bar) -> tuple["ScreenerState", ScreenerFields]:
+    def update(self, bar: Bar) -> tuple[ScreenerState, ScreenerFields]:
         z_state, z = self.z.update(bar.close)
         rsi_state, r = self.rsi.update(bar.close)
         atr_state, a = self.atr.update(bar.high, bar.low, bar.close)

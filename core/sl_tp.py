@@ -26,9 +26,10 @@ Registry
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from core.filters import ZERO, SymbolFilters, to_decimal
 from core.orders import leg_direction
@@ -238,7 +239,7 @@ class ExitRule:
         return out
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ExitRule":
+    def from_dict(cls, d: Mapping[str, Any]) -> ExitRule:
         return cls(**{k: d[k] for k in cls.__slots__ if k in d})  # type: ignore[attr-defined]
 
 
@@ -267,7 +268,7 @@ class TpSlRegistry:
         return {"version": _REGISTRY_VERSION, "entries": [r.to_dict() for r in self.entries]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TpSlRegistry":
+    def from_dict(cls, d: Mapping[str, Any]) -> TpSlRegistry:
         if d.get("version", _REGISTRY_VERSION) != _REGISTRY_VERSION:
             raise ValueError(f"unsupported TP/SL registry version {d.get('version')!r}")
         return cls(tuple(ExitRule.from_dict(e) for e in d.get("entries", ())))

@@ -7,16 +7,17 @@ injected sleep records every wait; the total is bounded), and never more POSTs t
 """
 import json
 import random
+from decimal import Decimal as D
 
 import pytest
 import requests
 from binance.exceptions import BinanceAPIException, BinanceRequestException
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.filters import SymbolFilters
 from core.orders import Intent
 from core.risk_limits import ProposedOrder
-from decimal import Decimal as D
 from execution.exchange import CancelOutcome, CancelResult, ExchangeAdapter, Outcome, RetryPolicy, SubmitResult
 from execution.exchange.errors import parse_retry_after
 

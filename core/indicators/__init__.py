@@ -35,6 +35,12 @@ windows use van Herk/Gil-Werman prefix/suffix blocks. Everything is O(n) numpy w
 """
 from __future__ import annotations
 
+from core.indicators.crosses import (
+    CrossState,
+    crossover,
+    deadband_sign,
+    deadband_signs,
+)
 from core.indicators.kernels import (
     SIGN_DEADBAND,
     ema_alpha,
@@ -59,12 +65,6 @@ from core.indicators.windows import (
     donchian,
     sma,
     zscore,
-)
-from core.indicators.crosses import (
-    CrossState,
-    crossover,
-    deadband_sign,
-    deadband_signs,
 )
 
 __all__ = [

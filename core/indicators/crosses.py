@@ -14,7 +14,6 @@ from core.indicators.kernels import (
     _valid_bars,
 )
 
-
 # --------------------------------------------------------------------------- crossover flags
 
 
@@ -64,11 +63,11 @@ class CrossState:
     prev_sign: int | None = None  # None until the first bar with both values finite
 
     @classmethod
-    def start(cls) -> "CrossState":
+    def start(cls) -> CrossState:
         return cls()
 
     @classmethod
-    def warm(cls, fast: Any, slow: Any) -> "CrossState":
+    def warm(cls, fast: Any, slow: Any) -> CrossState:
         """The state after folding the (fast, slow) pairs (as `crossover(fast, slow)`); exact."""
         f, s = _array(fast, "fast"), _array(slow, "slow")
         both = np.flatnonzero(np.isfinite(f) & np.isfinite(s))
@@ -77,7 +76,7 @@ class CrossState:
         i = int(both[-1])
         return cls(deadband_sign(float(f[i]), float(s[i])))
 
-    def update(self, fast: float, slow: float) -> tuple["CrossState", tuple[bool, bool]]:
+    def update(self, fast: float, slow: float) -> tuple[CrossState, tuple[bool, bool]]:
         if not (math.isfinite(fast) and math.isfinite(slow)):
             return self, (False, False)
         s = deadband_sign(fast, slow)

@@ -3,10 +3,10 @@ recursions, and the constants every indicator shares (conventions: core/indicato
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
 
 #: Relative dead band for sign decisions (price vs average, fast vs slow): differences smaller than
 #: 1e-9 of the price level are "equal". It is far below any economic move (1e-5 bp) and far above

@@ -44,11 +44,11 @@ class EmaState:
     value: float = _NAN
 
     @classmethod
-    def start(cls, span: float) -> "EmaState":
+    def start(cls, span: float) -> EmaState:
         return cls(ema_alpha(span))
 
     @classmethod
-    def warm(cls, x: Any, span: float) -> "EmaState":
+    def warm(cls, x: Any, span: float) -> EmaState:
         """The state after folding x (as `ema(x, span)`)."""
         alpha = ema_alpha(span)
         v = _valid_values(x)
@@ -57,7 +57,7 @@ class EmaState:
         x0 = float(v[0])
         return cls(alpha, _decay_last(v[1:], alpha, x0, shift=x0))
 
-    def update(self, x: float) -> tuple["EmaState", float]:
+    def update(self, x: float) -> tuple[EmaState, float]:
         if not math.isfinite(x):
             return self, self.value
         y = self.value
@@ -122,11 +122,11 @@ class RsiState:
     value: float = _NAN
 
     @classmethod
-    def start(cls, period: int = 14) -> "RsiState":
+    def start(cls, period: int = 14) -> RsiState:
         return cls(_check_window(period, "period"))
 
     @classmethod
-    def warm(cls, close: Any, period: int = 14) -> "RsiState":
+    def warm(cls, close: Any, period: int = 14) -> RsiState:
         """The state after folding `close` (as `rsi(close, period)`)."""
         p = _check_window(period, "period")
         c = _valid_values(close)
@@ -141,7 +141,7 @@ class RsiState:
         total = g + l
         return cls(p, last, k, g, l, 100.0 * (g / total) if total > 0.0 else 50.0)
 
-    def update(self, close: float) -> tuple["RsiState", float]:
+    def update(self, close: float) -> tuple[RsiState, float]:
         if not math.isfinite(close):
             return self, self.value
         prev = self.prev_close
@@ -210,11 +210,11 @@ class AtrState:
     value: float = _NAN
 
     @classmethod
-    def start(cls, period: int = 14) -> "AtrState":
+    def start(cls, period: int = 14) -> AtrState:
         return cls(_check_window(period, "period"))
 
     @classmethod
-    def warm(cls, high: Any, low: Any, close: Any, period: int = 14) -> "AtrState":
+    def warm(cls, high: Any, low: Any, close: Any, period: int = 14) -> AtrState:
         """The state after folding the bars (as `atr(high, low, close, period)`)."""
         p = _check_window(period, "period")
         h, l, c = _array(high, "high"), _array(low, "low"), _array(close, "close")
@@ -230,7 +230,7 @@ class AtrState:
         value = _wilder_last(ranges, p)
         return cls(p, last, k, value, value)
 
-    def update(self, high: float, low: float, close: float) -> tuple["AtrState", float]:
+    def update(self, high: float, low: float, close: float) -> tuple[AtrState, float]:
         if not (math.isfinite(high) and math.isfinite(low) and math.isfinite(close)):
             return self, self.value
         prev = self.prev_close
@@ -306,11 +306,11 @@ class EwmaVolState:
     value: float = _NAN
 
     @classmethod
-    def start(cls, span: float) -> "EwmaVolState":
+    def start(cls, span: float) -> EwmaVolState:
         return cls(ema_alpha(span))
 
     @classmethod
-    def warm(cls, close: Any, span: float) -> "EwmaVolState":
+    def warm(cls, close: Any, span: float) -> EwmaVolState:
         """The state after folding `close` (as `ewma_vol(close, span)`)."""
         a = ema_alpha(span)
         c = valid_prices(close)
@@ -323,7 +323,7 @@ class EwmaVolState:
         norm = -math.expm1(k * math.log1p(-a)) if a < 1.0 else 1.0
         return cls(a, float(c[-1]), raw, k, math.sqrt(raw / norm))
 
-    def update(self, close: float) -> tuple["EwmaVolState", float]:
+    def update(self, close: float) -> tuple[EwmaVolState, float]:
         if not (math.isfinite(close) and close > 0.0):
             return self, self.value
         prev = self.prev_close

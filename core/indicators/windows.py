@@ -18,7 +18,6 @@ from core.indicators.kernels import (
     _valid_values,
 )
 
-
 # --------------------------------------------------------------------------- rolling windows
 
 
@@ -108,17 +107,17 @@ class SmaState:
     value: float = _NAN
 
     @classmethod
-    def start(cls, n: int) -> "SmaState":
+    def start(cls, n: int) -> SmaState:
         return cls(_check_window(n))
 
     @classmethod
-    def warm(cls, x: Any, n: int) -> "SmaState":
+    def warm(cls, x: Any, n: int) -> SmaState:
         """The state after folding x (as `sma(x, n)`); exact: the state is the last n valid values."""
         n = _check_window(n)
         window = tuple(_valid_values(x)[-n:].tolist())
         return cls(n, window, _window_mean(window) if len(window) == n else _NAN)
 
-    def update(self, x: float) -> tuple["SmaState", float]:
+    def update(self, x: float) -> tuple[SmaState, float]:
         if not math.isfinite(x):
             return self, self.value
         window = (self.window + (float(x),))[-self.n :]
@@ -160,17 +159,17 @@ class ZScoreState:
     value: float = _NAN
 
     @classmethod
-    def start(cls, n: int = 20) -> "ZScoreState":
+    def start(cls, n: int = 20) -> ZScoreState:
         return cls(_check_window(n, minimum=2))
 
     @classmethod
-    def warm(cls, x: Any, n: int = 20) -> "ZScoreState":
+    def warm(cls, x: Any, n: int = 20) -> ZScoreState:
         """The state after folding x (as `zscore(x, n)`); exact: the state is the last n valid values."""
         n = _check_window(n, minimum=2)
         window = tuple(_valid_values(x)[-n:].tolist())
         return cls(n, window, _window_zscore(window) if len(window) == n else _NAN)
 
-    def update(self, x: float) -> tuple["ZScoreState", float]:
+    def update(self, x: float) -> tuple[ZScoreState, float]:
         if not math.isfinite(x):
             return self, self.value
         window = (self.window + (float(x),))[-self.n :]
@@ -206,7 +205,9 @@ def donchian(high: Any, low: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     return _expand(upper, valid), _expand(lower, valid)
 
 
-def _slide_extreme(window: tuple[float, ...], extreme: float, new: float, n: int, take_max: bool) -> tuple[tuple[float, ...], float]:
+def _slide_extreme(
+    window: tuple[float, ...], extreme: float, new: float, n: int, take_max: bool
+) -> tuple[tuple[float, ...], float]:
     """Append `new` to a window of at most n values and return it with its max (min); the extreme is
     recomputed only when the current one drops out, so the usual cost is the tuple copy."""
     if len(window) < n:
@@ -233,11 +234,11 @@ class DonchianState:
     lower: float = _NAN
 
     @classmethod
-    def start(cls, n: int) -> "DonchianState":
+    def start(cls, n: int) -> DonchianState:
         return cls(_check_window(n))
 
     @classmethod
-    def warm(cls, high: Any, low: Any, n: int) -> "DonchianState":
+    def warm(cls, high: Any, low: Any, n: int) -> DonchianState:
         """The state after folding the bars (as `donchian(high, low, n)`); exact."""
         n = _check_window(n)
         h, l = _array(high, "high"), _array(low, "low")
@@ -252,7 +253,7 @@ class DonchianState:
         upper, lower = (float(h[m - 1 - n : m - 1].max()), float(l[m - 1 - n : m - 1].min())) if m > n else (_NAN, _NAN)
         return cls(n, highs, lows, max(highs), min(lows), upper, lower)
 
-    def update(self, high: float, low: float) -> tuple["DonchianState", tuple[float, float]]:
+    def update(self, high: float, low: float) -> tuple[DonchianState, tuple[float, float]]:
         """Returns (upper, lower) for the bar being added, i.e. over the n bars BEFORE it."""
         if not (math.isfinite(high) and math.isfinite(low)):
             return self, (self.upper, self.lower)

@@ -5,7 +5,8 @@ Gate checks let strict reductions through; cap checks look only at the exposure 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from core.filters import ZERO, to_decimal
 from core.portfolio import float_or_none as _f
@@ -89,7 +90,8 @@ def check_portfolio_dd_circuit(f: OrderFacts, ctx: RiskContext) -> Veto | None:
     thr = ctx.limits.circuit_breakers.max_portfolio_dd_nav_pct
     dd = ctx.dd
     return Veto("portfolio_dd_circuit",
-                f"portfolio drawdown {float(dd.current_dd_pct):.4%} (peak {dd.peak_nav_usd}, latest {dd.latest_nav_usd})"  # type: ignore[union-attr]
+                f"portfolio drawdown {float(dd.current_dd_pct):.4%} "  # type: ignore[union-attr]
+                f"(peak {dd.peak_nav_usd}, latest {dd.latest_nav_usd})"  # type: ignore[union-attr]
                 f" >= max_portfolio_dd_nav_pct {thr:.4%}: circuit tripped, no new risk",
                 {**_dd_numbers(ctx), "max_portfolio_dd_nav_pct": float(thr)})
 
@@ -99,7 +101,8 @@ def check_daily_loss_limit(f: OrderFacts, ctx: RiskContext) -> Veto | None:
         return None
     thr = ctx.limits.KILL_DAILY_LOSS_PCT
     return Veto("daily_loss_limit",
-                f"today's loss {float(ctx.daily_loss):.4%} of day-start NAV {ctx.day_start_nav_usd} >= KILL_DAILY_LOSS_PCT {thr:.4%}",  # type: ignore[arg-type]
+                f"today's loss {float(ctx.daily_loss):.4%} of day-start NAV "  # type: ignore[arg-type]
+                f"{ctx.day_start_nav_usd} >= KILL_DAILY_LOSS_PCT {thr:.4%}",
                 {"day_start_nav_usd": _f(ctx.day_start_nav_usd), "latest_nav_usd": _f(ctx.nav_usd),
                  "daily_loss_pct": _f(ctx.daily_loss), "KILL_DAILY_LOSS_PCT": float(thr),
                  "realized_pnl_today_usd": _f(ctx.realized_pnl_today_usd)})
@@ -109,7 +112,8 @@ def check_nav_stale(f: OrderFacts, ctx: RiskContext) -> Veto | None:
     if not ctx.nav_stale_reason or f.is_reduce:
         return None
     age = None if ctx.nav_ts_ms is None else (ctx.now_ms - ctx.nav_ts_ms) / 1000.0
-    return Veto("nav_stale", f"{ctx.nav_stale_reason} (freshness limit {ctx.limits.nav_freshness_seconds} s): no new risk",
+    return Veto("nav_stale",
+                f"{ctx.nav_stale_reason} (freshness limit {ctx.limits.nav_freshness_seconds} s): no new risk",
                 {"latest_nav_usd": _f(ctx.nav_usd) if ctx.nav_usd is not None and ctx.nav_usd.is_finite() else None,
                  "latest_nav_ts_ms": ctx.nav_ts_ms, "now_ms": ctx.now_ms, "nav_age_seconds": age,
                  "nav_freshness_seconds": float(ctx.limits.nav_freshness_seconds)})
@@ -120,7 +124,8 @@ _PROBLEM_TEXT = {
     "symbol_not_trading": "symbol status is not TRADING",
     "bad_side": "side must be BUY or SELL",
     "bad_position_side": "position_side must be LONG, SHORT or BOTH",
-    "position_side_mode_mismatch": "position_side does not match the account's position mode (hedge: LONG/SHORT, one-way: BOTH)",
+    "position_side_mode_mismatch":
+        "position_side does not match the account's position mode (hedge: LONG/SHORT, one-way: BOTH)",
     "unsupported_order_type": "order_type must be LIMIT or MARKET",
     "qty_not_finite": "qty is not a finite number",
     "qty_not_positive": "qty must be > 0",
@@ -132,7 +137,8 @@ _PROBLEM_TEXT = {
     "filters_unjudgeable": "the exchange filters could not be evaluated for these numbers",
     "leverage_not_positive": "leverage must be a finite number > 0",
     "unknown_intent": "intent must be OPEN or CLOSE",
-    "intent_mismatch": "declared intent disagrees with side x position_side (hedge: BUY LONG/SELL SHORT open, SELL LONG/BUY SHORT close)",
+    "intent_mismatch": "declared intent disagrees with side x position_side "
+                       "(hedge: BUY LONG/SELL SHORT open, SELL LONG/BUY SHORT close)",
     "reduce_exceeds_position": "a close cannot exceed the leg's quantity",
     "shorts_disabled": "the profile does not allow opening shorts",
 }
@@ -271,7 +277,8 @@ def check_correlation_cap(f: OrderFacts, ctx: RiskContext) -> Veto | None:
     g0, post0 = breached[0]
     cap0 = ctx.groups.groups[g0].max_group_nav_pct
     text = "; ".join(
-        f"group {g} post-trade gross {p:.2f} USD = {float(p / nav):.4%} of NAV > cap {ctx.groups.groups[g].max_group_nav_pct:.4%}"  # type: ignore[operator]
+        f"group {g} post-trade gross {p:.2f} USD = {float(p / nav):.4%} of NAV "  # type: ignore[operator]
+        f"> cap {ctx.groups.groups[g].max_group_nav_pct:.4%}"
         for g, p in breached)
     return Veto("correlation_cap", text,
                 {"group": g0, "group_gross_usd": float(ctx.group_gross[g0]), "order_notional_usd": float(f.add_usd),
@@ -289,9 +296,11 @@ def check_max_gross_exposure(f: OrderFacts, ctx: RiskContext) -> Veto | None:
         return None
     cap = ctx.limits.max_gross_exposure_nav_pct
     pct = post / ctx.nav_usd  # type: ignore[operator]
-    return Veto("max_gross_exposure", f"post-trade gross exposure {post:.2f} USD = {float(pct):.4%} of NAV > cap {cap:.4%}",
-                {"gross_usd": float(ctx.total_gross), "order_notional_usd": float(f.add_usd), "post_trade_usd": float(post),
-                 "post_trade_nav_pct": float(pct), "max_gross_exposure_nav_pct": float(cap), "nav_usd": _f(ctx.nav_usd)})
+    return Veto("max_gross_exposure",
+                f"post-trade gross exposure {post:.2f} USD = {float(pct):.4%} of NAV > cap {cap:.4%}",
+                {"gross_usd": float(ctx.total_gross), "order_notional_usd": float(f.add_usd),
+                 "post_trade_usd": float(post), "post_trade_nav_pct": float(pct),
+                 "max_gross_exposure_nav_pct": float(cap), "nav_usd": _f(ctx.nav_usd)})
 
 
 PIPELINE: tuple[Callable[[OrderFacts, RiskContext], Veto | None], ...] = (
@@ -337,7 +346,8 @@ def summary(f: OrderFacts, ctx: RiskContext) -> dict[str, Any]:
         "added_exposure_usd": float(f.add_usd),
         "symbol_post_trade_nav_pct": _f(sym_post / nav) if nav else None,
         "gross_post_trade_nav_pct": _f(gross_post / nav) if nav else None,
-        "group_post_trade_nav_pct": {g: float((ctx.group_gross[g] + f.add_usd) / nav) for g in ctx.groups_of.get(sym, ())} if nav else {},
+        "group_post_trade_nav_pct": (
+            {g: float((ctx.group_gross[g] + f.add_usd) / nav) for g in ctx.groups_of.get(sym, ())} if nav else {}),
         "open_legs": ctx.open_leg_count,
         "leg_qty": float(f.leg_qty),
     }

@@ -1,10 +1,11 @@
 """RiskContext: per-snapshot aggregates built once per cycle; `check(order)` is incremental."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.filters import MARKET_ORDER_TYPES, ZERO, SymbolFilters, to_decimal
 from core.portfolio import (
@@ -41,9 +42,9 @@ class RiskContext:
     """Per-snapshot aggregates; built once per cycle, then `check(order)` is incremental."""
 
     now_ms: int
-    limits: "RiskLimits"
-    groups: "CorrelationGroups"
-    profile: "Profile | None"
+    limits: RiskLimits
+    groups: CorrelationGroups
+    profile: Profile | None
     hedge_mode: bool
     trading_state: str
     kill_switch: bool
@@ -80,10 +81,10 @@ class RiskContext:
     def build(
         cls,
         snapshot: PortfolioSnapshot,
-        limits: "RiskLimits",
-        groups: "CorrelationGroups",
-        profile: "Profile | None" = None,
-    ) -> "RiskContext":
+        limits: RiskLimits,
+        groups: CorrelationGroups,
+        profile: Profile | None = None,
+    ) -> RiskContext:
         last = latest_nav(snapshot.nav_history)
         nav = last.nav_usd if last else None
         nav_ok = is_finite_positive(nav)
@@ -115,7 +116,8 @@ class RiskContext:
         for o in snapshot.open_orders:
             if not o.opens_risk or not is_finite_positive(o.qty):
                 continue
-            px = o.price if o.order_type not in MARKET_ORDER_TYPES and is_finite_positive(o.price) else marks.get(o.symbol)
+            priced = o.order_type not in MARKET_ORDER_TYPES and is_finite_positive(o.price)
+            px = o.price if priced else marks.get(o.symbol)
             if px is not None:
                 symbol_gross[o.symbol] = symbol_gross.get(o.symbol, ZERO) + o.qty * px
             committed.add((o.symbol, o.position_side))
@@ -136,7 +138,8 @@ class RiskContext:
             hedge_mode=snapshot.hedge_mode,
             trading_state=effective_trading_state(limits.trading_state, snapshot.trading_state),
             kill_switch=bool(limits.kill_switch or snapshot.kill_switch),
-            kill_switch_sources=MappingProxyType({"config": bool(limits.kill_switch), "state": bool(snapshot.kill_switch)}),
+            kill_switch_sources=MappingProxyType(
+                {"config": bool(limits.kill_switch), "state": bool(snapshot.kill_switch)}),
             filters=snapshot.filters,
             legs=MappingProxyType(legs),
             marks=MappingProxyType(marks),
@@ -175,13 +178,14 @@ class RiskContext:
     def facts(self, order: ProposedOrder) -> OrderFacts:
         return order_facts(order, self)
 
-    def check(self, order: ProposedOrder, pipeline: Sequence[Callable[[OrderFacts, "RiskContext"], Veto | None]] | None = None) -> RiskDecision:
+    def check(self, order: ProposedOrder,
+              pipeline: Sequence[Callable[[OrderFacts, RiskContext], Veto | None]] | None = None) -> RiskDecision:
         f = order_facts(order, self)
         vetoes = [v for chk in (pipeline or PIPELINE) if (v := chk(f, self)) is not None]
         vetoes.sort(key=lambda v: RANK.get(v.code, len(RANK)))
         return RiskDecision(approved=not vetoes, vetoes=tuple(vetoes), checks=summary(f, self), order=order)
 
-    def after(self, order: ProposedOrder) -> "RiskContext":
+    def after(self, order: ProposedOrder) -> RiskContext:
         """This context plus `order` as pending exposure (call it for each order you approve and send)."""
         f = order_facts(order, self)
         if f.is_reduce or f.add_usd <= 0:
@@ -203,22 +207,24 @@ class RiskContext:
     # ------------------------------------------------------------------ state
     def correlation_status(self) -> dict[str, dict[str, Any]]:
         """Per group for risk.json / the dashboard, from positions only (resting orders excluded)."""
-        exposures = correlation_exposure(self.legs.values(), self.nav_usd if self.nav_ok else None, self.groups, self.marks)
+        nav = self.nav_usd if self.nav_ok else None
+        exposures = correlation_exposure(self.legs.values(), nav, self.groups, self.marks)
         return {g.group: g.to_dict() for g in exposures}
 
 
 def check_order(
     order: ProposedOrder,
     snapshot: PortfolioSnapshot,
-    limits: "RiskLimits",
-    groups: "CorrelationGroups",
-    profile: "Profile | None" = None,
+    limits: RiskLimits,
+    groups: CorrelationGroups,
+    profile: Profile | None = None,
 ) -> RiskDecision:
     """Approve, or veto with every applicable coded reason. Builds the context for this one order."""
     return RiskContext.build(snapshot, limits, groups, profile).check(order)
 
 
-def correlation_status(snapshot: PortfolioSnapshot, groups: "CorrelationGroups", limits: "RiskLimits | None" = None) -> dict[str, dict[str, Any]]:
+def correlation_status(snapshot: PortfolioSnapshot, groups: CorrelationGroups,
+                       limits: RiskLimits | None = None) -> dict[str, dict[str, Any]]:
     """`risk.json.correlation_groups`: {group: {symbols, gross_usd, gross_nav_pct, max_group_nav_pct, status}}.
 
     Uses the latest NAV of the snapshot (stale or not: the dashboard shows the freshness separately).

@@ -5,9 +5,10 @@ says (docs/RISK.md "Numbers").
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from core.filters import ZERO, to_decimal
 from core.portfolio import NavPoint, is_finite_positive
@@ -103,4 +104,4 @@ def daily_loss_at_or_above(day_start_usd: Decimal | None, latest_usd: Decimal | 
     """`daily_loss_pct >= threshold`, decided exactly as `day_start - latest >= threshold x day_start`."""
     if daily_loss_pct(day_start_usd, latest_usd) is None:
         return False
-    return at_or_above(day_start_usd - latest_usd, threshold, day_start_usd)  # type: ignore[operator]
+    return at_or_above(day_start_usd - latest_usd, threshold, day_start_usd)  # type: ignore[operator,arg-type]  # both known non-None above

@@ -5,9 +5,10 @@ Pure: values in, values out (docs/RISK.md has the codes, numbers and operator ac
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from core.filters import FilterViolation, SymbolFilters
 from core.orders import Intent, closes_leg, opens_leg, parse_intent

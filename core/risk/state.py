@@ -7,12 +7,21 @@ from core.portfolio import (
     PortfolioSnapshot,
     correlation_exposure,
     effective_trading_state,
-    float_or_none as _f,
     gross_exposure,
     is_finite_positive,
     nav_pct,
 )
-from core.risk.metrics import daily_loss_at_or_above, daily_loss_pct, day_start_nav, dd_at_or_above, drawdown, latest_nav
+from core.portfolio import (
+    float_or_none as _f,
+)
+from core.risk.metrics import (
+    daily_loss_at_or_above,
+    daily_loss_pct,
+    day_start_nav,
+    dd_at_or_above,
+    drawdown,
+    latest_nav,
+)
 
 if TYPE_CHECKING:
     from settings.models import CorrelationGroups, RiskLimits
@@ -20,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["to_risk_state"]
 
 
-def to_risk_state(snapshot: PortfolioSnapshot, limits: "RiskLimits", groups: "CorrelationGroups") -> dict[str, Any]:
+def to_risk_state(snapshot: PortfolioSnapshot, limits: RiskLimits, groups: CorrelationGroups) -> dict[str, Any]:
     """The value of `logs/state/risk.json["risk"]` (seed 002 §6.1 / seed 000 §3 field names).
 
     Exposure here is positions only (what the account holds); check_order additionally counts resting

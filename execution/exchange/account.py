@@ -5,7 +5,8 @@ a KeyError or TypeError out of a read.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Optional, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from core.filters import SymbolFilters, parse_exchange_info, to_decimal
 
@@ -65,8 +66,8 @@ class Account(Transport):
             raise LocalRejection("Invalid symbol.", code=-1121, sent=False)
         return filters
 
-    def klines(self, symbol: str, interval: str, limit: int = 500, start_ms: Optional[int] = None,
-               end_ms: Optional[int] = None) -> list[Kline]:
+    def klines(self, symbol: str, interval: str, limit: int = 500, start_ms: int | None = None,
+               end_ms: int | None = None) -> list[Kline]:
         params: dict[str, Any] = {"symbol": symbol, "interval": interval, "limit": limit}
         if start_ms is not None:
             params["startTime"] = start_ms
@@ -88,7 +89,7 @@ class Account(Transport):
             self._saw_market_time(mp.time_ms)
         return out
 
-    def funding_rates(self, symbol: str, limit: int = 100, start_ms: Optional[int] = None) -> list[dict]:
+    def funding_rates(self, symbol: str, limit: int = 100, start_ms: int | None = None) -> list[dict]:
         params: dict[str, Any] = {"symbol": symbol, "limit": limit}
         if start_ms is not None:
             params["startTime"] = start_ms
@@ -115,10 +116,10 @@ class Account(Transport):
         rows = self._request("balance", self.client.futures_account_balance)
         return self._parsed("balance", rows, lambda rs: [Balance.from_api(b) for b in rs])
 
-    def balance(self, asset: str = "USDT") -> Optional[Balance]:
+    def balance(self, asset: str = "USDT") -> Balance | None:
         return next((b for b in self.balances() if b.asset == asset), None)
 
-    def positions(self, symbol: Optional[str] = None, include_flat: bool = False,
+    def positions(self, symbol: str | None = None, include_flat: bool = False,
                   with_settings: bool = False) -> list[Position]:
         """Position legs. Hedge mode: LONG and SHORT legs are separate records (SHORT amounts negative).
 
@@ -166,20 +167,20 @@ class Account(Transport):
             self._symbol_config[symbol] = cfg
         return cfg
 
-    def _remember_setting(self, symbol: str, leverage: Optional[int] = None, margin_type: Optional[str] = None) -> None:
+    def _remember_setting(self, symbol: str, leverage: int | None = None, margin_type: str | None = None) -> None:
         """A setting write succeeded: update the cached config (only when the other setting is known too)."""
         old = self._symbol_config.get(symbol)
         if old is not None:
             self._symbol_config[symbol] = SymbolConfig(symbol, leverage if leverage is not None else old.leverage,
                                                        margin_type or old.margin_type)
 
-    def open_orders(self, symbol: Optional[str] = None) -> list[OrderState]:
+    def open_orders(self, symbol: str | None = None) -> list[OrderState]:
         params = {"symbol": symbol} if symbol else {}
         rows = self._request("openOrders" if symbol else "openOrders:all", self.client.futures_get_open_orders, params)
         return self._parsed("openOrders", rows, lambda rs: [OrderState.from_api(r) for r in rs])
 
-    def get_order(self, symbol: str, client_order_id: Optional[str] = None,
-                  order_id: Optional[int] = None) -> Optional[OrderState]:
+    def get_order(self, symbol: str, client_order_id: str | None = None,
+                  order_id: int | None = None) -> OrderState | None:
         """Order status by clientOrderId (or orderId); None when the exchange does not know it (-2013)."""
         params = order_ref(symbol, client_order_id, order_id)
         try:
@@ -188,8 +189,8 @@ class Account(Transport):
         except UnknownOrderError:
             return None
 
-    def user_trades(self, symbol: str, start_ms: Optional[int] = None, end_ms: Optional[int] = None,
-                    limit: int = 500, from_id: Optional[int] = None) -> list[UserTrade]:
+    def user_trades(self, symbol: str, start_ms: int | None = None, end_ms: int | None = None,
+                    limit: int = 500, from_id: int | None = None) -> list[UserTrade]:
         params: dict[str, Any] = {"symbol": symbol, "limit": limit}
         if start_ms is not None:
             params["startTime"] = start_ms

@@ -23,7 +23,7 @@ Single-threaded by design (one requests.Session); give each thread its own adapt
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .protective import Protective
 from .records import Position

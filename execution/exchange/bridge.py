@@ -7,8 +7,8 @@ exchange did not report (positionRisk v3) keeps `leverage=None`, which check_ord
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable, Optional
 
 from core.filters import MARKET_ORDER_TYPES
 from core.orders import BOTH, LONG, SHORT
@@ -59,7 +59,7 @@ def open_order_from_protective(p: ProtectiveOrder) -> OpenOrder:
                      reduce_only=p.reduce_only or p.close_position)
 
 
-def nav_usd(balances: Iterable[Balance], positions: Iterable[Position], asset: str = "USDT") -> Optional[Decimal]:
+def nav_usd(balances: Iterable[Balance], positions: Iterable[Position], asset: str = "USDT") -> Decimal | None:
     """NAV = wallet balance + sum of unrealized PnL (docs/STATE_FILES.md "nav.json"); None without the asset."""
     wallet = next((b.balance for b in balances if b.asset == asset), None)
     if wallet is None:
@@ -68,7 +68,7 @@ def nav_usd(balances: Iterable[Balance], positions: Iterable[Position], asset: s
 
 
 def nav_point(balances: Iterable[Balance], positions: Iterable[Position], now_ms: int,
-              asset: str = "USDT") -> Optional[NavPoint]:
+              asset: str = "USDT") -> NavPoint | None:
     """The NAV as a core NavPoint at `now_ms`, or None when the balance of `asset` is missing."""
     nav = nav_usd(balances, positions, asset)
     return None if nav is None else NavPoint(now_ms, nav)

@@ -19,7 +19,7 @@ Callers branch on the class, never on Binance codes or HTTP statuses; those stay
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any
 
 import requests
 from binance.exceptions import BinanceAPIException, BinanceRequestException
@@ -31,8 +31,8 @@ class ExchangeError(Exception):
     kind = "error"
     retryable = False
 
-    def __init__(self, message: str, *, code: Optional[int] = None, status: Optional[int] = None,
-                 retry_after: Optional[float] = None, until_ms: Optional[int] = None, sent: bool = True):
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
+                 retry_after: float | None = None, until_ms: int | None = None, sent: bool = True):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -116,11 +116,11 @@ _INVALID_RANGES = ((-1199, -1100), (-2099, -2000), (-4999, -4000), (-5999, -5000
 _BAN_UNTIL = re.compile(r"banned until (\d{10,})")
 
 
-def error_for(code: Optional[int], status: Optional[int], message: str = "", *,
-              retry_after: Optional[float] = None) -> ExchangeError:
+def error_for(code: int | None, status: int | None, message: str = "", *,
+              retry_after: float | None = None) -> ExchangeError:
     """Pure mapping from (Binance code, HTTP status) to the taxonomy. Status wins for 418/429/5xx."""
     msg = message or (f"HTTP {status}" if status else "exchange error")
-    kw = dict(code=code, status=status, retry_after=retry_after)
+    kw: dict[str, Any] = dict(code=code, status=status, retry_after=retry_after)
     if status == 418:
         m = _BAN_UNTIL.search(msg[:1000])
         until = int(m.group(1)) if m and len(m.group(1)) <= 16 else None  # the adapter bounds it further
@@ -153,7 +153,7 @@ def error_for(code: Optional[int], status: Optional[int], message: str = "", *,
 MAX_RETRY_AFTER_S = 86_400.0
 
 
-def parse_retry_after(value: object) -> Optional[float]:
+def parse_retry_after(value: object) -> float | None:
     """Retry-After (seconds) as a finite number in [0, a day], or None when it is absent or garbage.
 
     Headers are untrusted input (docs/EXCHANGE.md quirk 18): -1, nan, "soon", 1e308 or a 5,000-digit number
@@ -175,7 +175,7 @@ def parse_retry_after(value: object) -> Optional[float]:
     return min(seconds, MAX_RETRY_AFTER_S)
 
 
-def _retry_after(response) -> Optional[float]:
+def _retry_after(response) -> float | None:
     headers = getattr(response, "headers", None)
     if headers is None or not hasattr(headers, "get"):
         return None

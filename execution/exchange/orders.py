@@ -11,11 +11,19 @@ exchange answers (every header and field is untrusted input).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
-from core.filters import MARKET_ORDER_TYPES, SymbolFilters, check_order_filters, decimal_to_str, quantize_price, quantize_qty
+from core.filters import (
+    MARKET_ORDER_TYPES,
+    SymbolFilters,
+    check_order_filters,
+    decimal_to_str,
+    quantize_price,
+    quantize_qty,
+)
 from core.orders import BOTH, LEGS, SIDES, Intent, closes_leg, entry_leg, exit_leg, exit_side
 from core.risk.records import ProposedOrder, lenient_dec
 
@@ -72,7 +80,7 @@ def is_closing(order: ProposedOrder, dual: bool) -> bool:
 
 
 def order_request(order: ProposedOrder, filters: SymbolFilters, dual: bool, *, client_order_id: str,
-                  mark_price: Optional[Decimal] = None, time_in_force: Optional[str] = None) -> OrderRequest:
+                  mark_price: Decimal | None = None, time_in_force: str | None = None) -> OrderRequest:
     """The wire request for `order` (pure), or LocalRejection carrying the code Binance would answer.
 
     - Hedge mode (`dual`): positionSide = the leg, always sent; reduceOnly never sent (-1106). Intent CLOSE
@@ -103,7 +111,7 @@ def order_request(order: ProposedOrder, filters: SymbolFilters, dual: bool, *, c
     qty = quantize_qty(order.qty, filters, market=market)
     if qty <= 0 < order.qty:  # floored to nothing: say why, not "quantity <= 0"
         raise LocalRejection("Quantity less than min quantity.", code=-4004, sent=False)
-    px: Optional[Decimal] = None
+    px: Decimal | None = None
     if not market:
         if order.price is None or not order.price.is_finite():
             raise LocalRejection(_MALFORMED.format("price"), code=-1102, sent=False)
@@ -135,14 +143,14 @@ class _Posted:
     outcome: Outcome
     response: Any = None
     found: Any = None
-    error: Optional[ExchangeError] = None
+    error: ExchangeError | None = None
     sent: int = 0
 
 
 class Orders(Account):
     # ================================================================== approved order -> request
     def submit_order(self, order: ProposedOrder, *, intent_id: str, slice_index: int = 0,
-                     time_in_force: Optional[str] = None, mark_price: Any = None) -> SubmitResult:
+                     time_in_force: str | None = None, mark_price: Any = None) -> SubmitResult:
         """Send the core's approved order (`RiskDecision.order`) as slice `slice_index` of intent `intent_id`.
 
         The clientOrderId is `make_client_order_id(intent_id, slice_index)`: deterministic, so a resend after
@@ -158,9 +166,9 @@ class Orders(Account):
         return self._prepare_and_submit(order, cid, time_in_force=time_in_force, mark_price=mark_price)
 
     def prepare_order(self, symbol: str, side: str, quantity: Any, *, order_type: str = "MARKET",
-                      price: Any = None, position_side: Optional[str] = None, reduce_only: bool = False,
-                      time_in_force: Optional[str] = None, client_order_id: Optional[str] = None,
-                      intent_id: Optional[str] = None, slice_index: int = 0, ref_price: Any = None,
+                      price: Any = None, position_side: str | None = None, reduce_only: bool = False,
+                      time_in_force: str | None = None, client_order_id: str | None = None,
+                      intent_id: str | None = None, slice_index: int = 0, ref_price: Any = None,
                       mark_price: Any = None) -> OrderRequest:
         """The keyword form of `order_request`: reads, then the pure function; the request or LocalRejection.
 
@@ -173,7 +181,7 @@ class Orders(Account):
         return self._prepare(order, cid, time_in_force=time_in_force,
                              mark_price=ref_price if ref_price is not None else mark_price)
 
-    def _prepare(self, order: ProposedOrder, cid: str, *, time_in_force: Optional[str] = None,
+    def _prepare(self, order: ProposedOrder, cid: str, *, time_in_force: str | None = None,
                  mark_price: Any = None) -> OrderRequest:
         if order.side not in SIDES:
             raise LocalRejection("Invalid side.", code=-1117, sent=False)
@@ -293,7 +301,7 @@ class Orders(Account):
         were not processed: REJECTED. Any other exchange error is final: REJECTED.
         """
         sent = 0
-        last: Optional[ExchangeError] = None
+        last: ExchangeError | None = None
         for round_no in range(1, self.policy.max_attempts + 1):
             sent += 1
             try:
@@ -324,7 +332,7 @@ class Orders(Account):
         return _Posted(Outcome.UNKNOWN, error=last, sent=sent)
 
     @staticmethod
-    def _look_up(lookup: Callable[[], Any], ref_id: str, e: ExchangeError, sent: int, tag: str) -> Optional[_Posted]:
+    def _look_up(lookup: Callable[[], Any], ref_id: str, e: ExchangeError, sent: int, tag: str) -> _Posted | None:
         """Ask the exchange for `ref_id` after `e`: ACCEPTED (recovered) when found, UNKNOWN when the query
         fails or answers about another id, None when the exchange does not have it (-2013)."""
         try:
@@ -340,7 +348,7 @@ class Orders(Account):
         exec_log.info("[executor] %s_RECOVERED cid=%s status=%s after %s", tag, ref_id, found.status, e.kind)
         return _Posted(Outcome.ACCEPTED, found=found, sent=sent)
 
-    def _lookup(self, symbol: str, client_order_id: str) -> Optional[OrderState]:
+    def _lookup(self, symbol: str, client_order_id: str) -> OrderState | None:
         return self.get_order(symbol, client_order_id=client_order_id)
 
     def _order_err(self, req: OrderRequest, e: ExchangeError, sent: int, outcome: Outcome) -> SubmitResult:
@@ -350,8 +358,8 @@ class Orders(Account):
                             attempts=sent)
 
     # ================================================================== cancel
-    def cancel_order(self, symbol: str, client_order_id: Optional[str] = None,
-                     order_id: Optional[int] = None) -> CancelResult:
+    def cancel_order(self, symbol: str, client_order_id: str | None = None,
+                     order_id: int | None = None) -> CancelResult:
         """Cancel one order. A resent cancel is harmless (the second gets -2011), so retryables are retried;
         -2011/-2013 -> NOT_OPEN with the order's final state when the exchange still knows it."""
         params = order_ref(symbol, client_order_id, order_id)
@@ -359,6 +367,7 @@ class Orders(Account):
         outcome, resp, err = self._cancel("order:delete", self.client.futures_cancel_order, params, "cancel",
                                           client_order_id)
         if outcome is CancelOutcome.NOT_OPEN:
+            assert err is not None
             state = self._final_state(lambda: self.get_order(symbol, client_order_id, order_id))
             return CancelResult(outcome, symbol, client_order_id, order_id, state, err.code, err.message)
         if err is not None:
@@ -366,7 +375,7 @@ class Orders(Account):
         return CancelResult(outcome, symbol, client_order_id, order_id, _state_or_none(resp))
 
     def _cancel(self, endpoint: str, fn: Callable[..., Any], params: dict, what: str,
-                client_id: Optional[str]) -> tuple[CancelOutcome, Any, Optional[ExchangeError]]:
+                client_id: str | None) -> tuple[CancelOutcome, Any, ExchangeError | None]:
         """One cancel call mapped to its outcome. A resent cancel is harmless, so retryables are retried by
         `_request`; unknown order -> NOT_OPEN, still retryable after the retries -> UNKNOWN, else REJECTED."""
         try:
@@ -412,7 +421,7 @@ class Orders(Account):
         return CancelResult(outcome, symbol, code=int_or_none(doc.get("code")), reason=str(doc.get("msg", ""))[:300])
 
 
-def _proposed(symbol: str, side: Any, quantity: Any, order_type: Any, price: Any, position_side: Optional[str],
+def _proposed(symbol: str, side: Any, quantity: Any, order_type: Any, price: Any, position_side: str | None,
               reduce_only: bool) -> ProposedOrder:
     """The keyword arguments of `prepare_order` as the core's order record (one vocabulary)."""
     return ProposedOrder(str(symbol), str(side).upper(), str(position_side or "").upper(), quantity,
@@ -420,14 +429,14 @@ def _proposed(symbol: str, side: Any, quantity: Any, order_type: Any, price: Any
                          intent=Intent.CLOSE if reduce_only else None)
 
 
-def _decimal_or_none(value: Any) -> Optional[Decimal]:
+def _decimal_or_none(value: Any) -> Decimal | None:
     if value is None:
         return None
     d = lenient_dec(value)
     return d if d.is_finite() and d > 0 else None
 
 
-def _state_or_none(resp: Any) -> Optional[OrderState]:
+def _state_or_none(resp: Any) -> OrderState | None:
     """The order record of a cancel answer; None when the answer cannot be read (the cancel still happened)."""
     try:
         return OrderState.from_api(resp) if isinstance(resp, dict) else None
@@ -449,7 +458,7 @@ def _same_id(found: Any, ref_id: str) -> bool:
     return got in (None, "", ref_id)
 
 
-def _unreadable(resp: Any, id_key: str, req: Any, ref_id: str, sent: int) -> Optional[SubmitResult]:
+def _unreadable(resp: Any, id_key: str, req: Any, ref_id: str, sent: int) -> SubmitResult | None:
     """A 2xx answer to a submit that cannot be read as this order: it was probably booked, so the outcome is
     UNKNOWN (reconcile by the id), never a resend and never an exception. None when the answer is readable."""
     if isinstance(resp, dict) and resp.get(id_key) in (None, ref_id):

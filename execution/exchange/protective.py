@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 from core.filters import SymbolFilters, check_order_filters, decimal_to_str, quantize_price, quantize_qty, to_decimal
 from core.orders import BUY, LEGS, LONG, SELL, exit_side
@@ -32,7 +32,7 @@ __all__ = ["protective_request", "Protective"]
 
 def protective_request(symbol: str, position_side: str, kind: str, trigger_price: Any, quantity: Any,
                        filters: SymbolFilters, dual: bool, *, client_algo_id: str,
-                       close_position: Optional[bool] = None, working_type: str = "MARK_PRICE",
+                       close_position: bool | None = None, working_type: str = "MARK_PRICE",
                        price_protect: bool = False) -> ProtectiveRequest:
     """The `/fapi/v1/algoOrder` request protecting leg `position_side` (pure), or LocalRejection.
 
@@ -78,7 +78,7 @@ def protective_request(symbol: str, position_side: str, kind: str, trigger_price
     if filters.max_price > 0 and trigger > filters.max_price:
         raise LocalRejection("Price greater than max price.", code=-4002, sent=False)
 
-    qty: Optional[Decimal] = None
+    qty: Decimal | None = None
     if not close:
         try:
             raw_qty = to_decimal(quantity)
@@ -114,9 +114,9 @@ def protective_request(symbol: str, position_side: str, kind: str, trigger_price
 class Protective(Orders):
     # ================================================================== protective (conditional) orders
     def prepare_protective_order(self, symbol: str, position_side: str, kind: str, trigger_price: Any,
-                                 quantity: Any = None, *, close_position: Optional[bool] = None,
-                                 working_type: str = "MARK_PRICE", intent_id: Optional[str] = None,
-                                 revision: int = 0, client_algo_id: Optional[str] = None,
+                                 quantity: Any = None, *, close_position: bool | None = None,
+                                 working_type: str = "MARK_PRICE", intent_id: str | None = None,
+                                 revision: int = 0, client_algo_id: str | None = None,
                                  price_protect: bool = False) -> ProtectiveRequest:
         """Reads (filters, position mode), then the pure `protective_request`; clientAlgoId =
         `make_client_algo_id(intent_id, kind, revision)` (deterministic) unless given."""
@@ -228,8 +228,8 @@ class Protective(Orders):
         return SubmitResult(outcome, req.client_algo_id, req, code=e.code, reason=e.message, error_kind=e.kind,
                             attempts=sent)
 
-    def get_protective_order(self, symbol: str, client_algo_id: Optional[str] = None,
-                             algo_id: Optional[int] = None) -> Optional[ProtectiveOrder]:
+    def get_protective_order(self, symbol: str, client_algo_id: str | None = None,
+                             algo_id: int | None = None) -> ProtectiveOrder | None:
         """A protective order by clientAlgoId (or algoId): `GET /fapi/v1/algoOrder`. None when the exchange
         does not know it (-2013) or it belongs to another symbol (the query takes no symbol; ids are
         account-wide). Binance forgets cancelled/expired algo orders without fills after 3 days."""
@@ -240,15 +240,15 @@ class Protective(Orders):
         order = self._parsed("algoOrder:get", doc, ProtectiveOrder.from_api)
         return order if order.symbol == symbol else None
 
-    def open_protective_orders(self, symbol: Optional[str] = None) -> list[ProtectiveOrder]:
+    def open_protective_orders(self, symbol: str | None = None) -> list[ProtectiveOrder]:
         """Protective orders waiting for their trigger: `GET /fapi/v1/openAlgoOrders` (weight 1, 40 for all)."""
         params = {"symbol": symbol} if symbol else {}
         rows = self._request("openAlgoOrders" if symbol else "openAlgoOrders:all",
                              self.client.futures_get_open_algo_orders, params)
         return self._parsed("openAlgoOrders", rows, lambda rs: [ProtectiveOrder.from_api(r) for r in rs])
 
-    def cancel_protective_order(self, symbol: str, client_algo_id: Optional[str] = None,
-                                algo_id: Optional[int] = None) -> CancelResult:
+    def cancel_protective_order(self, symbol: str, client_algo_id: str | None = None,
+                                algo_id: int | None = None) -> CancelResult:
         """Cancel one protective order (`DELETE /fapi/v1/algoOrder`). A resent cancel is harmless, so
         retryables are retried; -2011/-2013 -> NOT_OPEN with the order's final state (e.g. FINISHED: it fired).
         The endpoint takes no symbol: the id alone names the order (`symbol` is for the result and the logs)."""
@@ -258,6 +258,7 @@ class Protective(Orders):
         outcome, resp, err = self._cancel("algoOrder:delete", self.client.futures_cancel_algo_order, ref,
                                           "protective cancel", client_algo_id)
         if outcome is CancelOutcome.NOT_OPEN:
+            assert err is not None
             state = self._final_state(lambda: self.get_protective_order(symbol, client_algo_id, algo_id))
             return CancelResult(outcome, symbol, client_algo_id,
                                 algo_id if algo_id is not None else (state.algo_id if state else None),

@@ -12,8 +12,9 @@ does the sleeping with its injected sleep function.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 # The one table of the endpoints the adapter calls: logical name -> (method, path, request weight), Binance's
 # published weights (the ":all" variants are the calls without a symbol). Orders weigh 0 on the IP weight and
@@ -76,7 +77,7 @@ class RateLimits:
     orders_10s: int = 300
 
     @classmethod
-    def from_exchange_info(cls, rate_limits: Iterable[Mapping[str, Any]], default: "RateLimits") -> "RateLimits":
+    def from_exchange_info(cls, rate_limits: Iterable[Mapping[str, Any]], default: RateLimits) -> RateLimits:
         weight, o1m, o10s = default.weight_1m, default.orders_1m, default.orders_10s
         for rl in rate_limits if isinstance(rate_limits, (list, tuple)) else ():
             if not isinstance(rl, Mapping):
@@ -98,7 +99,7 @@ class RateLimits:
 _MAX_COUNTER = 10 ** 9  # no real counter comes near this; anything beyond is garbage
 
 
-def _header_int(headers: Mapping[str, str], name: str) -> Optional[int]:
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     """A counter header as an int in [0, 1e9], or None: headers are untrusted input (docs/EXCHANGE.md)."""
     for key in (name, name.lower(), name.upper()):
         if key in headers:
@@ -127,7 +128,7 @@ class WeightBudget:
         self.blocked_until_ms = 0  # 418 ban / 429 Retry-After: no request before this
 
     # ------------------------------------------------------------ observations
-    def observe(self, headers: Optional[Mapping[str, str]], now_ms: int) -> None:
+    def observe(self, headers: Mapping[str, str] | None, now_ms: int) -> None:
         """Adopt the exchange's counters from a response's headers (they include other processes)."""
         if not headers:
             return

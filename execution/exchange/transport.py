@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from core.filters import SymbolFilters
 
@@ -41,8 +42,8 @@ class Transport:
         policy: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-        rng: Optional[random.Random] = None,
-        budget: Optional[WeightBudget] = None,
+        rng: random.Random | None = None,
+        budget: WeightBudget | None = None,
         exchange_info_ttl_s: float = 3600.0,
         order_recv_window_ms: int = 2000,
         recv_window_polls: int = 4,
@@ -56,7 +57,7 @@ class Transport:
         self._filters: dict[str, SymbolFilters] = {}
         self._filters_at_ms = 0
         self._info_ttl_ms = int(exchange_info_ttl_s * 1000)
-        self._dual_side: Optional[bool] = None
+        self._dual_side: bool | None = None
         self._setup_done: dict[str, tuple[int, str]] = {}
         self._symbol_config: dict[str, SymbolConfig] = {}  # leverage / margin type as last read or set
         self.last_market_time_ms = 0  # newest market-time stamp seen on any market data
@@ -79,8 +80,8 @@ class Transport:
         """Local clock corrected to the exchange's wall clock (the clock signatures are checked against)."""
         return self._clock_ms() + int(self.client.timestamp_offset)
 
-    def _request(self, endpoint: str, fn: Callable[..., Any], params: Optional[dict] = None, *,
-                 weight: Optional[int] = None, is_order: bool = False, retry_retryable: bool = True) -> Any:
+    def _request(self, endpoint: str, fn: Callable[..., Any], params: dict | None = None, *,
+                 weight: int | None = None, is_order: bool = False, retry_retryable: bool = True) -> Any:
         """One logical call: budget wait, -1021 re-sync (once), Retry-After on 429, backoff for retryables.
 
         `retry_retryable=False` is for submits: a timeout/5xx there is ambiguous and the caller resolves it
@@ -108,10 +109,10 @@ class Transport:
                     err.until_ms = until
                     self.budget.block(until)
                     log.error("[exutil] IP_BANNED until_ms=%s endpoint=%s: no request until then", until, endpoint)
-                    raise err
+                    raise err from err.__cause__
                 if isinstance(err, TimestampError):
                     if resynced:
-                        raise err
+                        raise err from err.__cause__
                     log.warning("[exutil] -1021 on %s: re-syncing time and retrying once", endpoint)
                     self.sync_time()
                     resynced = True
@@ -121,7 +122,7 @@ class Transport:
                     # retry_after is already parsed safely (finite, >= 0, bounded) or None: use our own backoff
                     wait = err.retry_after if err.retry_after is not None else self.policy.backoff(attempt, self._rng)
                     if not wait <= self.policy.max_retry_after_s or attempt >= self.policy.max_attempts:
-                        raise err
+                        raise err from err.__cause__
                     log.warning("[exutil] RATE_LIMITED %s code=%s http=%s retry_after=%.3fs attempt=%d",
                                 endpoint, err.code, err.status, wait, attempt)
                     self._sleep(wait)
@@ -132,7 +133,7 @@ class Transport:
                                 self.policy.max_attempts, delay, err)
                     self._sleep(delay)
                     continue
-                raise err
+                raise err from err.__cause__
             self._observe_headers()
             return result
 
@@ -200,7 +201,7 @@ class Transport:
     def _send_order(self, call: Callable[..., Any]) -> Callable[..., Any]:
         """`call` with the short order recvWindow, remembering when its signature was stamped."""
         def send(**params: Any) -> Any:
-            saved = getattr(self.client, "REQUEST_RECVWINDOW", None)
+            saved: int = getattr(self.client, "REQUEST_RECVWINDOW", 5000)
             self.client.REQUEST_RECVWINDOW = self.order_recv_window_ms
             self.order_posts_sent += 1
             try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Optional
+from typing import Any
 
-from execution.state_store import StateValueError, dumps as _state_dumps
+from execution.state_store import StateValueError
+from execution.state_store import dumps as _state_dumps
 
 from .errors import InvalidOrderError
 from .records import margin_type_name
@@ -43,7 +44,7 @@ def _sorted(obj: Any) -> Any:
     return {str(k): obj[k] for k in sorted(obj, key=str)} if isinstance(obj, dict) else obj
 
 
-def order_ref(symbol: str, client_order_id: Optional[str], order_id: Optional[int]) -> dict[str, Any]:
+def order_ref(symbol: str, client_order_id: str | None, order_id: int | None) -> dict[str, Any]:
     """How Binance names one order: origClientOrderId (ours, deterministic) or the exchange's orderId."""
     if not client_order_id and order_id is None:
         raise ValueError("client_order_id or order_id is required")
@@ -52,7 +53,7 @@ def order_ref(symbol: str, client_order_id: Optional[str], order_id: Optional[in
     return {"symbol": symbol, "orderId": order_id}
 
 
-def algo_ref(client_algo_id: Optional[str], algo_id: Optional[int]) -> dict[str, Any]:
+def algo_ref(client_algo_id: str | None, algo_id: int | None) -> dict[str, Any]:
     """How Binance names one algo order: clientAlgoId (ours, deterministic) or algoId. No symbol: the algo
     query/cancel endpoints do not take one."""
     if not client_algo_id and algo_id is None:
@@ -60,7 +61,7 @@ def algo_ref(client_algo_id: Optional[str], algo_id: Optional[int]) -> dict[str,
     return {"clientAlgoId": client_algo_id} if client_algo_id else {"algoId": int(algo_id)}  # type: ignore[arg-type]
 
 
-def int_or_none(value: Any) -> Optional[int]:
+def int_or_none(value: Any) -> int | None:
     """An integer field of an exchange answer, or None when it is missing or not an integer."""
     if isinstance(value, bool):
         return None
@@ -84,4 +85,4 @@ def check_margin_type(value: str) -> str:
     mt = margin_type_name(value)
     if mt not in MARGIN_TYPES:
         raise ValueError(f"margin_type must be CROSSED or ISOLATED, got {value!r}")
-    return mt  # type: ignore[return-value]
+    return mt
