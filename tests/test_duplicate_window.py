@@ -109,3 +109,31 @@ def test_adapter_never_doubles_under_late_delivery_many_trials(venue):
     assert {rec for _, _, rec in outcomes} == {True, False}, outcomes
     # every ambiguous submit waited out the window before trusting the query: >= ~recvWindow - read timeout
     assert len([w for w in waits if w >= 0.6]) >= 12, waits
+
+
+@pytest.mark.parametrize("bad", [
+    {"kind": "late", "latency_ms": "abc"}, {"kind": "latency", "latency_ms": float("nan")},
+    {"kind": "latency", "latency_ms": -1}, {"kind": "latency", "latency_ms": 10**12},
+    {"kind": "error", "status": True}, {"kind": "timeout", "hold_ms": "1500"}, {"kind": "drop", "count": 0},
+    {"kind": "drop", "path": ["/fapi/v1/order"]}, {"kind": "ambiguous", "mode": "explode"}, {"kind": "nope"},
+    {"kind": "drop", "extra": 1},
+])
+def test_bad_fault_rules_are_refused_and_change_nothing(bad):
+    from venue.faults import Faults
+
+    f = Faults()
+    f.add({"kind": "latency", "latency_ms": 5})
+    before = f.view()
+    with pytest.raises(ValueError):
+        f.add(bad)
+    assert f.view() == before
+    assert f.take("GET", "/fapi/v1/time")[0] == 5  # the venue still applies its rules
+
+
+def test_bad_fault_rule_through_the_admin_api_is_a_400(venue):
+    venue.reset(dual=True)
+    with pytest.raises(AssertionError, match="-> 400"):
+        venue.fault(kind="late", method="POST", path=ORDER, latency_ms="abc")
+    assert venue.admin("GET", "/_venue/faults")["rules"] == []
+    c = venue.client(ping=False)
+    assert c.futures_time()["serverTime"] > 0  # not broken
