@@ -31,13 +31,14 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from core.bars import Bar
 from core.filters import ZERO, SymbolFilters, to_decimal
 from core.orders import leg_direction
 from settings.models import SlTpConfig
 
 __all__ = [
     "EXIT_REASONS",
-    "Bar",
+    "PriceBar",
     "ExitRule",
     "ExitSignal",
     "TpSlRegistry",
@@ -155,7 +156,10 @@ def time_stop_due(opened_at_ms: int, time_stop_ms: int | None, now_ms: int) -> b
 # --------------------------------------------------------------------------- records
 
 @dataclass(frozen=True, slots=True)
-class Bar:
+class PriceBar:
+    """A bar in exact Decimals, as the exit levels are (a float `core.bars.Bar` is converted on entry:
+    `update_on_bar` takes either). An inconsistent bar (low above the body, high below it) is refused."""
+
     open: Decimal
     high: Decimal
     low: Decimal
@@ -459,16 +463,22 @@ def _judge_price(rule: ExitRule, mark: Decimal | None, now_ms: int) -> tuple[Exi
     return (_ratchet(rule, mark) if mark is not None else rule), None
 
 
-def update_on_bar(registry: TpSlRegistry, bars: Mapping[str, Bar], now_ms: int) -> tuple[TpSlRegistry, list[ExitSignal]]:
+def update_on_bar(registry: TpSlRegistry, bars: Mapping[str, PriceBar | Bar],
+                  now_ms: int) -> tuple[TpSlRegistry, list[ExitSignal]]:
     """Judge every registered leg on a closed bar (`now_ms` = the bar's close time).
 
     Gap through a level at the open -> exit at the open. Otherwise a stop (low/high through it) wins over a
     take-profit in the same bar. The trailing anchor moves with the bar's extreme only if nothing fired.
     """
-    return _judge_untriggered(registry, lambda rule: _judge_bar(rule, bars.get(rule.symbol), now_ms))
+    exact = {sym: _price_bar(bar) for sym, bar in bars.items()}
+    return _judge_untriggered(registry, lambda rule: _judge_bar(rule, exact.get(rule.symbol), now_ms))
 
 
-def _judge_bar(rule: ExitRule, bar: Bar | None, now_ms: int) -> tuple[ExitRule, ExitSignal | None]:
+def _price_bar(bar: PriceBar | Bar) -> PriceBar:
+    return bar if isinstance(bar, PriceBar) else PriceBar(bar.open, bar.high, bar.low, bar.close)
+
+
+def _judge_bar(rule: ExitRule, bar: PriceBar | None, now_ms: int) -> tuple[ExitRule, ExitSignal | None]:
     long = rule.direction == "LONG"
     if bar is not None:
         stop = _stop_level(rule)
