@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from core.indicators import Ohlc
+from core.bars import Ohlc
 
 
 def pin_one_core() -> str:

@@ -97,7 +97,7 @@ def main() -> int:
             t_prot.append((time.perf_counter() - t0) * 1000)
             assert p.accepted and not p.recovered, p
             t0 = time.perf_counter()
-            c = a.cancel_protective_order("BTCUSDT", client_algo_id=p.client_algo_id)
+            c = a.cancel_protective_order("BTCUSDT", client_algo_id=p.client_order_id)
             t_prot_cancel.append((time.perf_counter() - t0) * 1000)
             assert c.ok, c
 

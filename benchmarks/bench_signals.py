@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.alpha import (  # noqa: E402
     RouterStats,
     TradeStats,
-    TrendParams,
     TrendState,
     carry_score,
     expectancy_score,
@@ -36,7 +35,7 @@ from core.alpha import (  # noqa: E402
     trend_score,
 )
 from benchmarks._common import make_bars, pin_one_core  # noqa: E402
-from core.indicators import Ohlc  # noqa: E402
+from core.bars import Ohlc  # noqa: E402
 from core.regimes import RegimeState, sizing_multiplier, vol_regime  # noqa: E402
 from core.screener import (  # noqa: E402
     ScreenerState,
@@ -47,7 +46,7 @@ from core.screener import (  # noqa: E402
     screener_fields,
 )
 from core.strategies import STRATEGIES  # noqa: E402
-from settings.models import STRATEGY_NAMES, TIERS, StrategyConfig  # noqa: E402
+from settings.models import STRATEGY_NAMES, TIERS, StrategyConfig, TrendSettings  # noqa: E402
 
 H = 3_600_000
 
@@ -146,7 +145,7 @@ def recompute_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, hist
         start = max(t + 1 - history, 0)
         window = Ohlc(b.open[start : t + 1], b.high[start : t + 1], b.low[start : t + 1], b.close[start : t + 1])
         screener_fields(window)
-        trend_score(window.close, TrendParams())
+        trend_score(window.close, TrendSettings())
         vol_regime(window.close, H)
         STRATEGIES[loop.strategy](window)[-1]
 

@@ -38,32 +38,40 @@ ties by symbol.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
 from core.indicators import EmaState, EwmaVolState, ema, ema_alpha, ewma_vol, valid_prices
 from core.regimes import check_regime, weight_modifiers
-from settings.models import HybridScoring, HybridWeights, ScoreThresholds, VolRegimes
+from settings.models import (
+    CarrySettings,
+    ExpectancySettings,
+    HybridScoring,
+    HybridWeights,
+    RouterScoreSettings,
+    ScoreThresholds,
+    TrendSettings,
+    VolRegimes,
+)
 
 __all__ = [
     "COMPONENTS",
     "Side",
-    "TrendParams",
+    "ema_gap_std_factor",
+    "trend_min_bars",
     "trend_score",
     "trend_scores",
     "TrendState",
-    "CarryParams",
     "annualise_funding",
     "annualise_basis",
     "carry_score",
     "TradeStats",
-    "ExpectancyParams",
     "expectancy_per_unit_risk",
     "expectancy_score",
     "RouterStats",
-    "RouterScoreParams",
     "router_score",
     "ComponentWeights",
     "effective_weights",
@@ -98,78 +106,60 @@ def for_side(long_score: float, side: Side) -> float:
 # --------------------------------------------------------------------------- trend
 
 
-@dataclass(frozen=True)
-class TrendParams:
-    """Medium-horizon trend on the bars given (1h bars: a week-scale EMA, 1-7 day momentum)."""
-
-    ema_span: float = 168.0
-    horizons: tuple[int, ...] = (24, 72, 168)
-    vol_span: float = 168.0  # EWMA span of the per-bar volatility used to normalise
-    # trend = tanh(mean statistic / scale). The mean statistic has a std of ~0.8 both on a driftless
-    # random walk and on BTC/ETH/SOL 1h (2019-2026); scale 2 puts |trend| > 0.5 in ~18 % of hours, so
-    # the trend alone clears the default 0.2 hybrid gate only on a better-than-typical move.
-    scale: float = 2.0
-    # Below this per-bar vol (1e-8 per bar, ~1e-6 a year on 1h bars) a series is flat: statistics
-    # normalised by rounding noise would be noise, so the score is 0.
-    min_vol: float = 1e-8
-
-    def __post_init__(self) -> None:
-        ema_alpha(self.ema_span)
-        ema_alpha(self.vol_span)
-        if not self.horizons or any(int(h) != h or h < 1 for h in self.horizons):
-            raise ValueError(f"horizons must be positive integers, got {self.horizons!r}")
-        if not (self.scale > 0 and math.isfinite(self.scale)):
-            raise ValueError(f"scale must be positive, got {self.scale!r}")
-        object.__setattr__(self, "horizons", tuple(int(h) for h in self.horizons))
-
-    @property
-    def ema_gap_std_factor(self) -> float:
-        """std of ln(close / EMA) for a random walk, in units of the per-bar vol: d / sqrt(1 - d^2)."""
-        d = 1.0 - ema_alpha(self.ema_span)
-        return d / math.sqrt(1.0 - d * d) if d > 0 else 1.0
-
-    @property
-    def min_bars(self) -> int:
-        """Valid bars needed before the score is non-zero (the longest momentum horizon + 1)."""
-        return max(self.horizons) + 1
+# Parameters: settings.models.TrendSettings. Its default scale 2: the mean statistic has a std of ~0.8 both on
+# a driftless random walk and on BTC/ETH/SOL 1h (2019-2026), so |trend| > 0.5 in ~18 % of hours and the trend
+# alone clears the default 0.2 hybrid gate only on a better-than-typical move. Below `min_vol` per bar a
+# series is flat: statistics normalised by rounding noise would be noise, so the score is 0.
 
 
-def _trend_from(log_close: float, log_ema: float, lagged_logs: Sequence[float], sigma: float, p: TrendParams) -> float:
+def ema_gap_std_factor(p: TrendSettings) -> float:
+    """std of ln(close / EMA) for a random walk, in units of the per-bar vol: d / sqrt(1 - d^2)."""
+    d = 1.0 - ema_alpha(p.ema_span)
+    return d / math.sqrt(1.0 - d * d) if d > 0 else 1.0
+
+
+def trend_min_bars(p: TrendSettings) -> int:
+    """Valid bars needed before the trend score is non-zero (the longest momentum horizon + 1)."""
+    return max(p.horizons) + 1
+
+
+def _trend_from(log_close: float, log_ema: float, lagged_logs: Sequence[float], sigma: float,
+                p: TrendSettings) -> float:
     if not (sigma > p.min_vol) or not math.isfinite(sigma):
         return 0.0
-    stats = [(log_close - log_ema) / (sigma * p.ema_gap_std_factor)]
+    stats = [(log_close - log_ema) / (sigma * ema_gap_std_factor(p))]
     stats.extend((log_close - lagged) / (sigma * math.sqrt(h)) for lagged, h in zip(lagged_logs, p.horizons))
     return math.tanh(math.fsum(stats) / len(stats) / p.scale)
 
 
-def trend_scores(close: Any, params: TrendParams = TrendParams()) -> np.ndarray:
-    """Trend score at every bar (0 until `params.min_bars` valid bars; skipped bars repeat the last)."""
+def trend_scores(close: Any, params: TrendSettings = TrendSettings()) -> np.ndarray:
+    """Trend score at every bar (0 until `trend_min_bars(params)` valid bars; skipped bars repeat the last)."""
     c = np.asarray(close, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(c) & (c > 0.0)
     out = np.zeros(len(c))
     cv = c[valid]
     n = len(cv)
-    if n >= params.min_bars:
+    if n >= trend_min_bars(params):
         log_c = np.log(cv)
         log_ema = np.log(ema(cv, params.ema_span))
         sigma = ewma_vol(cv, params.vol_span)
         with np.errstate(invalid="ignore", divide="ignore"):
-            total = (log_c - log_ema) / (sigma * params.ema_gap_std_factor)
+            total = (log_c - log_ema) / (sigma * ema_gap_std_factor(params))
             for h in params.horizons:
                 mom = np.full(n, np.nan)
                 mom[h:] = (log_c[h:] - log_c[:-h]) / (sigma[h:] * math.sqrt(h))
                 total = total + mom
             score = np.tanh(total / (len(params.horizons) + 1) / params.scale)
         ok = np.isfinite(score) & (sigma > params.min_vol)
-        ok[: params.min_bars - 1] = False
+        ok[: trend_min_bars(params) - 1] = False
         score = np.where(ok, score, 0.0)
         pos = np.cumsum(valid) - 1
         out = np.where(pos >= 0, score[np.maximum(pos, 0)], 0.0)
     return out
 
 
-def trend_score(close: Any, params: TrendParams = TrendParams()) -> float:
+def trend_score(close: Any, params: TrendSettings = TrendSettings()) -> float:
     """Trend score at the last bar of `close` (0.0 when there is not enough history)."""
     scores = trend_scores(close, params)
     return float(scores[-1]) if len(scores) else 0.0
@@ -179,29 +169,29 @@ def trend_score(close: Any, params: TrendParams = TrendParams()) -> float:
 class TrendState:
     """Incremental trend score: EMA + EWMA vol states and the last max(horizons) log closes."""
 
-    params: TrendParams
+    params: TrendSettings
     ema: EmaState
     vol: EwmaVolState
     logs: tuple[float, ...] = ()
     value: float = 0.0
 
     @classmethod
-    def start(cls, params: TrendParams = TrendParams()) -> "TrendState":
+    def start(cls, params: TrendSettings = TrendSettings()) -> TrendState:
         return cls(params, EmaState.start(params.ema_span), EwmaVolState.start(params.vol_span))
 
     @classmethod
-    def warm(cls, close: Any, params: TrendParams = TrendParams()) -> "TrendState":
+    def warm(cls, close: Any, params: TrendSettings = TrendSettings()) -> TrendState:
         """The state after folding `close` through `update`, built from batch results."""
         cv = valid_prices(close)
         ema_state, vol_state = EmaState.warm(cv, params.ema_span), EwmaVolState.warm(cv, params.vol_span)
         logs = tuple(math.log(v) for v in cv[-(max(params.horizons) + 1) :].tolist())
         value = 0.0
-        if len(logs) >= params.min_bars:
+        if len(logs) >= trend_min_bars(params):
             lagged = [logs[-1 - h] for h in params.horizons]
             value = _trend_from(logs[-1], math.log(ema_state.value), lagged, vol_state.value, params)
         return cls(params, ema_state, vol_state, logs, value)
 
-    def update(self, close: float) -> tuple["TrendState", float]:
+    def update(self, close: float) -> tuple[TrendState, float]:
         if not (math.isfinite(close) and close > 0.0):
             return self, self.value
         p = self.params
@@ -211,26 +201,13 @@ class TrendState:
         keep = max(p.horizons)
         logs = (self.logs + (log_close,))[-(keep + 1) :]
         value = 0.0
-        if len(logs) >= p.min_bars:
+        if len(logs) >= trend_min_bars(p):
             lagged = [logs[-1 - h] for h in p.horizons]
             value = _trend_from(log_close, math.log(ema_value), lagged, sigma, p)
         return TrendState(p, ema_state, vol_state, logs, value), value
 
 
 # --------------------------------------------------------------------------- carry
-
-
-@dataclass(frozen=True)
-class CarryParams:
-    funding_weight: float = 0.5  # the basis gets 1 - funding_weight (when both are known)
-    basis_horizon_hours: float = 8.0  # the premium is assumed to converge over one funding period
-    funding_interval_hours: float = 8.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.funding_weight <= 1.0:
-            raise ValueError(f"funding_weight must be in [0, 1], got {self.funding_weight}")
-        if not (self.basis_horizon_hours > 0 and self.funding_interval_hours > 0):
-            raise ValueError("basis_horizon_hours and funding_interval_hours must be positive")
 
 
 def annualise_funding(rate_per_interval: float, interval_hours: float = 8.0) -> float:
@@ -254,7 +231,7 @@ def carry_score(
     mark: float | None = None,
     index: float | None = None,
     scoring: HybridScoring = HybridScoring(),
-    params: CarryParams = CarryParams(),
+    params: CarrySettings = CarrySettings(),
 ) -> float:
     """Carry for a LONG in [-1, 1]: paid to hold (negative funding, perp below index) is positive.
 
@@ -307,7 +284,7 @@ class TradeStats:
         object.__setattr__(self, "loss_rate", loss)
 
     @classmethod
-    def from_pnls(cls, pnls: Iterable[float]) -> "TradeStats":
+    def from_pnls(cls, pnls: Iterable[float]) -> TradeStats:
         """From per-trade PnLs (any unit; non-finite entries are ignored)."""
         p = np.asarray([x for x in pnls if math.isfinite(x)], dtype=np.float64)
         n = len(p)
@@ -320,19 +297,13 @@ class TradeStats:
         return cls(n, len(wins) / n, payoff, len(losses) / n)
 
 
-@dataclass(frozen=True)
-class ExpectancyParams:
-    scale: float = 0.5  # score = tanh(E / scale) before shrinkage: E = 0.5 (a fine edge) -> 0.76
-    prior_trades: float = 20.0  # shrink by n / (n + prior_trades): 20 trades -> half weight
-
-
 def expectancy_per_unit_risk(stats: TradeStats) -> float:
     """E = win_rate * payoff_ratio - loss_rate: mean PnL per trade in units of the average loss."""
     won = 0.0 if stats.win_rate == 0.0 else stats.win_rate * stats.payoff_ratio
     return won - float(stats.loss_rate)  # type: ignore[arg-type]
 
 
-def expectancy_score(stats: TradeStats | None, params: ExpectancyParams = ExpectancyParams()) -> float:
+def expectancy_score(stats: TradeStats | None, params: ExpectancySettings = ExpectancySettings()) -> float:
     """tanh(E / scale) * n / (n + prior_trades), in [-1, 1]; 0 with no trades (or no stats)."""
     if stats is None or stats.n_trades == 0:
         return 0.0
@@ -361,23 +332,7 @@ class RouterStats:
             raise ValueError("n_orders must be >= 0 and slippage_bps finite")
 
 
-@dataclass(frozen=True)
-class RouterScoreParams:
-    slippage_bad_bps: float = 10.0  # 0 bps (or better) -> +1, half of this -> 0, this or worse -> -1
-    weight_slippage: float = 0.5
-    weight_fill: float = 0.25
-    weight_maker: float = 0.25
-    prior_orders: float = 10.0  # shrink by n / (n + prior_orders)
-
-    def __post_init__(self) -> None:
-        total = self.weight_slippage + self.weight_fill + self.weight_maker
-        if not math.isclose(total, 1.0, abs_tol=1e-9) or min(self.weight_slippage, self.weight_fill, self.weight_maker) < 0:
-            raise ValueError(f"router sub-weights must be >= 0 and sum to 1, they sum to {total}")
-        if not self.slippage_bad_bps > 0:
-            raise ValueError("slippage_bad_bps must be positive")
-
-
-def router_score(stats: RouterStats | None, params: RouterScoreParams = RouterScoreParams()) -> float:
+def router_score(stats: RouterStats | None, params: RouterScoreSettings = RouterScoreSettings()) -> float:
     """Execution quality in [-1, 1]: non-increasing in slippage, non-decreasing in fill and maker ratio."""
     if stats is None or stats.n_orders == 0:
         return 0.0

@@ -33,21 +33,18 @@ records fills into the trade and router statistics passed back in as `SymbolInpu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from core.alpha import (
-    CarryParams,
     ComponentWeights,
-    ExpectancyParams,
     HybridResult,
-    RouterScoreParams,
     RouterStats,
     Side,
     TradeStats,
-    TrendParams,
     TrendState,
     carry_score,
     effective_weights,
@@ -57,7 +54,8 @@ from core.alpha import (
     router_score,
     score_with_weights,
 )
-from core.indicators import Bar, Ohlc
+from core.bars import Bar, Ohlc
+from core.orders import BOTH, Intent, entry_side
 from core.portfolio import PortfolioSnapshot
 from core.regimes import RegimeState, VolRegimeResult
 from core.risk_limits import ProposedOrder, RiskContext, RiskDecision
@@ -65,7 +63,6 @@ from core.screener import (
     FLAT,
     ScreenerCycle,
     ScreenerFields,
-    ScreenerParams,
     ScreenerRow,
     ScreenerState,
     emission_signal,
@@ -77,13 +74,18 @@ from core.timeframes import interval_ms
 from settings.models import (
     REGIMES,
     TIERS,
+    CarrySettings,
     CorrelationGroups,
+    ExpectancySettings,
     PairsUniverse,
     Profile,
     RiskLimits,
+    RouterScoreSettings,
     ScoreThresholds,
+    ScreenerSettings,
     StrategyBlock,
     StrategyConfig,
+    TrendSettings,
 )
 
 __all__ = [
@@ -108,7 +110,6 @@ STATUSES: tuple[str, ...] = (
     "approved",  # an entry to send
 )
 
-_ENTRY_SIDE = {"LONG": "BUY", "SHORT": "SELL"}
 
 Lap = Callable[[str], None]
 
@@ -125,8 +126,8 @@ class CycleConfig:
     (`pairs_universe.json`), else SATELLITE. Every block must be on `timeframe` (the bars the cycle is fed).
 
     The parameter blocks (`screener`, `trend`, `carry`, `expectancy`, `router`, `orient_quality`) left at None
-    come from the strategy config when it has them (`strategy_config.screener`, `hybrid_scoring.trend_params`,
-    ... with `as_kwargs()`), else the core defaults.
+    come from the strategy config (`strategy_config.screener`, `hybrid_scoring.trend_params`, ...): the
+    settings.models types are the core's parameter types, there is no copy to keep in step.
     """
 
     strategy_config: StrategyConfig = StrategyConfig()
@@ -135,11 +136,11 @@ class CycleConfig:
     universe: PairsUniverse | None = None
     profile: Profile | None = None
     timeframe: str = "1h"
-    screener: ScreenerParams | None = None
-    trend: TrendParams | None = None
-    carry: CarryParams | None = None
-    expectancy: ExpectancyParams | None = None
-    router: RouterScoreParams | None = None
+    screener: ScreenerSettings | None = None
+    trend: TrendSettings | None = None
+    carry: CarrySettings | None = None
+    expectancy: ExpectancySettings | None = None
+    router: RouterScoreSettings | None = None
     default_strategy: StrategyBlock | None = None
     require_strategy_agreement: bool = False  # enter only where the strategy target points the gate's way
     orient_quality: bool | None = None  # see core.alpha.hybrid_score (default True)
@@ -151,17 +152,14 @@ class CycleConfig:
         set_ = object.__setattr__
         set_(self, "bar_ms", interval_ms(self.timeframe))
         scoring, vol = self.strategy_config.hybrid_scoring, self.strategy_config.vol_regimes
-        for name, cls, block in (
-            ("screener", ScreenerParams, getattr(self.strategy_config, "screener", None)),
-            ("trend", TrendParams, getattr(scoring, "trend_params", None)),
-            ("carry", CarryParams, getattr(scoring, "carry_params", None)),
-            ("expectancy", ExpectancyParams, getattr(scoring, "expectancy_params", None)),
-            ("router", RouterScoreParams, getattr(scoring, "router_params", None)),
-        ):
+        defaults = {"screener": self.strategy_config.screener, "trend": scoring.trend_params,
+                    "carry": scoring.carry_params, "expectancy": scoring.expectancy_params,
+                    "router": scoring.router_params}
+        for name, params in defaults.items():
             if getattr(self, name) is None:
-                set_(self, name, cls(**block.as_kwargs()) if hasattr(block, "as_kwargs") else cls())
+                set_(self, name, params)
         if self.orient_quality is None:
-            set_(self, "orient_quality", bool(getattr(scoring, "orient_quality", True)))
+            set_(self, "orient_quality", scoring.orient_quality)
         set_(self, "_weights", MappingProxyType(
             {(t, r): effective_weights(scoring, t, r, vol) for t in TIERS for r in REGIMES}))
         set_(self, "_thresholds", MappingProxyType({t: scoring.thresholds_for(t) for t in TIERS}))
@@ -245,7 +243,7 @@ class SymbolState:
         return self.strategy.target if self.strategy is not None else 0.0
 
     @classmethod
-    def start(cls, symbol: str, config: CycleConfig) -> "SymbolState":
+    def start(cls, symbol: str, config: CycleConfig) -> SymbolState:
         block = config.block_for(symbol)
         strategy = get_strategy(block.strategy).start(block.params, bar_ms=config.bar_ms) if block else None
         regime = RegimeState.start(config.bar_ms, config.strategy_config.vol_regimes.defaults)
@@ -253,7 +251,7 @@ class SymbolState:
                    TrendState.start(config.trend), regime, strategy)
 
     @classmethod
-    def warm(cls, symbol: str, bars: Any, config: CycleConfig, last_bar_ms: int | None = None) -> "SymbolState":
+    def warm(cls, symbol: str, bars: Any, config: CycleConfig, last_bar_ms: int | None = None) -> SymbolState:
         """`start(symbol, config)` after folding `bars`, built from batch results (see `core.indicators`)."""
         b = Ohlc.of(bars)
         block = config.block_for(symbol)
@@ -263,7 +261,7 @@ class SymbolState:
                    RegimeState.warm(b.close, config.bar_ms, config.strategy_config.vol_regimes.defaults),
                    strategy, last_bar_ms, len(b))
 
-    def fold(self, bars: Any, last_bar_ms: int | None = None) -> "SymbolState":
+    def fold(self, bars: Any, last_bar_ms: int | None = None) -> SymbolState:
         """This state after `advance` with every bar of `bars` (the bar-by-bar reference for `warm`)."""
         b = Ohlc.of(bars)
         state = self
@@ -272,7 +270,7 @@ class SymbolState:
         return state if last_bar_ms is None else replace(state, last_bar_ms=last_bar_ms)
 
     def advance(self, bar: Bar, bar_time_ms: int | None = None, lap: Lap | None = None
-                ) -> tuple["SymbolState", ScreenerFields, float, VolRegimeResult, float]:
+                ) -> tuple[SymbolState, ScreenerFields, float, VolRegimeResult, float]:
         """(new state, screener fields, trend score, regime, strategy target) after one more bar."""
         screener, fields = self.screener.update(bar)
         if lap is not None:
@@ -396,7 +394,7 @@ class DecisionCycle:
     states: Mapping[str, SymbolState]
 
     @classmethod
-    def start(cls, symbols: Iterable[str], config: CycleConfig) -> "DecisionCycle":
+    def start(cls, symbols: Iterable[str], config: CycleConfig) -> DecisionCycle:
         syms = tuple(dict.fromkeys(symbols))
         return cls(syms, MappingProxyType({s: SymbolState.start(s, config) for s in syms}))
 
@@ -409,7 +407,7 @@ class DecisionCycle:
         symbols: Iterable[str] | None = None,
         last_bar_ms: Mapping[str, int] | int | None = None,
         from_batch: bool = True,
-    ) -> "DecisionCycle":
+    ) -> DecisionCycle:
         """States after each symbol's `history` bars (anything with open/high/low/close arrays, e.g.
         `marketdata.Klines`). `from_batch` builds them from batch results (~0.5 ms per 1,000-bar symbol);
         False folds bar by bar (the reference, ~40x slower). A symbol of `symbols` without history starts
@@ -440,7 +438,7 @@ class DecisionCycle:
         *,
         bar_time_ms: int | None = None,
         lap: Lap | None = None,
-    ) -> tuple["DecisionCycle", CycleResult]:
+    ) -> tuple[DecisionCycle, CycleResult]:
         """One cycle. `new_bars`: the bar that just closed, per symbol (symbols without one keep their state
         and get no decision). `inputs`: per-symbol `SymbolInputs`. `snapshot`: the account now (NAV, legs,
         resting orders, filters, marks, trading state). `bar_time_ms`: the bars' open time (optional).
@@ -568,8 +566,8 @@ def _enter(d: Decision, x: SymbolInputs, snapshot: PortfolioSnapshot, ctx: RiskC
         return replace(d, status="unsized", sizing=sizing), ctx
     side = d.gate
     assert side is not None
-    order = ProposedOrder(d.symbol, _ENTRY_SIDE[side], side if snapshot.hedge_mode else "BOTH", sizing.qty,
-                          order_type="MARKET", intent="OPEN", tag=d.strategy or "hybrid",
+    order = ProposedOrder(d.symbol, entry_side(side), side if snapshot.hedge_mode else BOTH, sizing.qty,
+                          order_type="MARKET", intent=Intent.OPEN, tag=d.strategy or "hybrid",
                           leverage=Decimal(sizing.exchange_leverage))
     decision = ctx.check(order)
     if decision.approved:

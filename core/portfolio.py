@@ -1,5 +1,7 @@
 """Portfolio records and exposure arithmetic. Pure: values in, values out.
 
+NAV metrics (drawdown, daily loss) and the risk.json builder live in `core/risk/` (metrics, state).
+
 Numbers
 - Every USD amount, quantity, price and NAV is a `Decimal` (inputs may be Decimal, int, str or float;
   floats go through `repr`, so 0.35 stays 0.35). Ratios (`*_pct`, fractions) are Decimal too, and every
@@ -15,36 +17,27 @@ Hedge mode
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.filters import ZERO, SymbolFilters, to_decimal
-from core.timeframes import DAY_MS
+from core.orders import BOTH, LONG, POSITION_SIDES, leg_direction, opens_leg
 
 if TYPE_CHECKING:  # config models are read by attribute only; the core does not need pydantic at runtime
-    from settings.models import CorrelationGroups, RiskLimits
+    from settings.models import CorrelationGroups
 
 __all__ = [
-    "ZERO",
     "POSITION_SIDES",
     "TRADING_STATES",
     "PositionLeg",
     "OpenOrder",
     "NavPoint",
     "PortfolioSnapshot",
-    "Drawdown",
     "GroupExposure",
     "is_finite_positive",
-    "dec",
-    "latest_nav",
-    "drawdown",
-    "day_start_nav",
-    "daily_loss_pct",
-    "at_or_above",
-    "dd_at_or_above",
-    "daily_loss_at_or_above",
     "resolve_marks",
     "leg_notional",
     "gross_by_symbol",
@@ -55,15 +48,9 @@ __all__ = [
     "correlation_exposure",
     "effective_trading_state",
     "float_or_none",
-    "to_risk_state",
 ]
 
-POSITION_SIDES = ("LONG", "SHORT", "BOTH")
 TRADING_STATES = ("ACTIVE", "REDUCING", "HALTED")  # ordered from least to most restrictive
-
-
-#: Decimal from a number (floats via repr); raises ValueError on text that is not a number.
-dec = to_decimal
 
 
 def is_finite_positive(value: Decimal | None) -> bool:
@@ -77,7 +64,8 @@ class PositionLeg:
     """One leg of a position. `qty` is the absolute size (>= 0); the direction is the leg's side.
 
     `direction` is LONG/SHORT: for hedge legs it is the position side itself; a one-way (BOTH) leg must
-    say which way it points (`from_position_risk` derives it from the sign of positionAmt).
+    say which way it points (execution/exchange/bridge.py derives it from the sign of positionAmt).
+    `leverage` None = unknown (positionRisk v3 reports none): check_order never assumes 1x.
     """
 
     symbol: str
@@ -85,7 +73,7 @@ class PositionLeg:
     qty: Decimal
     entry_price: Decimal = ZERO
     mark_price: Decimal = ZERO
-    leverage: Decimal = Decimal(1)
+    leverage: Decimal | None = None
     unrealized_pnl: Decimal = ZERO
     direction: str = ""
 
@@ -94,13 +82,16 @@ class PositionLeg:
         if ps not in POSITION_SIDES:
             raise ValueError(f"position_side must be one of {POSITION_SIDES}, got {self.position_side!r}")
         object.__setattr__(self, "position_side", ps)
-        for name in ("qty", "entry_price", "mark_price", "leverage", "unrealized_pnl"):
-            object.__setattr__(self, name, dec(getattr(self, name)))
+        for name in ("qty", "entry_price", "mark_price", "unrealized_pnl"):
+            object.__setattr__(self, name, to_decimal(getattr(self, name)))
+        if self.leverage is not None:
+            object.__setattr__(self, "leverage", to_decimal(self.leverage))
         if not self.qty.is_finite() or self.qty < 0:
             raise ValueError(f"{self.symbol} {ps}: qty must be a finite number >= 0, got {self.qty}")
-        direction = str(self.direction).upper() if self.direction else (ps if ps != "BOTH" else "LONG")
-        if direction not in ("LONG", "SHORT") or (ps != "BOTH" and direction != ps):
-            raise ValueError(f"{self.symbol} {ps}: direction {self.direction!r} does not fit the leg")
+        try:  # a BOTH leg without a direction points LONG (the bridge derives it from the sign)
+            direction = leg_direction(ps, self.direction or (LONG if ps == BOTH else None))
+        except ValueError:
+            raise ValueError(f"{self.symbol} {ps}: direction {self.direction!r} does not fit the leg") from None
         object.__setattr__(self, "direction", direction)
 
     @property
@@ -111,22 +102,6 @@ class PositionLeg:
     def notional_usd(self) -> Decimal:
         """|qty| x mark (entry price if no mark); see `leg_notional` to pass a fresher mark."""
         return leg_notional(self)
-
-    @classmethod
-    def from_position_risk(cls, row: Mapping[str, Any]) -> "PositionLeg":
-        """From one row of GET /fapi/v2|v3/positionRisk (hedge SHORT legs come with a negative positionAmt)."""
-        amt = dec(row.get("positionAmt", 0))
-        ps = str(row.get("positionSide", "BOTH")).upper()
-        return cls(
-            symbol=str(row["symbol"]),
-            position_side=ps,
-            qty=abs(amt),
-            entry_price=dec(row.get("entryPrice", 0)),
-            mark_price=dec(row.get("markPrice", 0)),
-            leverage=dec(row.get("leverage", 1)),
-            unrealized_pnl=dec(row.get("unRealizedProfit", 0)),
-            direction=ps if ps != "BOTH" else ("SHORT" if amt < 0 else "LONG"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,18 +125,16 @@ class OpenOrder:
         object.__setattr__(self, "side", str(self.side).upper())
         object.__setattr__(self, "position_side", str(self.position_side).upper())
         object.__setattr__(self, "order_type", str(self.order_type).upper())
-        object.__setattr__(self, "qty", dec(self.qty))
+        object.__setattr__(self, "qty", to_decimal(self.qty))
         if self.price is not None:
-            object.__setattr__(self, "price", dec(self.price))
+            object.__setattr__(self, "price", to_decimal(self.price))
 
     @property
     def opens_risk(self) -> bool:
         """True when a fill would grow a leg (what the caps count as pending exposure)."""
-        if self.position_side == "LONG":
-            return self.side == "BUY"
-        if self.position_side == "SHORT":
-            return self.side == "SELL"
-        return not self.reduce_only
+        if self.position_side == BOTH:
+            return not self.reduce_only
+        return opens_leg(self.side, self.position_side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +144,7 @@ class NavPoint:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ts_ms", int(self.ts_ms))
-        object.__setattr__(self, "nav_usd", dec(self.nav_usd))
+        object.__setattr__(self, "nav_usd", to_decimal(self.nav_usd))
 
 
 def _frozen_map(m: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
@@ -215,11 +188,12 @@ class PortfolioSnapshot:
         object.__setattr__(self, "positions", tuple(self.positions))
         object.__setattr__(self, "open_orders", tuple(self.open_orders))
         object.__setattr__(self, "filters", _frozen_map(self.filters))
-        object.__setattr__(self, "mark_prices", _frozen_map({k: dec(v) for k, v in (self.mark_prices or {}).items()}))
+        marks = {k: to_decimal(v) for k, v in (self.mark_prices or {}).items()}
+        object.__setattr__(self, "mark_prices", _frozen_map(marks))
         for name in ("day_start_nav_usd", "realized_pnl_today_usd", "hwm_nav_usd"):
             v = getattr(self, name)
             if v is not None:
-                object.__setattr__(self, name, dec(v))
+                object.__setattr__(self, name, to_decimal(v))
         state = str(self.trading_state).upper()
         if state not in TRADING_STATES:
             raise ValueError(f"trading_state must be one of {TRADING_STATES}, got {self.trading_state!r}")
@@ -236,20 +210,6 @@ class PortfolioSnapshot:
 
     def marks(self) -> dict[str, Decimal]:
         return resolve_marks(self.positions, self.mark_prices)
-
-
-@dataclass(frozen=True, slots=True)
-class Drawdown:
-    """Peak-to-latest drawdown over a NAV window; unpacks as (peak, latest, dd)."""
-
-    peak_nav_usd: Decimal
-    latest_nav_usd: Decimal
-    current_dd_pct: Decimal
-    points: int = 0
-    latest_ts_ms: int = 0
-
-    def __iter__(self) -> Iterator[Decimal]:
-        return iter((self.peak_nav_usd, self.latest_nav_usd, self.current_dd_pct))
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,90 +231,19 @@ class GroupExposure:
         }
 
 
-# --------------------------------------------------------------------------- NAV analytics
-
-def _valid_points(nav_history: Iterable[NavPoint]) -> list[NavPoint]:
-    # A non-finite NAV is a broken sample, not a value: it must not become the peak or the latest.
-    return [p for p in nav_history if p.nav_usd.is_finite()]
-
-
-def latest_nav(nav_history: Iterable[NavPoint]) -> NavPoint | None:
-    """The most recent point with a finite NAV (by timestamp), or None."""
-    pts = _valid_points(nav_history)
-    return max(pts, key=lambda p: p.ts_ms) if pts else None
-
-
-def drawdown(
-    nav_history: Iterable[NavPoint], window: int | None = None, hwm_nav_usd: Decimal | None = None
-) -> Drawdown | None:
-    """Peak over the window (last `window` finite points), latest NAV, `(peak - latest) / peak`.
-
-    None when there is no finite point or the peak is not positive (nothing meaningful to measure from).
-    The DD is never negative: the latest point is inside the window, so peak >= latest.
-    """
-    pts = sorted(_valid_points(nav_history), key=lambda p: p.ts_ms)
-    if window is not None and window > 0:
-        pts = pts[-window:]
-    if not pts:
-        return None
-    peak = max(p.nav_usd for p in pts)
-    if hwm_nav_usd is not None and hwm_nav_usd.is_finite() and hwm_nav_usd > peak:
-        peak = hwm_nav_usd
-    if peak <= 0:
-        return None
-    last = pts[-1]
-    return Drawdown(peak, last.nav_usd, (peak - last.nav_usd) / peak, len(pts), last.ts_ms)
-
-
-def day_start_nav(nav_history: Iterable[NavPoint], now_ms: int) -> Decimal | None:
-    """NAV at the start of the UTC day of `now_ms`: the last point at or before 00:00 UTC if the history
-    reaches back that far, else the first point of the day. None if neither exists."""
-    midnight = now_ms - (now_ms % DAY_MS)
-    before = None
-    after = None
-    for p in sorted(_valid_points(nav_history), key=lambda p: p.ts_ms):
-        if p.ts_ms <= midnight:
-            before = p
-        elif p.ts_ms <= now_ms and after is None:
-            after = p
-    chosen = before or after
-    return chosen.nav_usd if chosen else None
-
-
-def daily_loss_pct(day_start_usd: Decimal | None, latest_usd: Decimal | None) -> Decimal | None:
-    """Today's loss as a fraction of day-start NAV (0 when NAV is up); None when not measurable."""
-    if not is_finite_positive(day_start_usd) or latest_usd is None or not latest_usd.is_finite():
-        return None
-    return max(ZERO, (day_start_usd - latest_usd) / day_start_usd)  # type: ignore[operator]
-
-
-def at_or_above(amount: Decimal, fraction: Any, base: Decimal) -> bool:
-    """Exact `amount / base >= fraction` for base > 0, without dividing."""
-    return amount >= dec(fraction) * base
-
-
-def dd_at_or_above(dd: Drawdown | None, threshold: Any) -> bool:
-    """`current_dd_pct >= threshold`, decided exactly as `peak - latest >= threshold x peak`."""
-    return dd is not None and at_or_above(dd.peak_nav_usd - dd.latest_nav_usd, threshold, dd.peak_nav_usd)
-
-
-def daily_loss_at_or_above(day_start_usd: Decimal | None, latest_usd: Decimal | None, threshold: Any) -> bool:
-    """`daily_loss_pct >= threshold`, decided exactly as `day_start - latest >= threshold x day_start`."""
-    if daily_loss_pct(day_start_usd, latest_usd) is None:
-        return False
-    return at_or_above(day_start_usd - latest_usd, threshold, day_start_usd)  # type: ignore[operator]
-
 
 # --------------------------------------------------------------------------- exposure
 
-def resolve_marks(positions: Iterable[PositionLeg], mark_prices: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+def resolve_marks(
+    positions: Iterable[PositionLeg], mark_prices: Mapping[str, Decimal] | None = None
+) -> dict[str, Decimal]:
     """symbol -> usable mark: the explicit mark table first, else a leg's positionRisk mark."""
     out: dict[str, Decimal] = {}
     for leg in positions:
         if is_finite_positive(leg.mark_price) and leg.symbol not in out:
             out[leg.symbol] = leg.mark_price
     for sym, m in (mark_prices or {}).items():
-        m = dec(m)
+        m = to_decimal(m)
         if is_finite_positive(m):
             out[sym] = m
     return out
@@ -387,7 +276,7 @@ def gross_exposure(positions: Iterable[PositionLeg], marks: Mapping[str, Decimal
     return sum(gross_by_symbol(positions, marks).values(), ZERO)
 
 
-def gross_by_group(symbol_gross: Mapping[str, Decimal], groups: "CorrelationGroups") -> dict[str, Decimal]:
+def gross_by_group(symbol_gross: Mapping[str, Decimal], groups: CorrelationGroups) -> dict[str, Decimal]:
     """group -> sum of its symbols' gross notional. A symbol in two groups counts in both."""
     return {
         name: sum((symbol_gross.get(s, ZERO) for s in dict.fromkeys(g.symbols)), ZERO)
@@ -406,10 +295,10 @@ def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fra
     """
     if not is_finite_positive(nav_usd):
         return "UNKNOWN"
-    cap_usd = dec(cap) * nav_usd  # type: ignore[operator]
+    cap_usd = to_decimal(cap) * nav_usd  # type: ignore[operator]
     if gross_usd > cap_usd:
         return "CAPPED"
-    if gross_usd >= dec(near_fraction) * cap_usd:
+    if gross_usd >= to_decimal(near_fraction) * cap_usd:
         return "NEAR"
     return "OK"
 
@@ -417,7 +306,7 @@ def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fra
 def correlation_exposure(
     positions: Iterable[PositionLeg],
     nav_usd: Decimal | None,
-    groups: "CorrelationGroups",
+    groups: CorrelationGroups,
     marks: Mapping[str, Decimal] | None = None,
 ) -> tuple[GroupExposure, ...]:
     """Per group: gross USD of its legs, / NAV, the cap, and the OK / NEAR / CAPPED status."""
@@ -428,7 +317,7 @@ def correlation_exposure(
             symbols=tuple(g.symbols),
             gross_usd=by_group[name],
             gross_nav_pct=nav_pct(by_group[name], nav_usd),
-            max_group_nav_pct=dec(g.max_group_nav_pct),
+            max_group_nav_pct=to_decimal(g.max_group_nav_pct),
             status=group_status(by_group[name], nav_usd, g.max_group_nav_pct, groups.near_cap_fraction),
         )
         for name, g in groups.groups.items()
@@ -447,49 +336,3 @@ def float_or_none(x: Decimal | None) -> float | None:
     return None if x is None else float(x)
 
 
-_f = float_or_none
-
-
-def to_risk_state(snapshot: PortfolioSnapshot, limits: "RiskLimits", groups: "CorrelationGroups") -> dict[str, Any]:
-    """The value of `logs/state/risk.json["risk"]` (seed 002 §6.1 / seed 000 §3 field names).
-
-    Exposure here is positions only (what the account holds); check_order additionally counts resting
-    orders that would grow a leg.
-    """
-    dd = drawdown(snapshot.nav_history, limits.nav_history_len, snapshot.hwm_nav_usd)
-    last = latest_nav(snapshot.nav_history)
-    nav = last.nav_usd if last else None
-    age_s = (snapshot.now_ms - last.ts_ms) / 1000.0 if last else None
-    circuit_thr = limits.circuit_breakers.max_portfolio_dd_nav_pct
-    circuit = dd_at_or_above(dd, circuit_thr)
-    kill_dd = dd_at_or_above(dd, limits.KILL_DD_PCT)
-    day_start = snapshot.day_start_nav_usd or day_start_nav(snapshot.nav_history, snapshot.now_ms)
-    loss = daily_loss_pct(day_start, nav)
-    marks = snapshot.marks()
-    legs = snapshot.open_legs
-    gross = gross_exposure(legs, marks)
-    return {
-        "updated_ms": snapshot.now_ms,
-        "portfolio_dd_pct": _f(dd.current_dd_pct) if dd else None,
-        "peak_nav_usd": _f(dd.peak_nav_usd) if dd else None,
-        "latest_nav_usd": _f(nav),
-        "nav_ts_ms": last.ts_ms if last else None,
-        "nav_age_seconds": age_s,
-        "nav_fresh": age_s is not None and abs(age_s) <= limits.nav_freshness_seconds and is_finite_positive(nav),
-        "circuit_breaker": {"max_portfolio_dd_nav_pct": float(circuit_thr), "active": bool(circuit)},
-        "kill_dd": {"KILL_DD_PCT": float(limits.KILL_DD_PCT), "active": bool(kill_dd)},
-        "daily_loss": {
-            "day_start_nav_usd": _f(day_start),
-            "daily_loss_pct": _f(loss),
-            "KILL_DAILY_LOSS_PCT": float(limits.KILL_DAILY_LOSS_PCT),
-            "active": daily_loss_at_or_above(day_start, nav, limits.KILL_DAILY_LOSS_PCT),
-        },
-        "gross_exposure_usd": float(gross),
-        "gross_exposure_nav_pct": _f(nav_pct(gross, nav)),
-        "max_gross_exposure_nav_pct": float(limits.max_gross_exposure_nav_pct),
-        "open_positions": len(legs),
-        "max_positions": limits.MAX_POSITIONS,
-        "trading_state": effective_trading_state(limits.trading_state, snapshot.trading_state),
-        "kill_switch": bool(limits.kill_switch or snapshot.kill_switch),
-        "correlation_groups": {g.group: g.to_dict() for g in correlation_exposure(legs, nav, groups, marks)},
-    }

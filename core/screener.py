@@ -20,17 +20,17 @@ Pure: the caller formats and logs the lines; nothing here prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from core.alpha import HybridResult, Side, gate
+from core.bars import Bar, Ohlc
 from core.indicators import (
     AtrState,
-    Bar,
     CrossState,
-    Ohlc,
     RsiState,
     SmaState,
     ZScoreState,
@@ -41,10 +41,10 @@ from core.indicators import (
     sma,
     zscore,
 )
-from settings.models import HybridScoring
+from core.orders import entry_side
+from settings.models import HybridScoring, ScreenerSettings
 
 __all__ = [
-    "ScreenerParams",
     "ScreenerFields",
     "ScreenerRow",
     "ScreenerCycle",
@@ -62,30 +62,6 @@ FLAT = "-"
 
 
 @dataclass(frozen=True)
-class ScreenerParams:
-    z_window: int = 20
-    rsi_period: int = 14
-    atr_period: int = 14
-    fast_ma: int = 5
-    slow_ma: int = 20
-
-    def __post_init__(self) -> None:
-        for name in ("z_window", "rsi_period", "atr_period", "fast_ma", "slow_ma"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.z_window < 2:
-            raise ValueError("z_window must be at least 2")
-        if self.fast_ma >= self.slow_ma:
-            raise ValueError(f"fast_ma ({self.fast_ma}) must be shorter than slow_ma ({self.slow_ma})")
-
-    @property
-    def history_bars(self) -> int:
-        """Bars needed for every field to be defined (and a crossover to be possible)."""
-        return max(self.z_window, self.rsi_period + 1, self.atr_period + 1, self.slow_ma + 1)
-
-
-@dataclass(frozen=True)
 class ScreenerFields:
     """Indicator fields at one bar (NaN / False while warming up)."""
 
@@ -100,7 +76,7 @@ class ScreenerFields:
         return all(math.isfinite(v) for v in (self.z, self.rsi, self.atr))
 
 
-def screener_fields(bars: Any, params: ScreenerParams = ScreenerParams()) -> ScreenerFields:
+def screener_fields(bars: Any, params: ScreenerSettings = ScreenerSettings()) -> ScreenerFields:
     """Fields at the last bar of `bars` (anything with open/high/low/close arrays), computed in batch.
 
     The live loop should prefer `ScreenerState` (O(1) per new bar); both agree.
@@ -131,7 +107,7 @@ def _atr_fraction(atr_value: float, close: float) -> float:
 class ScreenerState:
     """Incremental screener fields for the live loop; `update(bar)` is O(z_window + slow_ma)."""
 
-    params: ScreenerParams
+    params: ScreenerSettings
     z: ZScoreState
     rsi: RsiState
     atr: AtrState
@@ -142,7 +118,7 @@ class ScreenerState:
     fields: ScreenerFields = ScreenerFields(math.nan, math.nan, math.nan, False, False)
 
     @classmethod
-    def start(cls, params: ScreenerParams = ScreenerParams()) -> "ScreenerState":
+    def start(cls, params: ScreenerSettings = ScreenerSettings()) -> ScreenerState:
         return cls(
             params,
             ZScoreState.start(params.z_window),
@@ -154,7 +130,7 @@ class ScreenerState:
         )
 
     @classmethod
-    def warm(cls, bars: Any, params: ScreenerParams = ScreenerParams()) -> "ScreenerState":
+    def warm(cls, bars: Any, params: ScreenerSettings = ScreenerSettings()) -> ScreenerState:
         """The state after folding `bars` (anything with open/high/low/close arrays) through `update`,
         built from batch results (see `core.indicators`, "Warm start"); `fields` are the last bar's."""
         b = Ohlc.of(bars)
@@ -177,7 +153,7 @@ class ScreenerState:
         fields = ScreenerFields(z.value, r.value, _atr_fraction(a.value, last_close), up, down)
         return cls(params, z, r, a, fast, slow, cross, last_close, fields)
 
-    def update(self, bar: Bar) -> tuple["ScreenerState", ScreenerFields]:
+    def update(self, bar: Bar) -> tuple[ScreenerState, ScreenerFields]:
         z_state, z = self.z.update(bar.close)
         rsi_state, r = self.rsi.update(bar.close)
         atr_state, a = self.atr.update(bar.high, bar.low, bar.close)
@@ -220,7 +196,7 @@ def emission_signal(gate_side: Side | None, position_side: Side | None) -> Signa
     """BUY for a LONG gate, SELL for a SHORT gate, unless the position is already on that side."""
     if gate_side is None or gate_side == position_side:
         return None
-    return "BUY" if gate_side == "LONG" else "SELL"
+    return entry_side(gate_side)  # type: ignore[return-value]  # BUY | SELL
 
 
 def screen_symbol(

@@ -26,15 +26,19 @@ Registry
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
+from core.bars import Bar
 from core.filters import ZERO, SymbolFilters, to_decimal
+from core.orders import leg_direction
+from settings.models import SlTpConfig
 
 __all__ = [
     "EXIT_REASONS",
-    "Bar",
+    "PriceBar",
     "ExitRule",
     "ExitSignal",
     "TpSlRegistry",
@@ -44,6 +48,7 @@ __all__ = [
     "trailing_stop_price",
     "time_stop_due",
     "make_rule",
+    "rule_from_config",
     "register",
     "remove",
     "rearm",
@@ -57,17 +62,6 @@ __all__ = [
 EXIT_REASONS = ("stop_loss", "take_profit", "trailing_stop", "time_stop")
 ONE = Decimal(1)
 _REGISTRY_VERSION = 1
-
-def _direction(position_side: str, direction: str | None = None) -> str:
-    ps = str(position_side).upper()
-    if ps in ("LONG", "SHORT"):
-        if direction and str(direction).upper() != ps:
-            raise ValueError(f"direction {direction!r} contradicts position_side {ps}")
-        return ps
-    if ps == "BOTH" and direction and str(direction).upper() in ("LONG", "SHORT"):
-        return str(direction).upper()
-    raise ValueError(f"need position_side LONG/SHORT, or BOTH with direction LONG/SHORT (got {position_side!r}, {direction!r})")
-
 
 def _tick(filters: SymbolFilters | None, tick_size: Any = None) -> Decimal:
     if filters is not None:
@@ -132,7 +126,7 @@ def stop_loss_price(
     """LONG: entry - k x ATR (or entry x (1 - pct)); SHORT: entry + ... Rounded toward the entry."""
     e = _entry(entry_price)
     dist = _distance(e, atr, atr_mult, pct)
-    raw = e - dist if _direction(position_side, direction) == "LONG" else e + dist
+    raw = e - dist if leg_direction(position_side, direction) == "LONG" else e + dist
     return _positive(round_level(raw, e, _tick(filters, tick_size)), "stop-loss")
 
 
@@ -143,7 +137,7 @@ def take_profit_price(
     """LONG: entry + k x ATR (or entry x (1 + pct)); SHORT: entry - ... Rounded toward the entry."""
     e = _entry(entry_price)
     dist = _distance(e, atr, atr_mult, pct)
-    raw = e + dist if _direction(position_side, direction) == "LONG" else e - dist
+    raw = e + dist if leg_direction(position_side, direction) == "LONG" else e - dist
     return _positive(round_level(raw, e, _tick(filters, tick_size)), "take-profit")
 
 
@@ -151,7 +145,7 @@ def trailing_stop_price(anchor: Any, position_side: str, trail_pct: Any, *, tick
                         direction: str | None = None) -> Decimal:
     """LONG: anchor x (1 - pct) (anchor = highest since entry); SHORT: anchor x (1 + pct). Toward the anchor."""
     a, p = to_decimal(anchor), to_decimal(trail_pct)
-    raw = a * (ONE - p) if _direction(position_side, direction) == "LONG" else a * (ONE + p)
+    raw = a * (ONE - p) if leg_direction(position_side, direction) == "LONG" else a * (ONE + p)
     return round_level(raw, a, tick_size if tick_size is not None else 0)
 
 
@@ -162,7 +156,10 @@ def time_stop_due(opened_at_ms: int, time_stop_ms: int | None, now_ms: int) -> b
 # --------------------------------------------------------------------------- records
 
 @dataclass(frozen=True, slots=True)
-class Bar:
+class PriceBar:
+    """A bar in exact Decimals, as the exit levels are (a float `core.bars.Bar` is converted on entry:
+    `update_on_bar` takes either). An inconsistent bar (low above the body, high below it) is refused."""
+
     open: Decimal
     high: Decimal
     low: Decimal
@@ -213,7 +210,7 @@ class ExitRule:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "position_side", str(self.position_side).upper())
-        object.__setattr__(self, "direction", _direction(self.position_side, self.direction))
+        object.__setattr__(self, "direction", leg_direction(self.position_side, self.direction))
         for name in ("entry_price", "stop_loss", "take_profit", "trail_pct", "trail_anchor", "trail_stop",
                      "tick_size", "triggered_price"):
             v = getattr(self, name)
@@ -246,7 +243,7 @@ class ExitRule:
         return out
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ExitRule":
+    def from_dict(cls, d: Mapping[str, Any]) -> ExitRule:
         return cls(**{k: d[k] for k in cls.__slots__ if k in d})  # type: ignore[attr-defined]
 
 
@@ -275,7 +272,7 @@ class TpSlRegistry:
         return {"version": _REGISTRY_VERSION, "entries": [r.to_dict() for r in self.entries]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "TpSlRegistry":
+    def from_dict(cls, d: Mapping[str, Any]) -> TpSlRegistry:
         if d.get("version", _REGISTRY_VERSION) != _REGISTRY_VERSION:
             raise ValueError(f"unsupported TP/SL registry version {d.get('version')!r}")
         return cls(tuple(ExitRule.from_dict(e) for e in d.get("entries", ())))
@@ -302,7 +299,7 @@ def make_rule(
 ) -> ExitRule:
     """Build a rule: ATR levels when `atr` and a multiplier are given, else percent levels, per side."""
     tick = _tick(filters, tick_size)
-    d = _direction(position_side, direction)
+    d = leg_direction(position_side, direction)
     e = _entry(entry_price)
     kw = dict(tick_size=tick, direction=d)
 
@@ -323,6 +320,26 @@ def make_rule(
         trail_stop=trailing_stop_price(e, position_side, trail, tick_size=tick, direction=d) if trail is not None else None,
         time_stop_ms=time_stop_ms, tick_size=tick,
     )
+
+
+def rule_from_config(
+    symbol: str,
+    position_side: str,
+    entry_price: Any,
+    opened_at_ms: int,
+    config: SlTpConfig,
+    *,
+    atr: Any = None,
+    filters: SymbolFilters | None = None,
+    tick_size: Any = None,
+    direction: str | None = None,
+) -> ExitRule:
+    """`make_rule` with the levels of a `settings.models.SlTpConfig` (strategy_config.json `sl_tp`, or a
+    per-symbol override applied to it): the core reads the settings type directly, no keyword copy."""
+    return make_rule(symbol, position_side, entry_price, opened_at_ms, filters=filters, tick_size=tick_size,
+                     direction=direction, atr=atr, sl_atr_mult=config.sl_atr_mult, tp_atr_mult=config.tp_atr_mult,
+                     sl_pct=config.sl_pct, tp_pct=config.tp_pct, trail_pct=config.trail_pct,
+                     time_stop_ms=config.time_stop_ms)
 
 
 def _with(registry: TpSlRegistry, rules: Iterable[ExitRule]) -> TpSlRegistry:
@@ -446,16 +463,22 @@ def _judge_price(rule: ExitRule, mark: Decimal | None, now_ms: int) -> tuple[Exi
     return (_ratchet(rule, mark) if mark is not None else rule), None
 
 
-def update_on_bar(registry: TpSlRegistry, bars: Mapping[str, Bar], now_ms: int) -> tuple[TpSlRegistry, list[ExitSignal]]:
+def update_on_bar(registry: TpSlRegistry, bars: Mapping[str, PriceBar | Bar],
+                  now_ms: int) -> tuple[TpSlRegistry, list[ExitSignal]]:
     """Judge every registered leg on a closed bar (`now_ms` = the bar's close time).
 
     Gap through a level at the open -> exit at the open. Otherwise a stop (low/high through it) wins over a
     take-profit in the same bar. The trailing anchor moves with the bar's extreme only if nothing fired.
     """
-    return _judge_untriggered(registry, lambda rule: _judge_bar(rule, bars.get(rule.symbol), now_ms))
+    exact = {sym: _price_bar(bar) for sym, bar in bars.items()}
+    return _judge_untriggered(registry, lambda rule: _judge_bar(rule, exact.get(rule.symbol), now_ms))
 
 
-def _judge_bar(rule: ExitRule, bar: Bar | None, now_ms: int) -> tuple[ExitRule, ExitSignal | None]:
+def _price_bar(bar: PriceBar | Bar) -> PriceBar:
+    return bar if isinstance(bar, PriceBar) else PriceBar(bar.open, bar.high, bar.low, bar.close)
+
+
+def _judge_bar(rule: ExitRule, bar: PriceBar | None, now_ms: int) -> tuple[ExitRule, ExitSignal | None]:
     long = rule.direction == "LONG"
     if bar is not None:
         stop = _stop_level(rule)

@@ -12,18 +12,25 @@ from hypothesis import strategies as st
 
 from core import alpha as al
 from core.alpha import (
-    CarryParams,
     ComponentWeights,
-    ExpectancyParams,
-    RouterScoreParams,
     RouterStats,
     TradeStats,
-    TrendParams,
     TrendState,
 )
 from core.regimes import vol_regime
 from settings.loader import load_file
-from settings.models import HybridScoring, HybridWeights, ScoreThresholds, StrategyConfig, VolRegimes, WeightModifiers
+from settings.models import (
+    CarrySettings,
+    ExpectancySettings,
+    HybridScoring,
+    HybridWeights,
+    RouterScoreSettings,
+    ScoreThresholds,
+    StrategyConfig,
+    TrendSettings,
+    VolRegimes,
+    WeightModifiers,
+)
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 score = st.floats(-1.0, 1.0)
@@ -210,7 +217,7 @@ def test_carry_hand_values():
 def test_carry_saturation_comes_from_config():
     scoring = HybridScoring(carry_funding_saturation_apr=0.25)
     assert al.carry_score(0.0001, scoring=scoring) == pytest.approx(-0.438)
-    weighted = al.carry_score(0.0001, mark=100.01, index=100.0, params=CarryParams(funding_weight=1.0))
+    weighted = al.carry_score(0.0001, mark=100.01, index=100.0, params=CarrySettings(funding_weight=1.0))
     assert weighted == pytest.approx(-0.219)
 
 
@@ -255,8 +262,8 @@ def test_expectancy_hand_values():
     stats = TradeStats(n_trades=20, win_rate=0.5, payoff_ratio=2.0)
     assert al.expectancy_per_unit_risk(stats) == pytest.approx(0.5)  # 0.5*2 - 0.5
     assert al.expectancy_score(stats) == pytest.approx(math.tanh(1.0) * 0.5)  # shrink 20 / (20 + 20)
-    assert al.expectancy_score(stats, ExpectancyParams(prior_trades=0.0)) == pytest.approx(math.tanh(1.0))
-    assert al.expectancy_score(stats, ExpectancyParams(scale=1.0, prior_trades=0.0)) == pytest.approx(math.tanh(0.5))
+    assert al.expectancy_score(stats, ExpectancySettings(prior_trades=0.0)) == pytest.approx(math.tanh(1.0))
+    assert al.expectancy_score(stats, ExpectancySettings(scale=1.0, prior_trades=0.0)) == pytest.approx(math.tanh(0.5))
     losing = TradeStats(n_trades=180, win_rate=0.4, payoff_ratio=1.0)
     assert al.expectancy_score(losing) == pytest.approx(math.tanh(-0.4) * 0.9)
     assert al.expectancy_score(TradeStats(0, 0.0, 0.0)) == 0.0
@@ -311,7 +318,7 @@ def test_router_hand_values():
     with pytest.raises(ValueError):
         RouterStats(1.0, 1.2, 0.5, 3)
     with pytest.raises(ValueError):
-        RouterScoreParams(weight_slippage=0.9)
+        RouterScoreSettings(weight_slippage=0.9)
 
 
 @given(s1=st.floats(-50, 100), s2=st.floats(-50, 100), f=st.floats(0, 1), m=st.floats(0, 1), n=st.integers(0, 10_000))
@@ -346,12 +353,12 @@ def test_trend_signs_on_clear_trends():
 
 
 def test_trend_hand_statistics():
-    p = TrendParams(ema_span=3, horizons=(1,), vol_span=3, scale=1.0)
+    p = TrendSettings(ema_span=3, horizons=(1,), vol_span=3, scale=1.0)
     d = 0.5  # alpha 0.5
-    assert p.ema_gap_std_factor == pytest.approx(d / math.sqrt(1 - d * d))
+    assert al.ema_gap_std_factor(p) == pytest.approx(d / math.sqrt(1 - d * d))
     close = np.array([1.0, math.e])  # one log return of 1: sigma = 1
     ema_last = 1.0 + 0.5 * (math.e - 1.0)
-    want = math.tanh(((1.0 - math.log(ema_last)) / p.ema_gap_std_factor + 1.0) / 2)
+    want = math.tanh(((1.0 - math.log(ema_last)) / al.ema_gap_std_factor(p) + 1.0) / 2)
     assert al.trend_score(close, p) == pytest.approx(want, rel=1e-12)
 
 
@@ -363,16 +370,16 @@ def test_trend_needs_history_and_volatility():
     assert al.trend_score(10.0 * np.exp(np.cumsum(np.full(500, 1e-4)))) > 0.99  # a real steady climb
     assert al.trend_score([]) == 0.0
     with pytest.raises(ValueError):
-        TrendParams(horizons=())
+        TrendSettings(horizons=())
     with pytest.raises(ValueError):
-        TrendParams(scale=0)
+        TrendSettings(scale=0)
 
 
 @st.composite
 def closes(draw):
     n = draw(st.integers(0, 400))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    # drift 0 or clearly above the flat-series floor (TrendParams.min_vol): at the floor itself a
+    # drift 0 or clearly above the flat-series floor (TrendSettings.min_vol): at the floor itself a
     # rescaling may move sigma across it, which is the floor's purpose, not a defect
     drift = draw(st.one_of(st.just(0.0), st.floats(1e-6, 0.01), st.floats(-0.01, -1e-6)))
     x = 50.0 * np.exp(np.cumsum(rng.normal(drift, draw(st.sampled_from([0.0, 0.001, 0.02])), n)))
@@ -381,7 +388,7 @@ def closes(draw):
     return x
 
 
-SMALL = TrendParams(ema_span=20, horizons=(5, 10, 30), vol_span=20)
+SMALL = TrendSettings(ema_span=20, horizons=(5, 10, 30), vol_span=20)
 
 
 @given(x=closes())

@@ -18,9 +18,9 @@ from core.alpha import (
     score_symbol,
     trend_score,
 )
+from core.bars import Ohlc
 from core.cycle import STATUSES, CycleConfig, DecisionCycle, SymbolInputs, step
 from core.filters import SymbolFilters
-from core.indicators import Ohlc
 from core.portfolio import NavPoint, PortfolioSnapshot, PositionLeg
 from core.regimes import RegimeState, vol_regime
 from core.risk_limits import ProposedOrder, RiskContext

@@ -11,14 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import indicators as ind
+from core.bars import Bar, Ohlc
 from core.indicators import (
     AtrState,
-    Bar,
     CrossState,
     DonchianState,
     EmaState,
     EwmaVolState,
-    Ohlc,
     RsiState,
     SmaState,
     ZScoreState,

@@ -1,4 +1,4 @@
-"""core.portfolio: records, drawdown, gross exposure (per leg, per symbol, per group), statuses, risk.json."""
+"""core.portfolio and core.risk metrics/state: records, drawdown, gross exposure (per leg, per symbol, per group), statuses, risk.json."""
 import dataclasses
 import json
 from decimal import Decimal as D
@@ -7,24 +7,20 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core.portfolio import (
-    Drawdown,
     NavPoint,
     OpenOrder,
     PortfolioSnapshot,
     PositionLeg,
     correlation_exposure,
-    daily_loss_pct,
-    day_start_nav,
-    drawdown,
     effective_trading_state,
     gross_by_group,
     gross_by_symbol,
     gross_exposure,
     group_status,
-    latest_nav,
     leg_notional,
-    to_risk_state,
 )
+from core.risk.metrics import Drawdown, daily_loss_pct, day_start_nav, drawdown, latest_nav
+from core.risk.state import to_risk_state
 from settings.models import CorrelationGroup, CorrelationGroups, RiskLimits
 
 NOW = 1_700_000_000_000

@@ -115,7 +115,17 @@ def core_modules() -> list[Path]:
 
 def test_core_exists():
     names = {p.relative_to(CORE).as_posix() for p in core_modules()}
-    assert {"__init__.py", "risk_limits.py", "sizing.py", "sl_tp.py", "screener.py", "alpha.py"} <= names
+    assert {"__init__.py", "risk_limits.py", "sizing.py", "sl_tp.py", "screener.py", "alpha.py", "orders.py",
+            "bars.py", "risk/records.py", "risk/metrics.py", "risk/facts.py", "risk/checks.py", "risk/context.py",
+            "risk/state.py", "indicators/kernels.py", "indicators/recursive.py", "indicators/windows.py",
+            "indicators/crosses.py"} <= names
+
+
+def test_core_modules_stay_small():
+    """One idea per module (docs/ARCHITECTURE.md): none over ~600 lines."""
+    big = {p.relative_to(REPO_ROOT).as_posix(): n for p in core_modules()
+           if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert not big, big
 
 
 def test_every_core_module_is_pure():

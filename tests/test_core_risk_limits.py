@@ -55,6 +55,7 @@ LIMITS = RiskLimits()
 
 
 def leg(sym, ps, qty, mark=None, **kw):
+    kw.setdefault("leverage", 1)  # a known leverage; unknown (None) is tested on its own
     return PositionLeg(sym, ps, D(str(qty)), entry_price=mark or MARKS[sym], mark_price=mark or MARKS[sym], **kw)
 
 
@@ -381,12 +382,12 @@ def test_an_invalid_hedge_close_adds_no_exposure():
 
 
 def test_one_way_flip_adds_the_part_beyond_the_leg_and_is_not_min_notional_exempt():
-    sol = (PositionLeg("SOLUSDT", "BOTH", D(5), mark_price=100, direction="LONG"),)
+    sol = (PositionLeg("SOLUSDT", "BOTH", D(5), mark_price=100, direction="LONG", leverage=1),)
     d = check(order("SOLUSDT", "SELL", "BOTH", 15), snap(legs=sol, hedge_mode=False))  # 5 close, 10 open short
     assert d.approved and d.checks["added_exposure_usd"] == 1000.0 and not d.checks["is_reduce"]
     d = check(order("SOLUSDT", "SELL", "BOTH", 25), snap(legs=sol, hedge_mode=False))  # 500 + 2,000 > 2,000
     assert d.codes == ("symbol_nav_cap",) and d.checks["added_exposure_usd"] == 2000.0
-    doge = (PositionLeg("DOGEUSDT", "BOTH", D(10), mark_price=D("0.10"), direction="LONG"),)
+    doge = (PositionLeg("DOGEUSDT", "BOTH", D(10), mark_price=D("0.10"), direction="LONG", leverage=1),)
     s = snap(legs=doge, hedge_mode=False)
     assert check(order("DOGEUSDT", "SELL", "BOTH", 10), s).approved  # 1 USD pure close: exempt
     d = check(order("DOGEUSDT", "SELL", "BOTH", 40), s)  # 4 USD order that flips: not a reduce-only order
@@ -529,7 +530,7 @@ def test_every_applicable_veto_is_reported_together():
 # --------------------------------------------------------------------------- one-way (BOTH) legs
 
 def test_one_way_mode_reduce_and_flip():
-    legs = (PositionLeg("SOLUSDT", "BOTH", D(5), mark_price=100, direction="LONG"),)
+    legs = (PositionLeg("SOLUSDT", "BOTH", D(5), mark_price=100, direction="LONG", leverage=1),)
     s = snap(legs=legs, hedge_mode=False, trading_state="REDUCING")
     assert check(order("SOLUSDT", "SELL", "BOTH", 5), s).approved
     assert check(order("SOLUSDT", "SELL", "BOTH", 7), s).codes == ("reduce_only",)  # flips to short
@@ -538,14 +539,33 @@ def test_one_way_mode_reduce_and_flip():
     assert check(order("SOLUSDT", "BUY", "BOTH", 1), s).codes == ("reduce_only",)
 
 
-def test_position_leg_from_position_risk_rows():
-    short = PositionLeg.from_position_risk({"symbol": "ETHUSDT", "positionSide": "SHORT", "positionAmt": "-0.500",
-                                            "entryPrice": "2010", "markPrice": "2000", "leverage": "3",
-                                            "unRealizedProfit": "5"})
-    assert (short.qty, short.direction, short.notional_usd, short.leverage) == (D("0.500"), "SHORT", D("1000.000"), 3)
-    both = PositionLeg.from_position_risk({"symbol": "SOLUSDT", "positionSide": "BOTH", "positionAmt": "-2",
-                                           "markPrice": "100"})
-    assert both.direction == "SHORT" and both.qty == 2
+def test_unknown_leverage_stays_unknown_and_is_vetoed_with_a_code():
+    # positionRisk v3 rows carry no leverage: the leg's leverage is unknown (None), never 1x
+    # (the adapter's bridge keeps it None: tests/test_exchange_bridge.py)
+    sol = PositionLeg("SOLUSDT", "LONG", 1, entry_price=100, mark_price=100)
+    assert sol.leverage is None
+    s = snap(legs=(sol,))
+    d = check(order("SOLUSDT", "BUY", "LONG", 1), s)  # adds to the leg, says no leverage: cannot be judged
+    assert d.codes == ("max_leverage",), d.to_dict()
+    v = d.veto("max_leverage")
+    assert v.details == ("leverage_unknown",) and v.numbers["leverage_known"] is False
+    assert "unknown" in v.reason
+    # the order saying its leverage is judged on it (and passes at the cap) ...
+    assert check(order("SOLUSDT", "BUY", "LONG", 1, leverage=5), s).approved
+    assert check(order("SOLUSDT", "BUY", "LONG", 1, leverage=6), s).codes == ("max_leverage",)
+    # ... and closing the leg always passes
+    assert check(order("SOLUSDT", "SELL", "LONG", 1), s).approved
+
+
+def test_intent_is_one_enum_without_synonyms():
+    from core.orders import Intent
+    s = snap(legs=(leg("ETHUSDT", "SHORT", "0.5"),))
+    assert order("ETHUSDT", "BUY", "SHORT", "0.1", intent="close").intent is Intent.CLOSE
+    assert check(order("ETHUSDT", "BUY", "SHORT", "0.1", intent=Intent.CLOSE), s).approved
+    for synonym in ("REDUCE", "EXIT", "INCREASE", "ENTRY", "bogus"):
+        d = check(order("ETHUSDT", "BUY", "SHORT", "0.1", intent=synonym), s)
+        assert d.codes == ("invalid_order",) and d.veto("invalid_order").details == ("unknown_intent",), synonym
+        assert d.to_dict()["order"]["intent"] == synonym.upper()
 
 
 # --------------------------------------------------------------------------- real exchange filters

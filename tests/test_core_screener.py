@@ -10,11 +10,10 @@ from hypothesis import strategies as st
 
 from core import indicators as ind
 from core.alpha import score_symbol
-from core.indicators import Bar, Ohlc
+from core.bars import Bar, Ohlc
 from core.screener import (
     ScreenerCycle,
     ScreenerFields,
-    ScreenerParams,
     ScreenerRow,
     ScreenerState,
     emission_signal,
@@ -24,7 +23,7 @@ from core.screener import (
     screen_symbol,
     screener_fields,
 )
-from settings.models import HybridScoring, ScoreThresholds
+from settings.models import HybridScoring, ScoreThresholds, ScreenerSettings
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -86,14 +85,14 @@ def test_fields_are_the_indicators_at_the_last_bar():
 def test_atr_is_a_fraction_of_price_hand_example():
     # constant range of 2 around a price of 100: TR = 2, ATR = 2, atr field = 0.02
     c = np.full(40, 100.0)
-    f = screener_fields(Ohlc(c, c + 1, c - 1, c), ScreenerParams(atr_period=14))
+    f = screener_fields(Ohlc(c, c + 1, c - 1, c), ScreenerSettings(atr_period=14))
     assert f.atr == pytest.approx(0.02)
     assert f.z == 0.0 and f.rsi == 50.0  # flat closes
 
 
 def test_cross_flags_fire_on_the_crossing_bar_only():
     close = np.concatenate([np.full(30, 100.0) - np.arange(30) * 0.1, 97.0 + np.arange(1, 11) * 1.0])
-    p = ScreenerParams(fast_ma=3, slow_ma=8)
+    p = ScreenerSettings(fast_ma=3, slow_ma=8)
     flags = [(screener_fields(Ohlc.from_close(close[: i + 1]), p).cross_up) for i in range(len(close))]
     assert sum(flags) == 1
     i = flags.index(True)
@@ -104,11 +103,11 @@ def test_cross_flags_fire_on_the_crossing_bar_only():
 def test_warm_up_and_empty_input_are_not_ready():
     assert not screener_fields(Ohlc.from_close([])).ready
     assert not screener_fields(bars_from(walk(10))).ready
-    assert ScreenerParams().history_bars == 21
+    assert ScreenerSettings().history_bars == 21
     with pytest.raises(ValueError):
-        ScreenerParams(fast_ma=20, slow_ma=5)
+        ScreenerSettings(fast_ma=20, slow_ma=5)
     with pytest.raises(ValueError):
-        ScreenerParams(z_window=1)
+        ScreenerSettings(z_window=1)
 
 
 @st.composite
@@ -126,7 +125,7 @@ def bar_paths(draw):
 @given(b=bar_paths(), fast=st.integers(1, 4), slow_extra=st.integers(1, 8))
 @PROPERTY
 def test_incremental_state_equals_batch_at_every_bar(b, fast, slow_extra):
-    p = ScreenerParams(z_window=6, rsi_period=5, atr_period=4, fast_ma=fast, slow_ma=fast + slow_extra)
+    p = ScreenerSettings(z_window=6, rsi_period=5, atr_period=4, fast_ma=fast, slow_ma=fast + slow_extra)
     state = ScreenerState.start(p)
     for i in range(len(b)):
         state, got = state.update(b.bar(i))

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings, strategies as st
 from core.filters import SymbolFilters, is_multiple
 from core.portfolio import PositionLeg
 from core.sl_tp import (
-    Bar,
+    PriceBar,
     ExitRule,
     TpSlRegistry,
     get_rule,
@@ -216,19 +216,19 @@ def test_time_stop():
 
 def test_update_on_bar_gap_priority_and_trailing():
     reg = register(TpSlRegistry(), long_rule())
-    _, exits = update_on_bar(reg, {"SOLUSDT": Bar(95, 96, 94, 95)}, 1)  # gapped below the 98 stop
+    _, exits = update_on_bar(reg, {"SOLUSDT": PriceBar(95, 96, 94, 95)}, 1)  # gapped below the 98 stop
     assert (exits[0].reason, exits[0].trigger_price) == ("stop_loss", D(95))
-    _, exits = update_on_bar(reg, {"SOLUSDT": Bar(100, 105, 97, 101)}, 1)  # both SL and TP inside the bar
+    _, exits = update_on_bar(reg, {"SOLUSDT": PriceBar(100, 105, 97, 101)}, 1)  # both SL and TP inside the bar
     assert exits[0].reason == "stop_loss" and exits[0].trigger_price == D("98.00")
-    _, exits = update_on_bar(reg, {"SOLUSDT": Bar(100, 105, 99, 104)}, 1)
+    _, exits = update_on_bar(reg, {"SOLUSDT": PriceBar(100, 105, 99, 104)}, 1)
     assert (exits[0].reason, exits[0].trigger_price) == ("take_profit", D("104.00"))
-    _, exits = update_on_bar(reg, {"SOLUSDT": Bar(106, 107, 105, 106)}, 1)  # gapped above TP: fill at open
+    _, exits = update_on_bar(reg, {"SOLUSDT": PriceBar(106, 107, 105, 106)}, 1)  # gapped above TP: fill at open
     assert (exits[0].reason, exits[0].trigger_price) == ("take_profit", D(106))
     tr = register(TpSlRegistry(), make_rule("SOLUSDT", "LONG", 100, 0, trail_pct=0.01, tick_size="0.01"))
-    tr, exits = update_on_bar(tr, {"SOLUSDT": Bar(100, 110, "99.5", 109)}, 1)  # judged on the old 99 stop
+    tr, exits = update_on_bar(tr, {"SOLUSDT": PriceBar(100, 110, "99.5", 109)}, 1)  # judged on the old 99 stop
     assert exits == [] and get_rule(tr, "SOLUSDT", "LONG").trail_stop == D("108.90")
     with pytest.raises(ValueError):
-        Bar(100, 99, 98, 100)
+        PriceBar(100, 99, 98, 100)
 
 
 def test_reconcile_with_positions():
@@ -269,3 +269,29 @@ def test_trailing_stop_is_monotone_and_round_trips(path, side, bps):
         if r.triggered:
             assert [e.reason for e in exits] in ([], ["trailing_stop"])
             break
+
+
+def test_rule_from_config_reads_the_settings_type_directly():
+    from decimal import Decimal as _D
+
+    from core.sl_tp import make_rule, rule_from_config
+    from settings.models import SlTpConfig
+
+    cfg = SlTpConfig(sl_atr_mult=2.0, tp_atr_mult=3.0, sl_pct=0.02, tp_pct=0.04, trail_pct=0.01, time_stop_hours=6)
+    r = rule_from_config("BTCUSDT", "LONG", "100", 0, cfg, atr="2", tick_size="0.01")
+    assert (r.stop_loss, r.take_profit) == (_D("96.00"), _D("106.00"))  # entry -/+ mult x ATR
+    assert r.time_stop_ms == 6 * 3_600_000
+    no_atr = rule_from_config("BTCUSDT", "SHORT", "100", 0, cfg, tick_size="0.01")
+    assert (no_atr.stop_loss, no_atr.take_profit) == (_D("102.00"), _D("96.00"))  # percent form
+    assert r == make_rule("BTCUSDT", "LONG", "100", 0, atr="2", tick_size="0.01", sl_atr_mult=2.0, tp_atr_mult=3.0,
+                          sl_pct=0.02, tp_pct=0.04, trail_pct=0.01, time_stop_ms=6 * 3_600_000)
+
+
+def test_update_on_bar_takes_the_float_bar_of_core_bars_too():
+    from core.bars import Bar as FloatBar
+
+    reg = register(TpSlRegistry(), make_rule("SOLUSDT", "LONG", 100, 0, sl_pct=0.02, tp_pct=0.05, tick_size="0.01"))
+    _, exits = update_on_bar(reg, {"SOLUSDT": FloatBar(95.0, 96.0, 94.0, 95.0)}, 1)
+    assert [(e.reason, e.trigger_price) for e in exits] == [("stop_loss", D(95))]
+    with pytest.raises(ValueError):
+        update_on_bar(reg, {"SOLUSDT": FloatBar(100.0, 99.0, 98.0, 100.0)}, 1)  # inconsistent

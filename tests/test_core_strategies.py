@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.indicators import Bar, Ohlc, ema
+from core.bars import Bar, Ohlc
+from core.indicators import ema
 from core.strategies import (
     STRATEGIES,
     TIMEFRAME_MS,

@@ -14,26 +14,25 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.alpha import TrendParams, TrendState
+from core.alpha import TrendState
+from core.bars import Bar, Ohlc
 from core.cycle import CycleConfig, SymbolState
 from core.indicators import (
     AtrState,
-    Bar,
     CrossState,
     DonchianState,
     EmaState,
     EwmaVolState,
-    Ohlc,
     RsiState,
     SmaState,
     ZScoreState,
     sma,
 )
 from core.regimes import HOUR_MS, RegimeState
-from core.screener import ScreenerParams, ScreenerState
+from core.screener import ScreenerState
 from core.strategies import STRATEGIES
 from core.strategies.base import fold_bars
-from settings.models import StrategyBlock, StrategyConfig
+from settings.models import ScreenerSettings, StrategyBlock, StrategyConfig, TrendSettings
 from tests.test_core_indicators import PROPERTY, ohlc_paths, price_paths, series
 
 RTOL = 1e-9
@@ -167,7 +166,7 @@ def ohlc(hlc) -> Ohlc:
 @given(hlc=ohlc_paths(max_size=300), more=ohlc_paths(max_size=30), small=st.booleans())
 @PROPERTY
 def test_screener_state_warm_equals_fold(hlc, more, small):
-    params = ScreenerParams(z_window=4, rsi_period=3, atr_period=3, fast_ma=2, slow_ma=5) if small else ScreenerParams()
+    params = ScreenerSettings(z_window=4, rsi_period=3, atr_period=3, fast_ma=2, slow_ma=5) if small else ScreenerSettings()
     b, m = ohlc(hlc), ohlc(more)
     check_warm(ScreenerState.start(params), ScreenerState.warm(b, params), bar_rows(b), bar_rows(m), scale_of(*hlc, *more))
 
@@ -175,7 +174,7 @@ def test_screener_state_warm_equals_fold(hlc, more, small):
 def test_screener_warm_reports_a_crossover_on_the_last_bar():
     close = np.array([10.0, 9.0, 8.0, 7.0, 6.0, 5.0, 12.0])  # SMA(2) jumps above SMA(5) on the last bar
     b = Ohlc.from_close(close)
-    params = ScreenerParams(z_window=3, rsi_period=2, atr_period=2, fast_ma=2, slow_ma=5)
+    params = ScreenerSettings(z_window=3, rsi_period=2, atr_period=2, fast_ma=2, slow_ma=5)
     folded, _ = fold(ScreenerState.start(params), bar_rows(b))
     warm = ScreenerState.warm(b, params)
     assert warm.fields.cross_up and folded.fields.cross_up
@@ -185,7 +184,7 @@ def test_screener_warm_reports_a_crossover_on_the_last_bar():
 @given(x=price_paths(max_size=300), more=price_paths(max_size=30), short=st.booleans())
 @PROPERTY
 def test_trend_state_warm_equals_fold(x, more, short):
-    params = TrendParams(ema_span=20, horizons=(3, 10, 30), vol_span=20) if short else TrendParams()
+    params = TrendSettings(ema_span=20, horizons=(3, 10, 30), vol_span=20) if short else TrendSettings()
     check_warm(TrendState.start(params), TrendState.warm(x, params), rows_of(x), rows_of(more), 1.0)
 
 
@@ -234,8 +233,8 @@ def test_strategy_without_warm_fn_falls_back_to_folding():
 def test_symbol_state_warm_equals_fold(hlc, more, name):
     config = CycleConfig(
         strategy_config=StrategyConfig(strategies={"ABCUSDT": StrategyBlock(strategy=name, params=SMALL_PARAMS[name])}),
-        screener=ScreenerParams(z_window=4, rsi_period=3, atr_period=3, fast_ma=2, slow_ma=5),
-        trend=TrendParams(ema_span=20, horizons=(3, 10, 30), vol_span=20),
+        screener=ScreenerSettings(z_window=4, rsi_period=3, atr_period=3, fast_ma=2, slow_ma=5),
+        trend=TrendSettings(ema_span=20, horizons=(3, 10, 30), vol_span=20),
     )
     b, m = ohlc(hlc), ohlc(more)
     warm = SymbolState.warm("ABCUSDT", b, config)

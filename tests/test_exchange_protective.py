@@ -1,6 +1,6 @@
 """Protective (conditional) orders through the adapter, against the real venue process replaying a hand-made
 data set, so every trigger can be worked out by hand. The clock is paused and stepped with the venue's
-admin API (`/_venue/clock`); sleeps are injected, so retries cost no wall time.
+admin API (`/_venue/clock`); sleeps are injected and recorded (really slept only briefly, see recording_sleep).
 
 BTCUSDT bars (1h): 50000 flat, except
   10:00  O 50000 -> H 50100 (10:20) -> L 49000 (10:40) -> C 49500   (the dip)
@@ -18,7 +18,7 @@ import pytest
 from execution.exchange import CancelOutcome, Outcome, make_client_algo_id
 from execution.exchange_utils import build_adapter
 from settings.env import EnvSettings
-from tests.plugins.venue import write_dataset
+from tests.plugins.venue import recording_sleep, write_dataset
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -51,8 +51,8 @@ def crafted(tmp_path_factory, venue_factory):
 def adapter_for(v, dry_run=False, timeout=5.0):
     s = EnvSettings(_env_file=None, ENV="dev", DRY_RUN=dry_run, BINANCE_BASE_URL=v.base_url,
                     BINANCE_API_KEY=v.api_key, BINANCE_API_SECRET=v.api_secret)
-    sleeps = []
-    return build_adapter(s, timeout=timeout, sleep=sleeps.append, rng=random.Random(5)), sleeps
+    sleeps, sleep = recording_sleep()  # a short recvWindow for orders: the ambiguity wait is real but brief
+    return build_adapter(s, timeout=timeout, sleep=sleep, rng=random.Random(5), order_recv_window_ms=300), sleeps
 
 
 @pytest.fixture
@@ -87,32 +87,32 @@ def test_stop_market_on_long_leg_fires_and_closes_only_that_leg(hedge, caplog):
     open_long_and_short(a)
     r = a.place_protective_order(BTC, "LONG", "STOP_MARKET", "49500.04", intent_id="pos-1")
     assert r.accepted and not r.recovered and r.attempts == 1, r
-    assert r.client_algo_id == make_client_algo_id("pos-1", "STOP_MARKET") and r.client_algo_id.endswith("-sl")
+    assert r.client_order_id == make_client_algo_id("pos-1", "STOP_MARKET") and r.client_order_id.endswith("-sl")
     # hedge mode: SELL protects the LONG leg, positionSide always sent, never reduceOnly; closePosition allowed
     assert dict(r.request.params) == {
         "algoType": "CONDITIONAL", "symbol": BTC, "side": "SELL", "positionSide": "LONG", "type": "STOP_MARKET",
         "triggerPrice": "49500.1",  # a LONG stop rounds UP onto the 0.1 tick: never looser than asked
-        "workingType": "MARK_PRICE", "clientAlgoId": r.client_algo_id, "closePosition": "true"}
+        "workingType": "MARK_PRICE", "clientAlgoId": r.client_order_id, "closePosition": "true"}
     o = r.order
     assert (o.status, o.kind, o.side, o.position_side, o.trigger_price, o.close_position, o.working_type) == (
         "NEW", "STOP_MARKET", "SELL", "LONG", D("49500.1"), True, "MARK_PRICE")
-    assert [p.client_algo_id for p in a.open_protective_orders(BTC)] == [r.client_algo_id]
+    assert [p.client_algo_id for p in a.open_protective_orders(BTC)] == [r.client_order_id]
     assert a.open_orders(BTC) == []  # conditional orders are not regular open orders
 
     v.clock(to_ms=T0 + 10 * H)  # flat until the dip: nothing fires
-    assert a.get_protective_order(BTC, client_algo_id=r.client_algo_id).status == "NEW"
+    assert a.get_protective_order(BTC, client_algo_id=r.client_order_id).status == "NEW"
     v.clock(to_ms=T0 + 11 * H)  # the dip crosses 49500.1 on its way to 49000
-    fired = a.get_protective_order(BTC, client_algo_id=r.client_algo_id)
+    fired = a.get_protective_order(BTC, client_algo_id=r.client_order_id)
     assert fired.status == "FINISHED" and fired.fired and not fired.is_open and fired.actual_order_id
     assert T0 + 10 * H + 20 * 60_000 < fired.trigger_time_ms < T0 + 10 * H + 40 * 60_000
     # the order it became carries the clientAlgoId as its clientOrderId
-    done = a.get_order(BTC, client_order_id=r.client_algo_id)
+    done = a.get_order(BTC, client_order_id=r.client_order_id)
     assert done.status == "FILLED" and done.order_id == fired.actual_order_id and done.raw["origType"] == "STOP_MARKET"
     assert done.executed_qty == D("0.010") and done.avg_price < D("49500.1")
     assert legs(a) == {"SHORT": D("-0.004")}  # the LONG leg is closed, the SHORT leg untouched
     assert a.open_protective_orders(BTC) == []
     (send,) = [x.getMessage() for x in caplog.records if "[executor] SEND_PROTECTIVE" in x.getMessage()]
-    assert '"positionSide": "LONG"' in send and "reduceOnly" not in send
+    assert '"positionSide":"LONG"' in send and "reduceOnly" not in send
     assert "[executor] PROTECTIVE_REQ /fapi/v1/algoOrder 200 {" in caplog.text
 
 
@@ -126,12 +126,12 @@ def test_take_profit_market_on_short_leg_with_quantity(hedge):
     assert (p["side"], p["positionSide"], p["type"], p["quantity"], p["workingType"]) == (
         "BUY", "SHORT", "TAKE_PROFIT_MARKET", "0.006", "CONTRACT_PRICE")  # qty floored to the 0.001 step
     assert p["triggerPrice"] == "49500" and "closePosition" not in p and "reduceOnly" not in p
-    assert r.client_algo_id.endswith("-tp") and r.order.quantity == D("0.006")
+    assert r.client_order_id.endswith("-tp") and r.order.quantity == D("0.006")
     v.clock(to_ms=T0 + 10 * H + 20 * 60_000)  # up to the bar's high: a BUY take-profit waits for <= 49500
-    assert a.get_protective_order(BTC, client_algo_id=r.client_algo_id).is_open
+    assert a.get_protective_order(BTC, client_algo_id=r.client_order_id).is_open
     v.clock(to_ms=T0 + 11 * H)
     fired = a.get_protective_order(BTC, algo_id=r.order.algo_id)
-    assert fired.status == "FINISHED" and fired.client_algo_id == r.client_algo_id
+    assert fired.status == "FINISHED" and fired.client_algo_id == r.client_order_id
     assert legs(a) == {"SHORT": D("-0.004")}  # 0.006 of the 0.010 short bought back
     (trade,) = [t for t in a.user_trades(BTC) if t.order_id == fired.actual_order_id]
     assert trade.side == "BUY" and trade.position_side == "SHORT" and trade.realized_pnl > 0
@@ -146,16 +146,16 @@ def test_cancel_one_cancel_all_and_regular_cancel_all_leaves_protective(hedge):
     assert sl.accepted and tp.accepted and sl2.accepted
     assert len(a.open_protective_orders()) == 3  # every symbol
 
-    c = a.cancel_protective_order(BTC, client_algo_id=sl.client_algo_id)
-    assert c.outcome is CancelOutcome.CANCELED and c.ok and c.algo_id == sl.order.algo_id
-    again = a.cancel_protective_order(BTC, client_algo_id=sl.client_algo_id)
+    c = a.cancel_protective_order(BTC, client_algo_id=sl.client_order_id)
+    assert c.outcome is CancelOutcome.CANCELED and c.ok and c.order_id == sl.order.algo_id
+    again = a.cancel_protective_order(BTC, client_algo_id=sl.client_order_id)
     assert again.outcome is CancelOutcome.NOT_OPEN and again.ok and again.order.status == "CANCELED"
     unknown = a.cancel_protective_order(BTC, client_algo_id="hp-never-sent")
     assert unknown.outcome is CancelOutcome.NOT_OPEN and unknown.order is None and unknown.code == -2011
 
     # cancel_all is REGULAR orders only: the protective ones stay
     assert a.cancel_all(BTC).outcome is CancelOutcome.CANCELED
-    assert {p.client_algo_id for p in a.open_protective_orders(BTC)} == {tp.client_algo_id, sl2.client_algo_id}
+    assert {p.client_algo_id for p in a.open_protective_orders(BTC)} == {tp.client_order_id, sl2.client_order_id}
     # cancel_all_protective is conditional orders only: a resting LIMIT stays
     limit = a.place_order(BTC, "BUY", "0.004", order_type="LIMIT", price="48000", intent_id="rest-1")
     assert limit.accepted
@@ -178,11 +178,11 @@ def test_ambiguous_protective_submit_makes_exactly_one_algo_order(hedge, mode, c
     v.fault(kind="ambiguous", method="POST", path=ALGO, count=1, mode=mode)
     r = a.place_protective_order(BTC, "LONG", "STOP_MARKET", "49500", intent_id=f"amb-{mode}")
     assert r.outcome is Outcome.ACCEPTED and r.recovered and r.attempts == 1, r
-    assert r.order.status == "NEW" and r.order.client_algo_id == r.client_algo_id
+    assert r.order.status == "NEW" and r.order.client_algo_id == r.client_order_id
     assert "querying clientAlgoId before any resend" in caplog.text
     assert len(sleeps) == 1  # one back-off before the status query
     assert v.stats()["orders_received"] == {"MARKET": 2, "STOP_MARKET": 1}  # one POST reached the engine
-    assert [o["clientAlgoId"] for o in algo_orders(v)] == [r.client_algo_id]
+    assert [o["clientAlgoId"] for o in algo_orders(v)] == [r.client_order_id]
 
     # the executor restarts and places the same intent again: found, not sent
     b, _ = adapter_for(v)
@@ -215,7 +215,7 @@ def test_5xx_before_processing_resends_the_same_id(hedge):
     assert r.accepted and not r.recovered and r.attempts == 2, r
     # GET (pre-check, -2013) -> POST (503) -> GET (-2013) -> POST: the same clientAlgoId both times
     assert v.stats()["requests"][ALGO] == 4
-    assert [o["clientAlgoId"] for o in algo_orders(v)] == [r.client_algo_id]
+    assert [o["clientAlgoId"] for o in algo_orders(v)] == [r.client_order_id]
 
 
 def test_persistent_failure_ends_unknown_without_a_resend(hedge):
@@ -246,11 +246,11 @@ def test_revision_places_a_moved_stop_deliberately(hedge):
     v, a, _ = hedge
     open_long_and_short(a)
     first = a.place_protective_order(BTC, "LONG", "STOP_MARKET", "49000", intent_id="mv-1")
-    assert a.cancel_protective_order(BTC, client_algo_id=first.client_algo_id).outcome is CancelOutcome.CANCELED
+    assert a.cancel_protective_order(BTC, client_algo_id=first.client_order_id).outcome is CancelOutcome.CANCELED
     same = a.place_protective_order(BTC, "LONG", "STOP_MARKET", "49600", intent_id="mv-1")
     assert same.recovered and same.order.status == "CANCELED"  # revision 0 exists: never placed twice
     moved = a.place_protective_order(BTC, "LONG", "STOP_MARKET", "49600", intent_id="mv-1", revision=1)
-    assert moved.accepted and not moved.recovered and moved.client_algo_id.endswith("-slr1")
+    assert moved.accepted and not moved.recovered and moved.client_order_id.endswith("-slr1")
     assert [p.trigger_price for p in a.open_protective_orders(BTC)] == [D("49600")]
 
 
@@ -283,10 +283,10 @@ def test_dry_run_sends_no_algo_order(crafted, caplog):
     a, _ = adapter_for(crafted, dry_run=True)
     r = a.place_protective_order(BTC, "LONG", "STOP_MARKET", "49500.04", intent_id="dry-1")
     assert r.outcome is Outcome.DRY_RUN and r.ok and not r.accepted
-    assert r.order.status == "DRY_RUN" and r.order.client_algo_id == r.client_algo_id
+    assert r.order.status == "DRY_RUN" and r.order.client_algo_id == r.client_order_id
     tp = a.place_protective_order(BTC, "SHORT", "TAKE_PROFIT_MARKET", "49000", quantity="0.003", intent_id="dry-1")
     assert tp.outcome is Outcome.DRY_RUN
-    c = a.cancel_protective_order(BTC, client_algo_id=r.client_algo_id)
+    c = a.cancel_protective_order(BTC, client_algo_id=r.client_order_id)
     assert c.outcome is CancelOutcome.DRY_RUN and c.ok
     assert a.cancel_all_protective(BTC).outcome is CancelOutcome.DRY_RUN
 

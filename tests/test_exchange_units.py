@@ -3,6 +3,7 @@ dry-run gate of the client, and the submit state machine driven by a scripted st
 import json
 import logging
 import random
+import time
 import re
 from decimal import Decimal as D
 
@@ -226,6 +227,7 @@ class StubClient:
         self.calls = []
         self.dual = dual
         self.orders = {}
+        self.slept_ms = 0  # the adapter's (recorded, not slept) waits move the stub's server clock
 
     def _next(self, name, params):
         self.calls.append((name, params))
@@ -245,7 +247,7 @@ class StubClient:
 
     def futures_time(self, **p):
         self.calls.append(("time", p))
-        return {"serverTime": 1_000_000}
+        return {"serverTime": int(time.time() * 1000) + self.slept_ms}
 
     def futures_create_order(self, **p):
         item = self._next("create", p)
@@ -269,7 +271,12 @@ class StubClient:
 
 def make_adapter(stub, **kw):
     sleeps = []
-    a = ExchangeAdapter(stub, sleep=sleeps.append, rng=random.Random(0), **kw)
+
+    def sleep(s):
+        sleeps.append(s)
+        stub.slept_ms += int(s * 1000)
+
+    a = ExchangeAdapter(stub, sleep=sleep, rng=random.Random(0), **kw)
     a._filters = {"BTCUSDT": BTC}
     a._filters_at_ms = 10 ** 15  # never refresh
     return a, sleeps
@@ -523,7 +530,7 @@ def test_stub_protective_duplicate_fetches_original_and_existing_is_not_resent()
     stub.algos[cid] = stub._algo_view(dict(clientAlgoId=cid, type="STOP_MARKET", symbol="BTCUSDT", side="SELL",
                                            positionSide="LONG", triggerPrice="59000", workingType="MARK_PRICE"))
     r = a.place_protective_order("BTCUSDT", "LONG", "STOP_MARKET", "59000", intent_id="p4", pre_check=False)
-    assert r.accepted and r.recovered and r.client_algo_id == cid and r.attempts == 1
+    assert r.accepted and r.recovered and r.client_order_id == cid and r.attempts == 1
     # with the pre-check (default) an existing id is never sent again, whatever its state
     stub.algos[cid]["algoStatus"] = "FINISHED"
     n = len(stub.calls)
@@ -561,3 +568,53 @@ def test_client_gate_swallows_algo_writes(caplog):
     assert c.dry_run_swallowed == 5
     for path in ("POST /fapi/v1/algoOrder", "DELETE /fapi/v1/algoOrder", "DELETE /fapi/v1/algoOpenOrders"):
         assert f"DRY_RUN swallowed {path}" in caplog.text
+
+
+# ---------------------------------------------------------------- untrusted answers: siblings of issue 8
+
+
+def test_stub_unclassifiable_failure_after_a_post_is_ambiguous_not_rejected():
+    """An exception python-binance raises while reading an answer (the order may be booked) is not a
+    rejection: the adapter waits out the recvWindow and looks the id up before anything else."""
+    stub = StubClient()
+    stub.scripts["create"] = ["ACCEPT_SILENTLY"]
+    orig = stub.futures_create_order
+
+    def booked_then_garbled(**p):
+        try:
+            return orig(**p)
+        except requests.exceptions.ReadTimeout:
+            raise AttributeError("'list' object has no attribute 'get'") from None
+
+    stub.futures_create_order = booked_then_garbled
+    a, sleeps = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="garbled")
+    assert r.outcome is Outcome.ACCEPTED and r.recovered, r
+    assert [c[0] for c in stub.calls].count("create") == 1 and sleeps and sleeps[0] >= 1.5  # waited ~recvWindow
+
+
+def test_stub_unreadable_2xx_answer_is_unknown_and_never_resent():
+    stub = StubClient()
+    stub.scripts["create"] = [["not", "an", "order"]]
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "BUY", "0.002", order_type="LIMIT", price="60000", intent_id="unreadable")
+    assert r.outcome is Outcome.UNKNOWN and r.error_kind == "invalid_response"
+    assert [c[0] for c in stub.calls].count("create") == 1
+
+
+def test_stub_position_mode_answer_without_the_field_is_an_error_not_one_way():
+    stub = StubClient()
+    stub.futures_get_position_mode = lambda **p: {}  # garbled: must not be read as one-way mode
+    a, _ = make_adapter(stub)
+    r = a.place_order("BTCUSDT", "SELL", "0.002", order_type="LIMIT", price="60000", intent_id="mode")
+    assert r.outcome is Outcome.REJECTED and r.local and "create" not in [c[0] for c in stub.calls]
+
+
+def test_stub_garbage_counters_and_rate_limits_are_ignored():
+    budget = WeightBudget()
+    budget.observe({"X-MBX-USED-WEIGHT-1M": "-5", "X-MBX-ORDER-COUNT-1M": "9" * 5000,
+                    "X-MBX-ORDER-COUNT-10S": "nan"}, 1_000)
+    assert (budget.used_weight, budget.orders_1m, budget.orders_10s) == (0, 0, 0)
+    lim = RateLimits.from_exchange_info([{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
+                                          "intervalNum": 1, "limit": "lots"}, "junk", None], RateLimits())
+    assert lim == RateLimits()

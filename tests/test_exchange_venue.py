@@ -1,7 +1,7 @@
 """The adapter against the real local venue process (python-binance over HTTP, real faults).
 
-Every test resets the shared venue first. Sleeps are injected (recorded, not slept), so retries and
-back-offs cost no wall time; the only real waits are the venue's own held connections.
+Every test resets the shared venue first. Sleeps are injected and recorded, and really slept only briefly
+(tests.plugins.venue.recording_sleep), so retries and back-offs cost little wall time; the only real waits are the venue's own held connections.
 """
 import logging
 import random
@@ -14,6 +14,7 @@ from core.filters import quantize_price
 from execution.exchange import CancelOutcome, Outcome, SymbolConfig, make_client_order_id
 from execution.exchange_utils import build_adapter
 from settings.env import EnvSettings
+from tests.plugins.venue import recording_sleep
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,8 +27,9 @@ def settings_for(v, **kw):
 
 
 def adapter_for(v, dry_run=False, timeout=5.0, **kw):
-    sleeps = []
-    a = build_adapter(settings_for(v, DRY_RUN=dry_run), timeout=timeout, sleep=sleeps.append,
+    sleeps, sleep = recording_sleep()  # a short recvWindow for orders: the ambiguity wait is real but brief
+    kw.setdefault("order_recv_window_ms", 300)
+    a = build_adapter(settings_for(v, DRY_RUN=dry_run), timeout=timeout, sleep=sleep,
                       rng=random.Random(7), **kw)
     return a, sleeps
 
@@ -92,7 +94,7 @@ def test_hedge_orders_carry_position_side_and_never_reduce_only(hedge, caplog):
     sends = [r.getMessage() for r in caplog.records if "[executor] SEND_ORDER" in r.getMessage()]
     assert len(sends) == 3
     for line in sends:
-        assert '"positionSide": "LONG"' in line or '"positionSide": "SHORT"' in line
+        assert '"positionSide":"LONG"' in line or '"positionSide":"SHORT"' in line
         assert "reduceOnly" not in line
     assert any("[executor] ORDER_REQ /fapi/v1/order 200 {" in r.getMessage() for r in caplog.records)
     assert v.stats()["rejects_by_code"] == {}

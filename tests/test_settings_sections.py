@@ -36,15 +36,6 @@ from settings.models import (
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = REPO_ROOT / "config"
 
-MIRRORS = [
-    (ScreenerSettings, screener.ScreenerParams, {"timeframes"}),
-    (TrendSettings, alpha.TrendParams, set()),
-    (CarrySettings, alpha.CarryParams, set()),
-    (ExpectancySettings, alpha.ExpectancyParams, set()),
-    (RouterScoreSettings, alpha.RouterScoreParams, set()),
-]
-
-
 @pytest.fixture
 def cfg_dir(tmp_path: Path) -> Path:
     d = tmp_path / "config"
@@ -72,15 +63,7 @@ def error_of(d: Path) -> str:
     return str(err.value)
 
 
-# --------------------------------------------------------------------------- the mirrors stay in step
-@pytest.mark.parametrize("model, core_cls, extra", MIRRORS, ids=lambda x: getattr(x, "__name__", ""))
-def test_settings_mirror_core_params_names_and_defaults(model, core_cls, extra):
-    core_defaults = {f.name: f.default for f in dataclasses.fields(core_cls)}
-    ours = {name: info.default for name, info in model.model_fields.items() if name not in extra}
-    assert ours == core_defaults
-    assert core_cls(**model().as_kwargs()) == core_cls()
-
-
+# --------------------------------------------------------------------------- settings and the core agree
 def test_hybrid_scoring_orient_quality_matches_core_default():
     for fn in (alpha.hybrid_score, alpha.score_symbol):
         assert inspect.signature(fn).parameters["orient_quality"].default is StrategyConfig().hybrid_scoring.orient_quality
@@ -106,14 +89,15 @@ def test_shipped_sections_are_the_seed_values():
     assert (s.sl_tp.sl_atr_mult, s.sl_tp.tp_atr_mult, s.sl_tp.atr_period) == (2.0, 3.0, 14)
     assert s.sl_tp.time_stop_hours is None and s.sl_tp.time_stop_ms is None
     assert s.screener.timeframes == ("15m",) and cfg.runtime.loop.screener_timeframe == "15m"  # seed 001 breadcrumb
-    assert s.screener.as_kwargs() == dataclasses.asdict(screener.ScreenerParams())
-    assert s.screener.history_bars == screener.ScreenerParams().history_bars <= cfg.runtime.loop.history_bars
+    # the core reads these settings types directly (no mirrored dataclasses): shipped = the defaults
+    assert s.screener.model_copy(update={"timeframes": None}) == ScreenerSettings()
+    assert s.screener.history_bars == ScreenerSettings().history_bars <= cfg.runtime.loop.history_bars
     h = s.hybrid_scoring
-    assert alpha.TrendParams(**h.trend_params.as_kwargs()) == alpha.TrendParams()
+    assert h.trend_params == TrendSettings()
     assert h.trend_params.scale == 2.0 and h.orient_quality is True
-    assert alpha.CarryParams(**h.carry_params.as_kwargs()) == alpha.CarryParams()
-    assert alpha.ExpectancyParams(**h.expectancy_params.as_kwargs()) == alpha.ExpectancyParams()
-    assert alpha.RouterScoreParams(**h.router_params.as_kwargs()) == alpha.RouterScoreParams()
+    assert h.carry_params == CarrySettings()
+    assert h.expectancy_params == ExpectancySettings()
+    assert h.router_params == RouterScoreSettings()
     assert s.vol_regimes.defaults.min_returns is None
 
 

@@ -3,7 +3,13 @@
 A fault targets requests by method and path (exact, or a prefix ending in '*'; none = every Binance
 path) and fires for the next `count` matching requests (none = until cleared). Kinds:
 
-  latency    add `latency_ms` before answering (combines with any other fault)
+  latency    add `latency_ms` before executing and answering (combines with any other fault). The
+             request is read in full first, so it is executed after the delay even when the client has
+             given up by then: a slow request is late, never lost.
+  late       late delivery: the request is read, held `latency_ms`, then executed as if it arrived just
+             then (the recvWindow is judged at that moment, as Binance does on arrival), whether or not
+             the client is still waiting. This is the "original arrives after the status query" race of
+             docs/EXCHANGE.md "Idempotent submission"; the answer goes to whoever is still listening.
   error      answer `status` (502/503/500) without executing: 503 -> {-1001 Internal error...},
              502 -> an HTML gateway page, as a proxy in front of Binance would
   timeout    hold the request `hold_ms` without executing, then drop the connection
@@ -23,7 +29,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
-KINDS = ("latency", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous")
+KINDS = ("latency", "late", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous")
+_DELAYS = ("latency", "late")  # kinds that only delay the request (they combine with any other fault)
 _ids = itertools.count(1)
 
 
@@ -52,12 +59,34 @@ class Fault:
         return True
 
 
+# Integer fields of a rule: (min, max, may be null). Strings, booleans, NaN and huge values are refused, so
+# a bad rule can never leave the venue with a rule it cannot apply (issue 8).
+_INT_FIELDS = {
+    "count": (1, 10**9, True),
+    "latency_ms": (0, 600_000, False),
+    "status": (100, 599, False),
+    "hold_ms": (0, 600_000, False),
+    "code": (-100_000, 100_000, True),
+}
+
+
+def _check_int(name: str, value: object, lo: int, hi: int, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]{' or null' if optional else ''}, "
+                         f"got {value!r}"[:200])
+
+
 class Faults:
     def __init__(self):
         self.rules: list[Fault] = []
         self.clock_skew_ms = 0
 
     def add(self, spec: dict) -> Fault:
+        """Validate the whole rule first, then add it: a bad rule raises ValueError and changes nothing."""
+        if not isinstance(spec, dict):
+            raise ValueError("a fault rule is a JSON object")
         kind = spec.get("kind")
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
@@ -65,6 +94,12 @@ class Faults:
         unknown = set(spec) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields {sorted(unknown)}")
+        for name, (lo, hi, optional) in _INT_FIELDS.items():
+            if name in spec:
+                _check_int(name, spec[name], lo, hi, optional)
+        for name in ("path", "method", "msg"):
+            if spec.get(name) is not None and (not isinstance(spec[name], str) or len(spec[name]) > 500):
+                raise ValueError(f"{name} must be a string (at most 500 characters)")
         f = Fault(**spec)
         if f.kind == "ambiguous" and f.mode not in ("drop", "503", "timeout"):
             raise ValueError("ambiguous mode must be drop, 503 or timeout")
@@ -84,7 +119,7 @@ class Faults:
         for f in list(self.rules):
             if not f.matches(method, path):
                 continue
-            if f.kind == "latency":
+            if f.kind in _DELAYS:
                 latency += f.latency_ms
             elif chosen is None:
                 chosen = f

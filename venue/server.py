@@ -154,7 +154,8 @@ class Venue:
         self.requests[path] += 1
         route = self.routes.get((method, path))
         latency, fault = self.faults.take(method, path)
-        if latency:
+        if latency:  # read the request first: a delayed request is delivered late, never lost (venue/faults.py)
+            await request.read()
             await asyncio.sleep(latency / 1000)
         if fault is not None and fault.kind != "ambiguous":
             return await self._pre_fault(request, fault)
@@ -169,7 +170,7 @@ class Venue:
         order_ep = (method, path) in ORDER_ENDPOINTS
         try:
             raw_query = request.rel_url.raw_query_string
-            raw_body = (await request.read()).decode() if request.can_read_body else ""
+            raw_body = (await request.read()).decode() if request.body_exists else ""
             params = auth.parse_params(raw_query, raw_body)
             used = self.limiter.charge(ip, request_weight(method, path, params), now_wall)
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 
-from core.indicators import Bar, Ohlc
+from core.bars import Bar, Ohlc
 from core.timeframes import HOUR_MS
 
 __all__ = [

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.indicators import AtrState, Bar, DonchianState, Ohlc, atr, donchian
+from core.bars import Bar, Ohlc
+from core.indicators import AtrState, DonchianState, atr, donchian
 from core.strategies.base import StrategySpec, expand_targets, hours_to_bars, valid_close_mask
 
 DEFAULTS = {

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from core.indicators import Bar
+from core.bars import Bar
 from core.strategies.base import HOUR_MS, StrategyStateLike
 from core.strategies.registry import STRATEGIES
 from settings.models import EnsembleConfig, Sleeve

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.indicators import Bar, CrossState, Ohlc, SmaState, crossover, sma
+from core.bars import Bar, Ohlc
+from core.indicators import CrossState, SmaState, crossover, sma
 from core.strategies.base import StrategySpec, expand_targets, valid_close_mask
 
 DEFAULTS = {

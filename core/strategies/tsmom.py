@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.indicators import Bar, EmaState, Ohlc, deadband_sign, deadband_signs, ema
+from core.bars import Bar, Ohlc
+from core.indicators import EmaState, deadband_sign, deadband_signs, ema
 from core.strategies.base import StrategySpec, expand_targets, valid_close_mask
 
 TSMOM_DEFAULTS = {"lookback": 168, "enable_shorts": True}

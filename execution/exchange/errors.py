@@ -19,7 +19,7 @@ Callers branch on the class, never on Binance codes or HTTP statuses; those stay
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any
 
 import requests
 from binance.exceptions import BinanceAPIException, BinanceRequestException
@@ -31,8 +31,8 @@ class ExchangeError(Exception):
     kind = "error"
     retryable = False
 
-    def __init__(self, message: str, *, code: Optional[int] = None, status: Optional[int] = None,
-                 retry_after: Optional[float] = None, until_ms: Optional[int] = None, sent: bool = True):
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None,
+                 retry_after: float | None = None, until_ms: int | None = None, sent: bool = True):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -116,14 +116,15 @@ _INVALID_RANGES = ((-1199, -1100), (-2099, -2000), (-4999, -4000), (-5999, -5000
 _BAN_UNTIL = re.compile(r"banned until (\d{10,})")
 
 
-def error_for(code: Optional[int], status: Optional[int], message: str = "", *,
-              retry_after: Optional[float] = None) -> ExchangeError:
+def error_for(code: int | None, status: int | None, message: str = "", *,
+              retry_after: float | None = None) -> ExchangeError:
     """Pure mapping from (Binance code, HTTP status) to the taxonomy. Status wins for 418/429/5xx."""
     msg = message or (f"HTTP {status}" if status else "exchange error")
-    kw = dict(code=code, status=status, retry_after=retry_after)
+    kw: dict[str, Any] = dict(code=code, status=status, retry_after=retry_after)
     if status == 418:
-        m = _BAN_UNTIL.search(msg)
-        return IpBannedError(msg, until_ms=int(m.group(1)) if m else None, **kw)
+        m = _BAN_UNTIL.search(msg[:1000])
+        until = int(m.group(1)) if m and len(m.group(1)) <= 16 else None  # the adapter bounds it further
+        return IpBannedError(msg, until_ms=until, **kw)
     if status == 429 or code in RATE_LIMIT_CODES:
         return RateLimitedError(msg, **kw)
     if code in TIMESTAMP_CODES:
@@ -148,13 +149,41 @@ def error_for(code: Optional[int], status: Optional[int], message: str = "", *,
     return ExchangeError(msg, **kw)
 
 
-def _retry_after(response) -> Optional[float]:
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+# A Retry-After beyond a day is nonsense; it is kept as "a day" so the caller still sees "too long to wait".
+MAX_RETRY_AFTER_S = 86_400.0
+
+
+def parse_retry_after(value: object) -> float | None:
+    """Retry-After (seconds) as a finite number in [0, a day], or None when it is absent or garbage.
+
+    Headers are untrusted input (docs/EXCHANGE.md quirk 18): -1, nan, "soon", 1e308 or a 5,000-digit number
+    must never raise, nor make us sleep forever or not at all. None = the caller uses its own backoff; a
+    huge value is capped at a day (and then exceeds any wait the adapter is willing to do inside a call).
+    """
+    if value is None or isinstance(value, bool):
         return None
+    text = value.decode("latin-1", "replace") if isinstance(value, bytes) else str(value)
+    text = text.strip()
+    if not text or len(text) > 32:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:  # an HTTP-date form is legal in HTTP but Binance never sends it: use our backoff
+        return None
+    if seconds != seconds or seconds < 0:  # NaN, negative
+        return None
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
+def _retry_after(response) -> float | None:
+    headers = getattr(response, "headers", None)
+    if headers is None or not hasattr(headers, "get"):
+        return None
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+    except Exception:  # noqa: BLE001 - a broken headers object is garbage input, not a crash
+        return None
+    return parse_retry_after(value)
 
 
 def classify(exc: BaseException) -> ExchangeError:

@@ -12,21 +12,54 @@ does the sleeping with its injected sleep function.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
-# Request weights of the endpoints the adapter uses (Binance USD-M docs). Orders weigh 0 on the IP
-# weight and count 1 on the order counters.
-ENDPOINT_WEIGHTS = {
-    "time": 1, "ping": 1, "exchangeInfo": 1, "premiumIndex": 1, "premiumIndex:all": 10,
-    "bookTicker": 2, "bookTicker:all": 5, "balance": 5, "positionRisk": 5, "account": 5,
-    "openOrders": 1, "openOrders:all": 40, "order:get": 1, "order:post": 0, "order:delete": 1,
-    "allOpenOrders": 1, "userTrades": 5, "leverage": 1, "marginType": 1, "positionSide:get": 30,
-    "positionSide:post": 1, "fundingRate": 1, "positionRisk:v2": 5,
+# The one table of the endpoints the adapter calls: logical name -> (method, path, request weight), Binance's
+# published weights (the ":all" variants are the calls without a symbol). Orders weigh 0 on the IP weight and
+# count 1 on the order counters. tests/test_exchange_weights.py checks every row against the venue's table
+# (venue/ratelimit.py), so the two cannot drift apart.
+ENDPOINTS: dict[str, tuple[str, str, int]] = {
+    "time": ("GET", "/fapi/v1/time", 1),
+    "ping": ("GET", "/fapi/v1/ping", 1),
+    "exchangeInfo": ("GET", "/fapi/v1/exchangeInfo", 1),
+    "premiumIndex": ("GET", "/fapi/v1/premiumIndex", 1),
+    "premiumIndex:all": ("GET", "/fapi/v1/premiumIndex", 10),
+    "bookTicker": ("GET", "/fapi/v1/ticker/bookTicker", 2),
+    "bookTicker:all": ("GET", "/fapi/v1/ticker/bookTicker", 5),
+    "balance": ("GET", "/fapi/v3/balance", 5),
+    "account": ("GET", "/fapi/v2/account", 5),
+    "positionRisk": ("GET", "/fapi/v3/positionRisk", 5),
+    "positionRisk:v2": ("GET", "/fapi/v2/positionRisk", 5),
+    "openOrders": ("GET", "/fapi/v1/openOrders", 1),
+    "openOrders:all": ("GET", "/fapi/v1/openOrders", 40),
+    "order:get": ("GET", "/fapi/v1/order", 1),
+    "order:post": ("POST", "/fapi/v1/order", 0),
+    "order:delete": ("DELETE", "/fapi/v1/order", 1),
+    "allOpenOrders": ("DELETE", "/fapi/v1/allOpenOrders", 1),
+    "userTrades": ("GET", "/fapi/v1/userTrades", 5),
+    "leverage": ("POST", "/fapi/v1/leverage", 1),
+    "marginType": ("POST", "/fapi/v1/marginType", 1),
+    "positionSide:get": ("GET", "/fapi/v1/positionSide/dual", 30),
+    "positionSide:post": ("POST", "/fapi/v1/positionSide/dual", 1),
+    "fundingRate": ("GET", "/fapi/v1/fundingRate", 1),
+    "klines": ("GET", "/fapi/v1/klines", 5),  # at the default limit 500; see klines_weight
+    "depth": ("GET", "/fapi/v1/depth", 2),  # at limit <= 50; see depth_weight
     # conditional (algo) orders: POST weighs 0 on the IP weight and counts on the order counters
-    "algoOrder:post": 0, "algoOrder:get": 1, "algoOrder:delete": 1, "openAlgoOrders": 1,
-    "openAlgoOrders:all": 40, "algoOpenOrders:delete": 1,
+    "algoOrder:post": ("POST", "/fapi/v1/algoOrder", 0),
+    "algoOrder:get": ("GET", "/fapi/v1/algoOrder", 1),
+    "algoOrder:delete": ("DELETE", "/fapi/v1/algoOrder", 1),
+    "openAlgoOrders": ("GET", "/fapi/v1/openAlgoOrders", 1),
+    "openAlgoOrders:all": ("GET", "/fapi/v1/openAlgoOrders", 40),
+    "algoOpenOrders:delete": ("DELETE", "/fapi/v1/algoOpenOrders", 1),
 }
+
+
+def endpoint_weight(name: str) -> int:
+    """The request weight of a logical endpoint (1 for a name not in the table)."""
+    row = ENDPOINTS.get(name)
+    return row[2] if row is not None else 1
 
 
 def klines_weight(limit: int) -> int:
@@ -44,26 +77,40 @@ class RateLimits:
     orders_10s: int = 300
 
     @classmethod
-    def from_exchange_info(cls, rate_limits: Iterable[Mapping[str, Any]], default: "RateLimits") -> "RateLimits":
+    def from_exchange_info(cls, rate_limits: Iterable[Mapping[str, Any]], default: RateLimits) -> RateLimits:
         weight, o1m, o10s = default.weight_1m, default.orders_1m, default.orders_10s
-        for rl in rate_limits or ():
-            kind, interval, num = rl.get("rateLimitType"), rl.get("interval"), int(rl.get("intervalNum", 1))
+        for rl in rate_limits if isinstance(rate_limits, (list, tuple)) else ():
+            if not isinstance(rl, Mapping):
+                continue  # exchangeInfo is untrusted input: a malformed row is skipped, not raised on
+            kind, interval = rl.get("rateLimitType"), rl.get("interval")
+            num = _header_int(rl, "intervalNum") if "intervalNum" in rl else 1
+            limit = _header_int(rl, "limit")
+            if num is None or not limit:
+                continue
             if kind == "REQUEST_WEIGHT" and interval == "MINUTE" and num == 1:
-                weight = int(rl["limit"])
+                weight = limit
             elif kind == "ORDERS" and interval == "MINUTE" and num == 1:
-                o1m = int(rl["limit"])
+                o1m = limit
             elif kind == "ORDERS" and interval == "SECOND" and num == 10:
-                o10s = int(rl["limit"])
+                o10s = limit
         return cls(weight, o1m, o10s)
 
 
-def _header_int(headers: Mapping[str, str], name: str) -> Optional[int]:
+_MAX_COUNTER = 10 ** 9  # no real counter comes near this; anything beyond is garbage
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    """A counter header as an int in [0, 1e9], or None: headers are untrusted input (docs/EXCHANGE.md)."""
     for key in (name, name.lower(), name.upper()):
         if key in headers:
+            raw = headers[key]
+            if not isinstance(raw, (str, bytes, int)) or isinstance(raw, bool) or len(str(raw)) > 12:
+                return None
             try:
-                return int(headers[key])
+                value = int(str(raw).strip(), 10) if not isinstance(raw, int) else raw
             except (TypeError, ValueError):
                 return None
+            return value if 0 <= value <= _MAX_COUNTER else None
     return None
 
 
@@ -81,7 +128,7 @@ class WeightBudget:
         self.blocked_until_ms = 0  # 418 ban / 429 Retry-After: no request before this
 
     # ------------------------------------------------------------ observations
-    def observe(self, headers: Optional[Mapping[str, str]], now_ms: int) -> None:
+    def observe(self, headers: Mapping[str, str] | None, now_ms: int) -> None:
         """Adopt the exchange's counters from a response's headers (they include other processes)."""
         if not headers:
             return

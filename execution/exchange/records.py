@@ -5,13 +5,13 @@ drops fields between endpoint versions (positionRisk v2 has `leverage` and `marg
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
-from typing import Any, Mapping, Optional
+from enum import StrEnum
+from typing import Any
 
-from core.filters import decimal_to_str, to_decimal
+from core.filters import to_decimal
 
 
 def _d(doc: Mapping[str, Any], key: str) -> Decimal:
@@ -32,32 +32,13 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
-def margin_type_name(value: Any) -> Optional[str]:
+def margin_type_name(value: Any) -> str | None:
     """Binance spells margin types "CROSSED"/"ISOLATED" in writes and symbolConfig, "cross"/"isolated" in
     positionRisk v2: one spelling, CROSSED / ISOLATED (None when unknown)."""
     if value in (None, ""):
         return None
     v = str(value).strip().upper()
     return {"CROSS": "CROSSED", "ISOLATE": "ISOLATED"}.get(v, v)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Decimals as strings, enums as values, dataclasses as dicts: for logs and state files."""
-    if isinstance(obj, Decimal):
-        return decimal_to_str(obj)
-    if isinstance(obj, Enum):
-        return obj.value
-    if hasattr(obj, "__dataclass_fields__"):
-        return {k: to_jsonable(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    return obj
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(to_jsonable(obj), sort_keys=True, separators=(", ", ": "))
 
 
 # ------------------------------------------------------------------ time and market data
@@ -81,7 +62,7 @@ class MarkPrice:
     time_ms: int
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "MarkPrice":
+    def from_api(cls, d: Mapping[str, Any]) -> MarkPrice:
         return cls(d.get("symbol", ""), _d(d, "markPrice"), _d(d, "indexPrice"), _d(d, "lastFundingRate"),
                    _i(d, "nextFundingTime"), _d(d, "interestRate"), _i(d, "time"))
 
@@ -96,7 +77,7 @@ class BookTicker:
     time_ms: int  # market time of the quote (0 if the venue omits it)
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "BookTicker":
+    def from_api(cls, d: Mapping[str, Any]) -> BookTicker:
         return cls(d.get("symbol", ""), _d(d, "bidPrice"), _d(d, "bidQty"), _d(d, "askPrice"), _d(d, "askQty"),
                    _i(d, "time"))
 
@@ -113,7 +94,7 @@ class Depth:
     time_ms: int  # `T` (transaction/market time) when present, else `E`
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "Depth":
+    def from_api(cls, d: Mapping[str, Any]) -> Depth:
         def side(rows):
             return tuple((to_decimal(p), to_decimal(q)) for p, q, *_ in rows or ())
         return cls(_i(d, "lastUpdateId"), side(d.get("bids")), side(d.get("asks")), _i(d, "T") or _i(d, "E"))
@@ -130,7 +111,7 @@ class Kline:
     close_time_ms: int
 
     @classmethod
-    def from_api(cls, row: list) -> "Kline":
+    def from_api(cls, row: list) -> Kline:
         return cls(int(row[0]), to_decimal(row[1]), to_decimal(row[2]), to_decimal(row[3]), to_decimal(row[4]),
                    to_decimal(row[5]), int(row[6]) if len(row) > 6 else 0)
 
@@ -147,7 +128,7 @@ class Balance:
     update_time_ms: int
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "Balance":
+    def from_api(cls, d: Mapping[str, Any]) -> Balance:
         return cls(d.get("asset", ""), _d(d, "balance"), _d(d, "availableBalance"), _d(d, "crossWalletBalance"),
                    _d(d, "crossUnPnl"), _i(d, "updateTime"))
 
@@ -163,8 +144,8 @@ class Position:
     unrealized_pnl: Decimal
     liquidation_price: Decimal
     notional: Decimal
-    leverage: Optional[int]  # positionRisk v2, or the adapter's symbol settings; None when unknown
-    margin_type: Optional[str]  # "CROSSED" / "ISOLATED" (v2's "cross"/"isolated" normalised); None when unknown
+    leverage: int | None  # positionRisk v2, or the adapter's symbol settings; None when unknown
+    margin_type: str | None  # "CROSSED" / "ISOLATED" (v2's "cross"/"isolated" normalised); None when unknown
     update_time_ms: int
 
     @property
@@ -183,11 +164,11 @@ class Position:
         return "LONG" if self.amount > 0 else "SHORT" if self.amount < 0 else "FLAT"
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "Position":
-        lev = d.get("leverage")
+    def from_api(cls, d: Mapping[str, Any]) -> Position:
+        lev = _i(d, "leverage", 0) or None  # v3 rows have none; garbage is unknown too, never 1x
         return cls(d.get("symbol", ""), d.get("positionSide", "BOTH"), _d(d, "positionAmt"), _d(d, "entryPrice"),
                    _d(d, "markPrice"), _d(d, "unRealizedProfit"), _d(d, "liquidationPrice"), _d(d, "notional"),
-                   int(lev) if lev not in (None, "") else None, margin_type_name(d.get("marginType")),
+                   lev, margin_type_name(d.get("marginType")),
                    _i(d, "updateTime"))
 
 
@@ -216,7 +197,7 @@ class OrderState:
         return self.status in self.OPEN_STATUSES
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "OrderState":
+    def from_api(cls, d: Mapping[str, Any]) -> OrderState:
         return cls(d.get("symbol", ""), _i(d, "orderId"), d.get("clientOrderId", ""), d.get("side", ""),
                    d.get("positionSide", ""), d.get("type", d.get("origType", "")), d.get("status", ""),
                    _d(d, "price"), _d(d, "origQty"), _d(d, "executedQty"), _d(d, "avgPrice"),
@@ -241,7 +222,7 @@ class UserTrade:
     time_ms: int
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "UserTrade":
+    def from_api(cls, d: Mapping[str, Any]) -> UserTrade:
         return cls(d.get("symbol", ""), _i(d, "id"), _i(d, "orderId"), d.get("side", ""), d.get("positionSide", ""),
                    _d(d, "price"), _d(d, "qty"), _d(d, "quoteQty"), _d(d, "realizedPnl"), _d(d, "commission"),
                    d.get("commissionAsset", ""), _bool(d.get("maker", False)), _i(d, "time"))
@@ -251,11 +232,11 @@ class UserTrade:
 class SymbolConfig:
     """A symbol's account settings as the exchange reports them (positionRisk v2: `leverage`, `marginType`)."""
     symbol: str
-    leverage: Optional[int]
-    margin_type: Optional[str]  # CROSSED | ISOLATED
+    leverage: int | None
+    margin_type: str | None  # CROSSED | ISOLATED
 
     @classmethod
-    def from_position_rows(cls, symbol: str, rows: Any) -> "SymbolConfig":
+    def from_position_rows(cls, symbol: str, rows: Any) -> SymbolConfig:
         """From positionRisk v2 rows (one per leg; every leg carries the symbol's settings)."""
         for r in rows or ():
             if r.get("symbol") == symbol and r.get("leverage") not in (None, ""):
@@ -265,7 +246,7 @@ class SymbolConfig:
 
 # ------------------------------------------------------------------ write outcomes
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     ACCEPTED = "accepted"  # the exchange holds the order (maybe found by query after an ambiguous send)
     REJECTED = "rejected"  # definitely not placed: local filter check or exchange rejection (code, reason)
     DRY_RUN = "dry_run"  # nothing left the process
@@ -279,7 +260,7 @@ class OrderRequest:
     side: str
     order_type: str
     quantity: Decimal
-    price: Optional[Decimal]
+    price: Decimal | None
     position_side: str
     reduce_only: bool  # the *intent* (closing); in hedge mode it is never sent as a parameter
     client_order_id: str
@@ -288,11 +269,16 @@ class OrderRequest:
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """The outcome of one submit, for orders and protective (algo) orders alike.
+
+    For a protective order `client_order_id` is its clientAlgoId (Binance gives the order it fires the same
+    clientOrderId), `request` a ProtectiveRequest and `order` a ProtectiveOrder.
+    """
     outcome: Outcome
     client_order_id: str
-    request: Optional[OrderRequest]
-    order: Optional[OrderState] = None
-    code: Optional[int] = None  # Binance (or local filter) code for REJECTED / last error for UNKNOWN
+    request: OrderRequest | ProtectiveRequest | None
+    order: OrderState | ProtectiveOrder | None = None
+    code: int | None = None  # Binance (or local filter) code for REJECTED / last error for UNKNOWN
     reason: str = ""
     error_kind: str = ""  # taxonomy kind of the error (invalid_order, insufficient_margin, ...)
     attempts: int = 0  # POSTs actually sent
@@ -309,7 +295,7 @@ class SubmitResult:
         return self.outcome in (Outcome.ACCEPTED, Outcome.DRY_RUN)
 
 
-class CancelOutcome(str, Enum):
+class CancelOutcome(StrEnum):
     CANCELED = "canceled"
     NOT_OPEN = "not_open"  # -2011/-2013: unknown order, or already filled/cancelled
     REJECTED = "rejected"
@@ -319,12 +305,15 @@ class CancelOutcome(str, Enum):
 
 @dataclass(frozen=True)
 class CancelResult:
+    """The outcome of a cancel, for orders and protective orders alike (protective: `client_order_id` is the
+    clientAlgoId, `order_id` the algoId, `order` a ProtectiveOrder). NOT_OPEN: unknown, or already filled /
+    fired / cancelled / expired (see `order`)."""
     outcome: CancelOutcome
     symbol: str
-    client_order_id: Optional[str] = None
-    order_id: Optional[int] = None
-    order: Optional[OrderState] = None
-    code: Optional[int] = None
+    client_order_id: str | None = None
+    order_id: int | None = None
+    order: OrderState | ProtectiveOrder | None = None
+    code: int | None = None
     reason: str = ""
     attempts: int = 0
 
@@ -338,7 +327,7 @@ class CancelResult:
 class SettingResult:
     """Outcome of a setting write (leverage, margin type, position mode)."""
     name: str  # "leverage" | "margin_type" | "position_mode"
-    symbol: Optional[str]
+    symbol: str | None
     value: str
     changed: bool  # a change request was accepted (False: already so, or dry run)
     dry_run: bool = False
@@ -378,7 +367,7 @@ class ProtectiveOrder:
     close_position: bool
     working_type: str
     reduce_only: bool
-    actual_order_id: Optional[int]
+    actual_order_id: int | None
     actual_price: Decimal
     create_time_ms: int
     update_time_ms: int
@@ -398,7 +387,7 @@ class ProtectiveOrder:
         return self.status in self.FIRED_STATUSES
 
     @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> "ProtectiveOrder":
+    def from_api(cls, d: Mapping[str, Any]) -> ProtectiveOrder:
         actual = d.get("actualOrderId")
         try:
             actual_id = int(actual) if actual not in (None, "", 0, "0") else None
@@ -420,46 +409,8 @@ class ProtectiveRequest:
     side: str  # SELL protects a LONG leg, BUY a SHORT leg
     kind: str
     trigger_price: Decimal
-    quantity: Optional[Decimal]  # None with close_position
+    quantity: Decimal | None  # None with close_position
     close_position: bool
     working_type: str
     client_algo_id: str
     params: Mapping[str, str] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class ProtectiveResult:
-    outcome: Outcome
-    client_algo_id: str
-    request: Optional[ProtectiveRequest]
-    order: Optional[ProtectiveOrder] = None
-    code: Optional[int] = None
-    reason: str = ""
-    error_kind: str = ""
-    attempts: int = 0  # POSTs actually sent
-    recovered: bool = False  # the exchange already held this clientAlgoId (query after ambiguity, -4116, pre-check)
-    local: bool = False
-
-    @property
-    def accepted(self) -> bool:
-        return self.outcome is Outcome.ACCEPTED
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome in (Outcome.ACCEPTED, Outcome.DRY_RUN)
-
-
-@dataclass(frozen=True)
-class ProtectiveCancelResult:
-    outcome: CancelOutcome  # NOT_OPEN: unknown, or already fired / cancelled / expired (see `order`)
-    symbol: str
-    client_algo_id: Optional[str] = None
-    algo_id: Optional[int] = None
-    order: Optional[ProtectiveOrder] = None
-    code: Optional[int] = None
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """The protective order is (or, in dry run, would be) no longer waiting for its trigger."""
-        return self.outcome in (CancelOutcome.CANCELED, CancelOutcome.NOT_OPEN, CancelOutcome.DRY_RUN)

@@ -12,6 +12,10 @@ Fixtures:
     venue_factory  module-scoped factory: venue_factory(**start_venue kwargs) -> VenueHandle, all
                    stopped at module end.
 
+Helpers: `open_leg` / `close_leg` place a MARKET order that grows / shrinks a hedge leg (sides from
+core.orders, the one vocabulary); `recording_sleep()` gives adapters a sleep that records every wait and
+really sleeps only a little, so the adapter's recvWindow wait (docs/EXCHANGE.md) sees server time move.
+
 The venue picks a free port itself (--port 0) and reports it in its ready line, so parallel workers
 never collide.
 """
@@ -32,6 +36,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from core.orders import entry_side, exit_side
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_RE = re.compile(r"^\[venue\] ready (http://\S+) ")
@@ -231,3 +237,30 @@ def write_dataset(data_dir, klines: dict, funding: dict | None = None, interval:
             for t, rate in rows:
                 f.write(f"{int(t)},{rate!r}\n")
     return data_dir
+
+
+def open_leg(client, symbol: str, leg: str, quantity, **params):
+    """A MARKET order that grows the hedge `leg` (LONG -> BUY, SHORT -> SELL) through a python-binance client."""
+    return client.futures_create_order(symbol=symbol, side=entry_side(leg), positionSide=leg.upper(),
+                                       type="MARKET", quantity=str(quantity), **params)
+
+
+def close_leg(client, symbol: str, leg: str, quantity, **params):
+    """A MARKET order that shrinks the hedge `leg` (LONG -> SELL, SHORT -> BUY)."""
+    return client.futures_create_order(symbol=symbol, side=exit_side(leg), positionSide=leg.upper(),
+                                       type="MARKET", quantity=str(quantity), **params)
+
+
+def recording_sleep(cap_s: float = 0.4):
+    """(waits, sleep): `sleep(s)` appends s to `waits` and really sleeps min(s, cap_s).
+
+    Back-offs and Retry-After waits cost little wall time, and tests assert on the recorded values; the
+    real part lets the adapter's recvWindow wait (a short `order_recv_window_ms`) see server time pass.
+    """
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        time.sleep(max(0.0, min(s, cap_s)))
+
+    return waits, sleep
