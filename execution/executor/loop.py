@@ -14,7 +14,7 @@ import logging
 import math
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
@@ -102,6 +102,8 @@ class Executor:
         self.stop = False
         self.account_state = "NORMAL"
         self.last_error = ""
+        self.reload_requested = False
+        self.config_dir = str(getattr(cfg, "config_dir", "config"))
 
     # ================================================================== start
     def start(self) -> None:
@@ -179,6 +181,7 @@ class Executor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
+        signal.signal(signal.SIGHUP, self._on_hup)
         limit = 1 if self.o.once else self.o.cycles
         while not self.stop:
             t0 = time.monotonic()
@@ -195,6 +198,33 @@ class Executor:
             self._idle(t0 + self.o.interval_s)
         log.info("[executor] STOP after %d cycles", self.cycle_no)
         return 0
+
+    def _on_hup(self, signum: int, frame: Any) -> None:
+        self.reload_requested = True
+
+    def reload_config(self) -> bool:
+        """SIGHUP: re-read config/. A bad file is one log line and the running configuration stays.
+        Risk limits, correlation groups, profiles and the router settings apply from the next cycle; strategy
+        blocks and timeframes need a restart (their warmed states were built from the old ones)."""
+        from settings.errors import ConfigError
+        from settings.loader import load_config
+
+        self.reload_requested = False
+        try:
+            new = load_config(self.config_dir)
+            cycle_cfg = CycleConfig(strategy_config=self.cfg.strategy, limits=new.risk, groups=new.correlation,
+                                    universe=self.cfg.pairs, profile=new.profiles.profiles[self.o.profile],
+                                    timeframe=self.timeframe)
+        except (ConfigError, ValueError, KeyError) as e:
+            log.error("[executor] CONFIG_RELOAD failed, keeping the running configuration: %s", e)
+            return False
+        self.cfg = replace(self.cfg, risk=new.risk, correlation=new.correlation, profiles=new.profiles,
+                           runtime=new.runtime)
+        self.profile = new.profiles.profiles[self.o.profile]
+        self.cycle_cfg = cycle_cfg
+        self.router.s = RouterSettings.from_config(new.runtime.router, self.o.order_type, self.o.tif)
+        log.info("[executor] CONFIG_RELOAD ok from %s (risk limits, groups, profiles, router)", self.config_dir)
+        return True
 
     def _on_term(self, signum: int, frame: Any) -> None:
         log.info("[executor] signal %d: stopping after this step", signum)
@@ -227,6 +257,8 @@ class Executor:
     # ================================================================== one cycle
     def cycle(self) -> None:
         assert self.state is not None
+        if self.reload_requested:
+            self.reload_config()
         self.cycle_no += 1
         # One premiumIndex call (weight 10) gives marks, funding and the market clock (its newest `time`).
         prem = {s: m for s, m in self.port.premium_index().items() if _finite(m.mark_price) and m.mark_price > 0}
