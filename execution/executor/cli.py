@@ -36,8 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tif", choices=("GTC", "IOC", "GTX"), help="time in force of limit orders (default GTX)")
     p.add_argument("--env-file", default=".env", help="env file (default .env)")
     p.add_argument("--config-dir", help="config directory (default: the env's CONFIG_DIR)")
-    p.add_argument("--nav-source", choices=("sync_state", "account"), default="sync_state",
-                   help="NAV from sync_state's nav.json (default) or this cycle's balance (dev/test only)")
+    p.add_argument("--nav-source", choices=("sync_state", "account"), default=None,
+                   help="NAV from sync_state's nav.json (default) or this cycle's balance (dev/test only; the "
+                        "default with --dev-fast, where an accelerated venue clock makes any file NAV stale)")
     return p
 
 
@@ -76,13 +77,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     setup_logging("executor", env.LOG_DIR, env.LOG_LEVEL, settings=env)
     dry_run = bool(env.DRY_RUN or args.dry_run)
     profile = args.profile or cfg.runtime.profile
-    if args.nav_source == "account" and env.is_production:
+    nav_source = args.nav_source or ("account" if args.dev_fast and not env.is_production else "sync_state")
+    if nav_source == "account" and env.is_production:
         print("--nav-source account is for dev/test against the local venue only", file=sys.stderr)
         return 2
     interval = args.interval or (DEV_FAST_INTERVAL_S if args.dev_fast else cfg.runtime.loop.executor_interval_seconds)
     opts = Options(profile=profile, dry_run=dry_run, interval_s=float(interval), once=args.once, cycles=args.cycles,
                    symbols=_split_symbols(args.symbols), reduce_only=args.reduce_only, leverage=args.leverage,
-                   order_type=args.order_type, tif=args.tif, nav_source=args.nav_source)
+                   order_type=args.order_type, tif=args.tif, nav_source=nav_source)
     try:
         port = open_gate(env, dry_run=dry_run, timeout=cfg.runtime.exchange.request_timeout_seconds,
                          recv_window_ms=cfg.runtime.exchange.recv_window_ms)
