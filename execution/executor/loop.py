@@ -103,6 +103,7 @@ class Executor:
         self.account_state = "NORMAL"
         self.last_error = ""
         self.reload_requested = False
+        self.prev_legs: dict = {}
         self.config_dir = str(getattr(cfg, "config_dir", "config"))
 
     # ================================================================== start
@@ -277,6 +278,14 @@ class Executor:
             sync_fills(self.port, self.journal, sorted(dirty))
         bars = self._new_bars(now)
         acct = self.port.account(order_symbols=self.journal.unsettled_symbols())
+        legs_now = {leg.key: leg.qty for leg in acct.legs}
+        moved = {k[0] for k in set(legs_now) | set(self.prev_legs) if legs_now.get(k) != self.prev_legs.get(k)}
+        moved -= dirty
+        if moved and self.prev_legs is not None and self.cycle_no > 1:
+            # a leg changed without an order of ours settling: a protective order fired, panic close, a
+            # manual trade or a liquidation - journal those fills too (docs/Reconciliation.md scenario 11)
+            sync_fills(self.port, self.journal, sorted(moved), all_symbols=True)
+        self.prev_legs = legs_now
         k = self.kill()
         snapshot = self._snapshot(now, acct, prem, k)
         self.risk_ctx = RiskContext.build(snapshot, self.cfg.risk, self.cfg.correlation, self.profile)

@@ -70,8 +70,9 @@ def settle(port: ExchangePort, journal: Journal, *, cancel_open: bool, now_ms: i
     return rep
 
 
-def sync_fills(port: ExchangePort, journal: Journal, symbols: Iterable[str]) -> int:
-    """Append every userTrade newer than the journal's last fill of the symbol (by trade id: no double)."""
+def sync_fills(port: ExchangePort, journal: Journal, symbols: Iterable[str], *, all_symbols: bool = False) -> int:
+    """Append every userTrade newer than the journal's last fill of the symbol (by trade id: no double).
+    Symbols the journal never traded are skipped unless `all_symbols` (then from one hour back)."""
     order_cids = journal.order_ids()
     first_send = {}
     for s in journal.sends.values():
@@ -80,9 +81,11 @@ def sync_fills(port: ExchangePort, journal: Journal, symbols: Iterable[str]) -> 
         first_send[sym] = min(first_send.get(sym, t), t)
     added = 0
     for sym in symbols:
-        if sym not in first_send and sym not in journal.last_fill_ms:
+        if sym not in first_send and sym not in journal.last_fill_ms and not all_symbols:
             continue
         start = journal.last_fill_ms.get(sym, first_send.get(sym, 0) - 60_000)
+        if sym not in first_send and sym not in journal.last_fill_ms:
+            start = port.market_time_ms(sym) - 3_600_000
         for _ in range(20):  # pages of 1000; bounded
             trades = port.user_trades(sym, start_ms=max(0, start), limit=1000)
             new = 0
