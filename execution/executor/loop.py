@@ -34,6 +34,7 @@ from execution.state_store import SnapshotReader, tail_events
 
 from . import kill_switch as ks
 from .exchange_port import ExchangePort
+from .ensemble import EnsembleSource
 from .journal import Journal
 from .publish import Publisher
 from .reconcile import reconcile_start, settle, sync_fills
@@ -92,6 +93,8 @@ class Executor:
         self.nav_reader = SnapshotReader("nav", root=self.state_root)
         self.peak_reader = SnapshotReader("peak_state", root=self.state_root)
         self.symbols: list[str] = []
+        self.source = cfg.runtime.executor.decision_source
+        self.ensemble: Optional[EnsembleSource] = None
         self.filters: dict[str, Any] = {}
         self.state: Optional[DecisionCycle] = None
         self.registry = sl_tp.TpSlRegistry()
@@ -113,6 +116,8 @@ class Executor:
                  self.env.testnet, self.port.dry_run, list(acct.balances), len(acct.legs))
         self.filters = self.port.filters()
         wanted = self.o.symbols or list(self.cfg.pairs.symbols)
+        if self.source == "ensemble":  # the sleeves' symbols are always traded
+            wanted = list(dict.fromkeys(wanted + [sl.symbol for sl in self.cfg.candidate.ensemble.sleeves]))
         self.symbols = [s for s in wanted if s in self.filters]
         for s in wanted:
             if s not in self.filters:
@@ -153,6 +158,11 @@ class Executor:
                                       open_time_ms=np.array([k.open_time_ms for k in rows], dtype=np.int64))
         log.info("[executor] WARM %d/%d symbols, %s bars each (closed bars before %d)", len(history), len(self.symbols),
                  {s: len(h.close) for s, h in list(history.items())[:3]}, now_ms)
+        if self.source == "ensemble":
+            self.ensemble = EnsembleSource(self.cfg.candidate, history, bar_ms=self.bar_ms,
+                                           dead_band_nav_pct=self.cfg.runtime.executor.ensemble_dead_band_nav_pct)
+            log.info("[executor] SOURCE ensemble %s sleeves=%s targets=%s", self.cfg.candidate.name,
+                     [sl.name for sl in self.cfg.candidate.ensemble.sleeves], self.ensemble.targets)
         return DecisionCycle.warm(history, self.cycle_cfg, symbols=self.symbols)
 
     # ================================================================== states
@@ -300,9 +310,14 @@ class Executor:
             new = {s: b for s, per in bars.items() for tt, b in per if tt == t}
             self.state, result = self.state.step(new, inputs, snapshot, self.cycle_cfg, bar_time_ms=t)
             final = t == times[-1]
-            a, e = self._decisions(result, prem, t, act=final and self.stop is False, now_ms=now)
+            hybrid = self.source == "hybrid"
+            a, e = self._decisions(result, prem, t, act=hybrid and final and not self.stop, now_ms=now)
             attempted, emitted = a, e
-            if final:
+            if self.ensemble is not None:
+                self.ensemble.update(new)
+                if final and not self.stop:
+                    self._rebalance(snapshot, prem, t, now)
+            elif final:
                 self._exits(new, snapshot, now)
         self.router.tick(now)
         self.last_cycle_ms = now
@@ -426,6 +441,33 @@ class Executor:
         self.router.submit_parent(intent_id=iid, symbol=o.symbol, side=o.side, position_side=o.position_side,
                                   intent=o.intent, qty=o.qty, price=price, now_ms=now_ms, urgent=urgent,
                                   source=source, reason=reason)
+
+    # ================================================================== the R1 ensemble source
+    def _rebalance(self, snapshot: PortfolioSnapshot, prem: dict[str, Any], bar_ms: int, now: int) -> None:
+        assert self.ensemble is not None
+        ctx = self.risk_ctx
+        if ctx is None or not ctx.nav_ok or ctx.nav_stale_reason:
+            log.warning("[executor] ENSEMBLE no rebalance: NAV unusable (%s)", ctx.nav_stale_reason if ctx else "no context")
+            return
+        legs = {leg.key: leg.qty for leg in snapshot.open_legs}
+        marks = {s: Decimal(str(m.mark_price)) for s, m in prem.items()}
+        for lo in self.ensemble.orders(ctx.nav_usd, marks, legs, self.filters, hedge_mode=snapshot.hedge_mode):
+            o = lo.order
+            decision = ctx.check(o)
+            dlog.info(crumb("decision", "", {"symbol": o.symbol, "status": "approved" if decision.approved else "vetoed",
+                                             "source": "ensemble", "target": lo.target,
+                                             "target_usd": float(lo.target_usd), "held_usd": float(lo.held_usd),
+                                             "order": o.to_dict(), "veto": list(decision.codes)}))
+            if not decision.approved:
+                continue
+            ctx = ctx.after(o)
+            iid = _intent_id("en", o.symbol, o.position_side, o.intent[0], bar_ms)
+            log.info(crumb("screener->executor", "", {"symbol": o.symbol, "signal": o.side, "side": o.side,
+                                                     "positionSide": o.position_side, "qty": str(o.qty),
+                                                     "intent": o.intent, "source": "ensemble", "intent_id": iid}))
+            self._intent(iid, o, marks[o.symbol], now, source="ensemble",
+                         reason=f"target {lo.target:+.3f} -> {float(lo.target_usd):.2f} USD (held {float(lo.held_usd):.2f})",
+                         signal=o.side)
 
     # ================================================================== exits (core.sl_tp)
     def _exits(self, bars: dict[str, Bar], snapshot: PortfolioSnapshot, now: int) -> None:
