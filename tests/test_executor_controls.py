@@ -131,3 +131,29 @@ def test_panic_close_flattens_a_hedged_book(tmp_path, ctl_venue):
     assert ks.read(tmp_path / "logs" / "state").active is True  # a running executor opens nothing now
     sent = read_jsonl(tmp_path / "logs" / "execution" / "panic_close.jsonl")
     assert len(sent) == 6
+
+
+def test_exchange_side_stops_for_every_leg_and_none_twice_after_restart(tmp_path, ctl_venue):
+    ctl_venue.reset(balance=100000, dual=True, speed=1, paused=True)
+    _hedged_book(ctl_venue)  # 3 symbols x 2 legs, plus a manual stop (hp-test-sl) the executor leaves alone
+    env = write_env(tmp_path, ctl_venue, dry_run=False)
+    cfg = config_copy(tmp_path, threshold=1.0)  # no entries: only protection
+    args = ["--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT", "--interval", "0.2", "--nav-source", "account"]
+    c = ctl_venue.client()
+
+    def ours():
+        return sorted((a["symbol"], a["positionSide"], a["orderType"], a["clientAlgoId"])
+                      for a in c.futures_get_open_algo_orders() if a["clientAlgoId"].startswith("hp-pr-"))
+
+    assert run_executor(env, cfg, "--cycles", "2", *args).returncode == 0
+    algos = ours()
+    legs = {(s, p) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT") for p in ("LONG", "SHORT")}
+    assert {(s, p, k) for s, p, k, _ in algos} == {(s, p, k) for s, p in legs
+                                                   for k in ("STOP_MARKET", "TAKE_PROFIT_MARKET")}
+    assert any(a["clientAlgoId"] == "hp-test-sl" for a in c.futures_get_open_algo_orders())
+    r = run_executor(env, cfg, "--cycles", "2", *args)  # restart: the same ids are found, nothing placed twice
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert ours() == algos
+    c.futures_create_order(symbol="SOLUSDT", side="SELL", positionSide="LONG", type="MARKET", quantity="5")
+    assert run_executor(env, cfg, "--cycles", "2", *args).returncode == 0
+    assert {(s, p) for s, p, _, _ in ours()} == legs - {("SOLUSDT", "LONG")}  # the closed leg's stops are gone

@@ -231,6 +231,15 @@ class ExchangePort:
     def cancel_all_protective(self, symbol: str) -> str:
         return self.adapter.cancel_all_protective(symbol).outcome.value
 
+    def place_protective(self, symbol: str, position_side: str, kind: str, trigger: Decimal, *, intent_id: str) -> Any:
+        """Exchange-side STOP_MARKET / TAKE_PROFIT_MARKET closing the whole leg (closePosition), keyed by a
+        deterministic clientAlgoId (the adapter asks the exchange before the first send: no second stop)."""
+        return self.adapter.place_protective_order(symbol, position_side, kind, trigger, close_position=True,
+                                                   intent_id=intent_id)
+
+    def cancel_protective(self, symbol: str, client_algo_id: str) -> str:
+        return self.adapter.cancel_protective_order(symbol, client_algo_id=client_algo_id).outcome.value
+
     def user_trades(self, symbol: str, start_ms: Optional[int] = None, limit: int = 1000) -> list[Fill]:
         return [Fill(t.symbol, int(t.trade_id), int(t.order_id), t.side, t.position_side, t.price, t.qty,
                      t.realized_pnl, t.commission, bool(t.maker), int(t.time_ms))

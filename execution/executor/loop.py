@@ -36,6 +36,7 @@ from . import kill_switch as ks
 from .exchange_port import ExchangePort
 from .ensemble import EnsembleSource
 from .journal import Journal
+from .protective import Protector
 from .publish import Publisher
 from .reconcile import reconcile_start, settle, sync_fills
 from .router import Router, RouterSettings
@@ -98,6 +99,7 @@ class Executor:
         self.filters: dict[str, Any] = {}
         self.state: Optional[DecisionCycle] = None
         self.registry = sl_tp.TpSlRegistry()
+        self.protector = Protector(port)
         self.cycle_no = 0
         self.last_cycle_ms: Optional[int] = None
         self.own_nav: list[NavPoint] = []
@@ -257,11 +259,13 @@ class Executor:
         while self.router.has_work() and time.monotonic() < end and not self.stop:
             self.router.tick(self.port.market_time_ms(self.symbols[0]))
             time.sleep(0.02)
-        try:  # the last cycle's fills into the journal before exit
+        try:  # the last cycle's fills into the journal, and stops for legs it opened, before exit
             settle(self.port, self.journal, cancel_open=False)
             dirty = self.journal.take_dirty_symbols()
             if dirty:
                 sync_fills(self.port, self.journal, sorted(dirty))
+            if self.source == "hybrid":
+                self._protect(self.port.legs(), self.last_cycle_ms or 0)
         except Exception as e:  # noqa: BLE001 - reconciliation at the next start covers it
             log.warning("[executor] final fill sync failed (%s): the next start reconciles", e)
 
@@ -304,6 +308,8 @@ class Executor:
             self.router.cancel_resting_entries(state)
         self.account_state = state
         inputs = self._inputs(prem)
+        if self.source == "hybrid":
+            self._protect(snapshot.open_legs, now)
         attempted = emitted = 0
         times = sorted({t for per in bars.values() for t, _ in per})
         for t in times:
@@ -470,8 +476,9 @@ class Executor:
                          signal=o.side)
 
     # ================================================================== exits (core.sl_tp)
-    def _exits(self, bars: dict[str, Bar], snapshot: PortfolioSnapshot, now: int) -> None:
-        legs = snapshot.open_legs
+    def _protect(self, legs: tuple[Any, ...], now: int) -> None:
+        """A `core.sl_tp` rule for every open leg (new legs get one from the config's sl_tp), rules of closed
+        legs dropped, and the exchange-side STOP/TP orders made to match (they fire while we are down)."""
         reg, _gone, unprotected = sl_tp.reconcile(self.registry, legs)
         conf = self.cfg.strategy.sl_tp
         by_key = {leg.key: leg for leg in legs}
@@ -483,9 +490,16 @@ class Executor:
                 leg.symbol, leg.position_side, leg.entry_price, now, filters=self.filters.get(leg.symbol),
                 sl_pct=conf.sl_pct, tp_pct=conf.tp_pct, trail_pct=conf.trail_pct,
                 time_stop_ms=int(conf.time_stop_hours * 3_600_000) if conf.time_stop_hours else None))
-        sbars = {s: sl_tp.Bar(b.open, b.high, b.low, b.close) for s, b in bars.items()}
-        reg, signals = sl_tp.update_on_bar(reg, sbars, now)
         self.registry = reg
+        try:
+            self.protector.sync(reg.entries, by_key)
+        except Exception as e:  # noqa: BLE001 - the in-process exits still work
+            log.warning("[executor] PROTECT failed (%s): in-process exits only this cycle", e)
+
+    def _exits(self, bars: dict[str, Bar], snapshot: PortfolioSnapshot, now: int) -> None:
+        by_key = {leg.key: leg for leg in snapshot.open_legs}
+        sbars = {s: sl_tp.Bar(b.open, b.high, b.low, b.close) for s, b in bars.items()}
+        self.registry, signals = sl_tp.update_on_bar(self.registry, sbars, now)
         ctx = self.risk_ctx
         for sig in signals:
             leg = by_key.get((sig.symbol, sig.position_side))
