@@ -12,6 +12,7 @@ when they land, this file (and `open_gate`) is the only place that changes.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Optional
@@ -126,9 +127,13 @@ class Fill:
 
 
 class ExchangePort:
-    def __init__(self, adapter: Any):
+    def __init__(self, adapter: Any, read_workers: int = 8):
         self.adapter = adapter
         self.dry_run = bool(adapter.dry_run)
+        self.read_workers = read_workers
+        self._pool: Any = None
+        self._local = threading.local()
+        self._clients: list[Any] = []
 
     # ----------------------------------------------------------------- clock and market data
     def market_time_ms(self, symbol: str = "BTCUSDT") -> int:
@@ -140,6 +145,47 @@ class ExchangePort:
 
     def klines(self, symbol: str, interval: str, limit: int, start_ms: Optional[int] = None) -> list[Any]:
         return self.adapter.klines(symbol, interval, limit=limit, start_ms=start_ms)
+
+    def klines_many(self, wanted: list[tuple[str, str, int, Optional[int]]]) -> dict[str, Any]:
+        """klines for many symbols at once: symbol -> [Kline] or the exception. Reads only, run on up to
+        `read_workers` threads, each with its own client and adapter (an adapter is single-threaded) sharing
+        this port's weight budget, so 300 symbols cost one round trip of wall time, not 300."""
+        if len(wanted) <= 2 or self.read_workers <= 1:
+            return {w[0]: self._klines_or_error(self.adapter, w) for w in wanted}
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self.read_workers, thread_name_prefix="klines")
+        futures = {w[0]: self._pool.submit(self._worker_klines, w) for w in wanted}
+        return {s: f.result() for s, f in futures.items()}
+
+    def _worker_klines(self, w: tuple[str, str, int, Optional[int]]) -> Any:
+        adapter = getattr(self._local, "adapter", None)
+        if adapter is None:
+            adapter = self._local.adapter = self._clone_adapter()
+        out = self._klines_or_error(adapter, w)
+        if adapter.last_market_time_ms > self.adapter.last_market_time_ms:
+            self.adapter.last_market_time_ms = adapter.last_market_time_ms
+        return out
+
+    @staticmethod
+    def _klines_or_error(adapter: Any, w: tuple[str, str, int, Optional[int]]) -> Any:
+        try:
+            return adapter.klines(w[0], w[1], limit=w[2], start_ms=w[3])
+        except Exception as e:  # noqa: BLE001 - the caller logs per symbol and goes on
+            return e
+
+    def _clone_adapter(self) -> Any:
+        from execution.exchange.adapter import ExchangeAdapter
+
+        c = self.adapter.client
+        clone = type(c)(c.API_KEY, c.API_SECRET, dry_run=True,  # reads only: the gate stays shut regardless
+                        timeout=getattr(c, "_hedge_timeout", 10.0))
+        clone.timestamp_offset = getattr(c, "timestamp_offset", 0)
+        self._clients.append(clone)
+        a = ExchangeAdapter(clone, budget=self.adapter.budget)
+        a._filters, a._filters_at_ms = self.adapter._filters, self.adapter._filters_at_ms
+        return a
 
     def premium_index(self) -> dict[str, Any]:
         """symbol -> MarkPrice (mark, index, lastFundingRate, time) for every symbol, one call."""
@@ -246,10 +292,13 @@ class ExchangePort:
                 for t in self.adapter.user_trades(symbol, start_ms=start_ms, limit=limit)]
 
     def close(self) -> None:
-        try:
-            self.adapter.client.session.close()
-        except Exception:  # noqa: BLE001 - closing a session must never mask the real outcome
-            pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        for c in [self.adapter.client, *self._clients]:
+            try:
+                c.session.close()
+            except Exception:  # noqa: BLE001 - closing a session must never mask the real outcome
+                pass
 
 
 # --------------------------------------------------------------------- adapter records -> core records

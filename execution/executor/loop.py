@@ -148,11 +148,11 @@ class Executor:
     def _warm(self, now_ms: int) -> DecisionCycle:
         history: dict[str, _History] = {}
         n = int(self.cfg.runtime.loop.history_bars)
+        fetched = self.port.klines_many([(s, self.timeframe, min(1000, n), None) for s in self.symbols])  # weight 5 each
         for s in self.symbols:
-            try:
-                ks_ = self.port.klines(s, self.timeframe, limit=min(1000, n))  # <= 1000: weight 5
-            except Exception as e:  # noqa: BLE001
-                log.warning("[executor] WARM %s klines unavailable (%s): starts cold", s, e)
+            ks_ = fetched[s]
+            if isinstance(ks_, Exception):
+                log.warning("[executor] WARM %s klines unavailable (%s): starts cold", s, ks_)
                 continue
             rows = [k for k in ks_ if k.close_time_ms < now_ms and _finite_kline(k)]
             if rows:
@@ -334,15 +334,19 @@ class Executor:
         """Closed bars newer than each symbol's last (never one bar twice), NaN bars dropped with a log."""
         out: dict[str, list[tuple[int, Bar]]] = {}
         assert self.state is not None
+        wanted = []
         for s in self.symbols:
             last = self.state.states[s].last_bar_ms
             start = None if last is None else last + self.bar_ms
             if start is not None and start + self.bar_ms > now_ms:
                 continue  # the next bar has not closed yet: no request at all
-            try:
-                rows = self.port.klines(s, self.timeframe, limit=_KLINE_POLL_LIMIT, start_ms=start)
-            except Exception as e:  # noqa: BLE001
-                log.warning("[executor] KLINES %s unavailable (%s): no decision this cycle", s, e)
+            wanted.append((s, self.timeframe, _KLINE_POLL_LIMIT, start))
+        fetched = self.port.klines_many(wanted)
+        for s, _, _, _ in wanted:
+            last = self.state.states[s].last_bar_ms
+            rows = fetched[s]
+            if isinstance(rows, Exception):
+                log.warning("[executor] KLINES %s unavailable (%s): no decision this cycle", s, rows)
                 continue
             got = []
             for k in rows:
