@@ -78,6 +78,11 @@ def test_live_orders_fill_and_journal_matches_positions(tmp_path, fast_venue):
                       router={"maker_timeout_seconds": 600})
     r = run_executor(env, cfg, "--cycles", "12", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT", *FAST)
     assert r.returncode == 0, r.stderr[-3000:]
+    # Exchange-side stops keep working after the exit: freeze the market, and let a restart's
+    # reconciliation journal whatever fired meanwhile (docs/Reconciliation.md scenario 11)
+    fast_venue.clock(pause=True)
+    r = run_executor(env, cfg, "--once", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT", *FAST)
+    assert r.returncode == 0, r.stderr[-3000:]  # (the next test's reset restarts the clock)
     logs = tmp_path / "logs"
     ex = (logs / "executor.log").read_text()
     assert "[executor] ORDER_REQ /fapi/v1/order 200" in ex

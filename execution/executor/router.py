@@ -99,6 +99,31 @@ class Metrics:
                 "fill_rate": self.orders_filled / self.orders_sent if self.orders_sent else 0.0,
                 "orders_sent": self.orders_sent, "orders_filled": self.orders_filled}
 
+    @classmethod
+    def from_journal(cls, journal: Any) -> "Metrics":
+        """The figures of every order this executor ever journaled (router.json survives restarts)."""
+        m = cls()
+        for it in journal.intents.values():
+            if it.record.get("dry_run"):
+                continue
+            if it.record.get("style") == "twap":
+                m.twap_trades_count += 1
+            else:
+                m.single_trades_count += 1
+        for s in journal.sends.values():
+            rec, res, fin = s.record, s.result or {}, s.final or {}
+            if res.get("outcome") != "accepted" and fin.get("status") in (None, "REJECTED", "NOT_FOUND", "DRY_RUN"):
+                continue
+            m.sent(rec["symbol"])
+            executed, avg, mid = (Decimal(str(fin.get("executed_qty") or 0)), Decimal(str(fin.get("avg_price") or 0)),
+                                  Decimal(str(rec.get("mid") or 0)))
+            if executed > 0 and avg > 0 and mid > 0:
+                it = journal.intents.get(rec.get("intent_id", ""))
+                style = it.record.get("style", "single") if it is not None else "single"
+                sign = 1 if rec["side"] == "BUY" else -1
+                m.filled(rec["symbol"], style, float(sign * (avg - mid) / mid * 10_000), rec.get("order_type") == "LIMIT")
+        return m
+
     def router_stats(self, symbol: str) -> Any:
         """`core.alpha.RouterStats` of a symbol, None before its first order."""
         from core.alpha import RouterStats
@@ -123,7 +148,7 @@ class Router:
         self.filters = filters
         self.sleep = sleep
         self.wall = wall
-        self.metrics = Metrics()
+        self.metrics = Metrics.from_journal(journal)
         self.due_ms: dict[str, int] = {}
 
     # ------------------------------------------------------------------ parents
@@ -250,7 +275,7 @@ class Router:
         self.journal.send({"intent_id": iid, "slice_index": sl.index, "revision": rev, "client_order_id": cid,
                            "symbol": symbol, "side": rec["side"], "position_side": rec["position_side"],
                            "order_type": otype, "price": None if price is None else str(price), "tif": tif,
-                           "qty": str(qty), "t_ms": now_ms})
+                           "qty": str(qty), "t_ms": now_ms, "mid": str(mid)})
         n = len(it.slices)
         append_event(self.twap_events, {
             "execution_style": style, "slice_index": sl.index, "slice_count": n, "slice_qty": float(qty),
