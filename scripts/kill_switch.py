@@ -22,8 +22,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from execution.executor import kill_switch as ks  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from execution.executor.cli import env_or_exit_code  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,11 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--env-file", default=".env")
     p.add_argument("--state-root", default=None, help="override the env's STATE_ROOT")
     a = p.parse_args(argv)
-    try:
-        env = load_env(a.env_file if Path(a.env_file).exists() else None)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        return 2
+    env, code = env_or_exit_code(a.env_file)
+    if env is None:
+        return code
     root = Path(a.state_root) if a.state_root else Path(env.STATE_ROOT)
     if a.action == "on":
         if not a.reason.strip():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +27,7 @@ from execution.executor import kill_switch as ks  # noqa: E402
 from execution.executor.exchange_port import GateRefused, open_gate  # noqa: E402
 from execution.log_setup import setup_logging  # noqa: E402
 from execution.state_store import append_event  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from execution.executor.cli import env_or_exit_code  # noqa: E402
 
 import logging  # noqa: E402
 
@@ -93,11 +91,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-kill-switch", action="store_true", help="do not engage the kill switch first")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     a = p.parse_args(argv)
-    try:
-        env = load_env(a.env_file if Path(a.env_file).exists() else None)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        return 2
+    env, code = env_or_exit_code(a.env_file)
+    if env is None:
+        return code
     setup_logging("panic_close", env.LOG_DIR, env.LOG_LEVEL, settings=env, stderr=False)
     dry = bool(env.DRY_RUN or a.dry_run)
     try:

@@ -11,14 +11,14 @@ import pytest
 
 from execution.executor.loop import _finite_kline
 from execution.state_store import write_snapshot
-from tests.executor_support import config_copy, executor_cmd, proc_env, run_executor, write_env
+from tests.executor_support import FAST_VENUE, config_copy, executor_cmd, proc_env, run_executor, write_env
 
 FAST = ["--interval", "0.25"]
 
 
 @pytest.fixture(scope="module")
 def bad_venue(venue_factory):
-    return venue_factory(speed=14400, extra=["--dual-side", "--weight-limit", "100000"])
+    return venue_factory(**FAST_VENUE)
 
 
 def test_missing_then_stale_nav_vetoes_every_entry(tmp_path, bad_venue):

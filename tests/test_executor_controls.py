@@ -5,19 +5,18 @@ import json
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from execution.executor import kill_switch as ks
-from tests.executor_support import REPO_ROOT, config_copy, proc_env, read_jsonl, run_executor, write_env
+from tests.executor_support import FAST_ARGS, FAST_VENUE, REPO_ROOT, config_copy, proc_env, read_jsonl, run_executor, write_env
 
-FAST = ["--interval", "0.25", "--nav-source", "account"]
+FAST = FAST_ARGS
 
 
 @pytest.fixture(scope="module")
 def ctl_venue(venue_factory):
-    return venue_factory(speed=14400, extra=["--dual-side", "--weight-limit", "100000"])
+    return venue_factory(**FAST_VENUE)
 
 
 def _script(name: str, *args: str) -> subprocess.CompletedProcess:

@@ -5,16 +5,14 @@ import json
 
 import pytest
 
-from tests.executor_support import config_copy, read_jsonl, run_executor, write_env
+from tests.executor_support import FAST_ARGS, FAST_VENUE, config_copy, read_jsonl, run_executor, write_env
 
-FAST = ["--interval", "0.25", "--nav-source", "account"]
+FAST = FAST_ARGS
 
 
 @pytest.fixture(scope="module")
 def fast_venue(venue_factory):
-    # 4 market hours per wall second: one new 1h bar per 0.25 s cycle; a generous weight limit because the
-    # test loop is 240x faster than the production one.
-    return venue_factory(speed=14400, extra=["--dual-side", "--weight-limit", "100000"])
+    return venue_factory(**FAST_VENUE)
 
 
 def test_dry_run_many_cycles_intents_but_zero_orders(tmp_path, fast_venue):

@@ -42,6 +42,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def env_or_exit_code(env_file: Optional[str]):
+    """(EnvSettings, None) from `env_file` (absent default .env = the process environment only), or
+    (None, 2) after printing the file, the variable and the reason. Shared by the operator scripts."""
+    from settings.env import load_env
+    from settings.errors import ConfigError
+
+    path = env_file if env_file and Path(env_file).exists() else None
+    if env_file and env_file != ".env" and path is None:
+        print(f"--env-file {env_file}: no such file", file=sys.stderr)
+        return None, 2
+    try:
+        return load_env(path), None
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return None, 2
+
+
 def _split_symbols(values: Optional[list[str]]) -> Optional[list[str]]:
     if not values:
         return None
@@ -60,18 +77,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     from .exchange_port import GateRefused, open_gate
     from .loop import Executor, Options
 
-    env_file = args.env_file if args.env_file and Path(args.env_file).exists() else None
-    if args.env_file and args.env_file != ".env" and env_file is None:
-        print(f"--env-file {args.env_file}: no such file", file=sys.stderr)
-        return 2
-    from settings.env import load_env
-    from settings.errors import ConfigError
-
-    try:
-        env0 = load_env(env_file)
-    except ConfigError as e:
-        print(str(e), file=sys.stderr)
-        return 2
+    env0, code = env_or_exit_code(args.env_file)
+    if env0 is None:
+        return code
+    env_file = args.env_file if Path(args.env_file).exists() else None
     config_dir = args.config_dir or str(env0.CONFIG_DIR)
     cfg, env = load_or_exit(config_dir, env_file)
     setup_logging("executor", env.LOG_DIR, env.LOG_LEVEL, settings=env)

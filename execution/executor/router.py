@@ -225,7 +225,7 @@ class Router:
     # ------------------------------------------------------------------ one child slice
     def _run_slice(self, it: IntentState, sl: SliceState) -> None:
         rec = it.record
-        symbol, side, ps = rec["symbol"], rec["side"], rec["position_side"]
+        symbol, side = rec["symbol"], rec["side"]
         urgent = bool(rec.get("urgent"))
         reduce = rec["intent"] == "CLOSE"
         style = rec.get("style", "single")
