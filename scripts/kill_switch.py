@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Kill switch, the operator command (docs/Runbook.md "Kill switch").
+"""Kill switch, the operator command (docs/Runbook.md "Executor — kill switch").
 
     python scripts/kill_switch.py on --reason "manual: investigating fills"   # engage (halts new risk at once)
     python scripts/kill_switch.py off                                         # release

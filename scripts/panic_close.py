@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Panic close (docs/Runbook.md "Panic close"): flatten the whole book NOW.
+"""Panic close (docs/Runbook.md "Executor — panic close"): flatten the whole book NOW.
 
     python scripts/panic_close.py [--env-file PATH] [--symbols A B] [--no-kill-switch] [--json]
 

@@ -22,6 +22,10 @@ def test_ensemble_source_trades_the_sleeves_only(tmp_path, venue_factory):
     assert all(e["source"] == "ensemble" and e["intent_id"].startswith("en-") for e in intents)
     assert {e["symbol"] for e in intents} <= {"BTCUSDT", "ETHUSDT", "SOLUSDT"}  # XRPUSDT has no sleeve
     assert '"source":"ensemble"' in ex and "[executor] INTENT" in ex
+    import json
+
+    intel = json.loads((tmp_path / "logs" / "state" / "intel.json").read_text())["intel"]
+    assert {"hybrid_score", "hybrid_score_plain", "ensemble_target"} <= set(intel["BTCUSDT"])
 
 
 def _filters():

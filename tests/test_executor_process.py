@@ -110,6 +110,9 @@ def test_live_orders_fill_and_journal_matches_positions(tmp_path, fast_venue):
 
 def test_cli_errors(tmp_path, fast_venue):
     env = write_env(tmp_path, fast_venue, dry_run=True)
+    once = run_executor(env, None, "--once", "--symbols", "BTCUSDT", "--nav-source", "account")
+    assert once.returncode == 0, once.stderr[-2000:]
+    assert json.loads((tmp_path / "logs" / "state" / "health.json").read_text())["cycle"] == 1
     assert run_executor(env, None, "--cycles", "0").returncode == 2
     bad = write_env(tmp_path, fast_venue, dry_run=True, env="mainnet")  # mainnet + loopback URL: gate refuses
     r = run_executor(bad, None, "--once")

@@ -1,5 +1,5 @@
 """The executor's one door to the exchange: every adapter call, and every conversion of adapter records
-into the core's snapshot records, lives here (docs/Runbook.md "Executor internals").
+into the core's snapshot records, lives here (docs/ARCHITECTURE.md: adapters at the edges).
 
 Why one module: the adapter's API and the core's order vocabulary are being reworked on other branches;
 when they land, this file (and `open_gate`) is the only place that changes.

@@ -1,6 +1,6 @@
 """hedge-executor's live loop: start sequence, one cycle per new closed bar, router ticks in between.
 
-docs/Runbook.md "Executor". Start: settings -> safety gate + client -> `[executor] account OK` heartbeat ->
+docs/Runbook.md "Executor — start and stop". Start: settings -> safety gate + client -> `[executor] account OK` heartbeat ->
 symbols (delisted dropped) -> hedge mode / leverage / margin type written only where they differ -> warm
 start from closed klines (`DecisionCycle.warm`) -> `gc.collect(); gc.freeze()` -> reconciliation -> loop.
 Each cycle: market time (premiumIndex `time`) -> new closed bars only -> funding / basis -> snapshot
@@ -321,6 +321,9 @@ class Executor:
             attempted, emitted = a, e
             if self.ensemble is not None:
                 self.ensemble.update(new)
+                for sym, target in self.ensemble.targets.items():
+                    if sym in self.publisher.intel:
+                        self.publisher.intel[sym]["ensemble_target"] = float(target)
                 if final and not self.stop:
                     self._rebalance(snapshot, prem, t, now)
             elif final:

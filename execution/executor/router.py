@@ -1,6 +1,6 @@
 """The router: approved parents -> maker-first children, TWAP slicing on the market clock, metrics.
 
-docs/Runbook.md "Router". Per child slice:
+docs/Runbook.md "Executor — router". Per child slice:
   maker-first: post-only LIMIT (GTX) at best bid/ask -/+ `maker_offset_bps`, wait `maker_timeout_seconds`
   of market time, cancel and reprice up to `max_reprices` times, then a MARKET order for the rest when
   `taker_fallback` (urgent intents - stops, exits, panic - go MARKET at once);
