@@ -46,6 +46,7 @@ slog = logging.getLogger("hedge.screener")
 dlog = logging.getLogger("hedge.decision")
 
 _KLINE_POLL_LIMIT = 99  # < 100 bars costs weight 1 per request
+HEARTBEAT_S = 600.0  # the `[executor] account OK` line: at start, then every 10 minutes
 
 
 @dataclass
@@ -109,13 +110,12 @@ class Executor:
         self.last_error = ""
         self.reload_requested = False
         self.prev_legs: dict = {}
+        self._heartbeat_at = 0.0
         self.config_dir = str(getattr(cfg, "config_dir", "config"))
 
     # ================================================================== start
     def start(self) -> None:
-        acct = self.port.account()
-        log.info("[executor] account OK — futures=True testnet=%s dry_run=%s balances: %s positions: %d",
-                 self.env.testnet, self.port.dry_run, list(acct.balances), len(acct.legs))
+        self._heartbeat(self.port.account())
         self.filters = self.port.filters()
         wanted = self.o.symbols or list(self.cfg.pairs.symbols)
         if self.source == "ensemble":  # the sleeves' symbols are always traded
@@ -144,6 +144,11 @@ class Executor:
         self.reconcile_report = rep
         log.info("[executor] START profile=%s symbols=%d timeframe=%s dry_run=%s reduce_only=%s market_time=%d",
                  self.o.profile, len(self.symbols), self.timeframe, self.port.dry_run, self.o.reduce_only, now)
+
+    def _heartbeat(self, acct: Any) -> None:
+        log.info("[executor] account OK — futures=True testnet=%s dry_run=%s balances: %s positions: %d",
+                 self.env.testnet, self.port.dry_run, list(acct.balances), len(acct.legs))
+        self._heartbeat_at = time.monotonic()
 
     def _warm(self, now_ms: int) -> DecisionCycle:
         history: dict[str, _History] = {}
@@ -292,6 +297,8 @@ class Executor:
             sync_fills(self.port, self.journal, sorted(dirty))
         bars = self._new_bars(now)
         acct = self.port.account(order_symbols=self.journal.unsettled_symbols())
+        if time.monotonic() - self._heartbeat_at >= HEARTBEAT_S:  # runbook 001 §3's periodic account line
+            self._heartbeat(acct)
         legs_now = {leg.key: leg.qty for leg in acct.legs}
         moved = {k[0] for k in set(legs_now) | set(self.prev_legs) if legs_now.get(k) != self.prev_legs.get(k)}
         moved -= dirty
