@@ -52,6 +52,7 @@ from settings.risk_limits import (
 )
 from settings.runtime import (
     ExchangeConfig,
+    ExecutorConfig,
     LoopConfig,
     RouterConfig,
     RuntimeConfig,
@@ -129,6 +130,7 @@ __all__ = [
     "CorrelationGroup",
     "CorrelationGroups",
     "ExchangeConfig",
+    "ExecutorConfig",
     "LoopConfig",
     "RouterConfig",
     "RuntimeConfig",

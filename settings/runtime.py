@@ -45,8 +45,14 @@ class ExchangeConfig(Frozen):
     weight_budget_fraction: Fraction = 0.8  # slow down above 80 % of the exchange's 1-minute weight
 
 
+class ExecutorConfig(Frozen):
+    decision_source: Literal["hybrid", "ensemble"] = "hybrid"  # hybrid: screener + gate; ensemble: R1 sleeves
+    ensemble_dead_band_nav_pct: Fraction = 0.02  # no rebalance while |target - held| notional is below this
+
+
 class RuntimeConfig(Frozen):
     profile: Literal["dev", "demo", "prod"] = "dev"
     router: RouterConfig = RouterConfig()
     loop: LoopConfig = LoopConfig()
     exchange: ExchangeConfig = ExchangeConfig()
+    executor: ExecutorConfig = ExecutorConfig()

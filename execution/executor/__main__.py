@@ -1,0 +1,5 @@
+import sys
+
+from execution.executor.cli import main
+
+sys.exit(main())

@@ -1,0 +1,114 @@
+"""`python -m execution.executor` command line (seed 003's style; docs/Runbook.md "Executor — start and stop").
+
+    --profile dev|demo|prod   --dry-run (forces DRY_RUN on; nothing turns it off)   --dev-fast (short loop)
+    --once | --cycles N (exit 0 after N)   --symbols A B   --interval S   --reduce-only   --leverage N
+    --order-type market|limit   --tif GTC|IOC|GTX   --env-file PATH   --config-dir PATH
+
+Exit codes: 0 done, 2 bad config/env (file, field, reason), 3 the safety gate refused, 1 start failed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+DEV_FAST_INTERVAL_S = 2.0  # ~30 request weight per cycle: well inside Binance's 2400/min
+
+log = logging.getLogger("hedge.executor")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m execution.executor", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", choices=("dev", "demo", "prod"), help="profile (default: runtime.yaml profile)")
+    p.add_argument("--dry-run", action="store_true", help="force DRY_RUN on (cannot be turned off here)")
+    p.add_argument("--dev-fast", action="store_true", help=f"loop every {DEV_FAST_INTERVAL_S:g} s (development)")
+    p.add_argument("--once", action="store_true", help="one cycle, then exit")
+    p.add_argument("--cycles", type=int, metavar="N", help="N cycles, then exit 0")
+    p.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="trade only these (default: pairs_universe.json)")
+    p.add_argument("--interval", type=float, metavar="SECONDS", help="loop interval (default: runtime.yaml)")
+    p.add_argument("--reduce-only", action="store_true", help="only orders that shrink a leg (REDUCING)")
+    p.add_argument("--leverage", type=int, metavar="N", help="leverage for every symbol (capped by profile/limits)")
+    p.add_argument("--order-type", choices=("market", "limit"), help="market: no maker attempts; limit: maker with --tif")
+    p.add_argument("--tif", choices=("GTC", "IOC", "GTX"), help="time in force of limit orders (default GTX)")
+    p.add_argument("--env-file", default=".env", help="env file (default .env)")
+    p.add_argument("--config-dir", help="config directory (default: the env's CONFIG_DIR)")
+    p.add_argument("--nav-source", choices=("sync_state", "account"), default=None,
+                   help="NAV from sync_state's nav.json (default) or this cycle's balance (dev/test only; the "
+                        "default with --dev-fast, where an accelerated venue clock makes any file NAV stale)")
+    return p
+
+
+def env_or_exit_code(env_file: Optional[str]):
+    """(EnvSettings, None) from `env_file` (absent default .env = the process environment only), or
+    (None, 2) after printing the file, the variable and the reason. Shared by the operator scripts."""
+    from settings.env import load_env
+    from settings.errors import ConfigError
+
+    path = env_file if env_file and Path(env_file).exists() else None
+    if env_file and env_file != ".env" and path is None:
+        print(f"--env-file {env_file}: no such file", file=sys.stderr)
+        return None, 2
+    try:
+        return load_env(path), None
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return None, 2
+
+
+def _split_symbols(values: Optional[list[str]]) -> Optional[list[str]]:
+    if not values:
+        return None
+    out = [s.strip().upper() for v in values for s in v.split(",") if s.strip()]
+    return list(dict.fromkeys(out)) or None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    if args.cycles is not None and args.cycles < 1:
+        print("--cycles must be >= 1", file=sys.stderr)
+        return 2
+    from execution.log_setup import setup_logging
+    from settings.loader import load_or_exit
+
+    from .exchange_port import GateRefused, open_gate
+    from .loop import Executor, Options
+
+    env0, code = env_or_exit_code(args.env_file)
+    if env0 is None:
+        return code
+    env_file = args.env_file if Path(args.env_file).exists() else None
+    config_dir = args.config_dir or str(env0.CONFIG_DIR)
+    cfg, env = load_or_exit(config_dir, env_file)
+    setup_logging("executor", env.LOG_DIR, env.LOG_LEVEL, settings=env)
+    dry_run = bool(env.DRY_RUN or args.dry_run)
+    profile = args.profile or cfg.runtime.profile
+    nav_source = args.nav_source or ("account" if args.dev_fast and not env.is_production else "sync_state")
+    if nav_source == "account" and env.is_production:
+        print("--nav-source account is for dev/test against the local venue only", file=sys.stderr)
+        return 2
+    interval = args.interval or (DEV_FAST_INTERVAL_S if args.dev_fast else cfg.runtime.loop.executor_interval_seconds)
+    opts = Options(profile=profile, dry_run=dry_run, interval_s=float(interval), once=args.once, cycles=args.cycles,
+                   symbols=_split_symbols(args.symbols), reduce_only=args.reduce_only, leverage=args.leverage,
+                   order_type=args.order_type, tif=args.tif, nav_source=nav_source)
+    try:
+        port = open_gate(env, dry_run=dry_run, timeout=cfg.runtime.exchange.request_timeout_seconds,
+                         recv_window_ms=cfg.runtime.exchange.recv_window_ms)
+    except GateRefused as e:
+        log.error("[executor] safety gate refused to start: %s", e)
+        return 3
+    ex = Executor(port, cfg, env, opts)
+    try:
+        ex.start()
+    except Exception as e:  # noqa: BLE001 - a start failure is one clear line and a non-zero exit
+        log.exception("[executor] START_FAILED %s: %s", type(e).__name__, e)
+        ex._health(ok=False)
+        return 1
+    try:
+        return ex.run()
+    finally:
+        port.close()
+        log.info("[executor] exit pid=%d", os.getpid())
