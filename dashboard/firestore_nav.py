@@ -1,0 +1,99 @@
+"""The one Firestore read of the project: the NAV series at `hedge/{env}/state/nav` (docs/Telemetry_Format.md).
+
+Firestore is optional (FIRESTORE_PROJECT empty = local files only). Every call is bounded: the read runs
+in a worker thread that is abandoned after `timeout_s` (credential discovery can otherwise stall on a
+metadata-server lookup), and the request itself carries the same timeout with no retries.
+
+Document shape accepted (`hedge/{env}/state/nav`): `{"nav_usd": float, "series": [{"t_ms": int,
+"nav_usd": float}, ...]}`; `points` is accepted for `series`, `nav`/`ts` for `nav_usd`/`t_ms` (seconds or
+milliseconds, or an ISO string).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import logging
+from typing import Any
+
+from dashboard.state_view import NavSeries, num, parse_iso_s
+
+log = logging.getLogger("hedge.firestore")
+DEFAULT_TIMEOUT_S = 3.0
+_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="firestore")
+
+
+def _t_ms(value: Any) -> int | None:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, str):
+        s = parse_iso_s(value)
+        return None if s is None else int(s * 1000)
+    n = num(value)
+    if n is None:
+        return None
+    return int(n if n > 1e11 else n * 1000)  # seconds or milliseconds
+
+
+def parse_nav_doc(doc: dict[str, Any] | None) -> list[tuple[int, float]]:
+    """(t_ms, nav) points from the nav document, oldest first; bad points are skipped."""
+    if not isinstance(doc, dict):
+        return []
+    raw = doc.get("series", doc.get("points"))
+    pts = []
+    for p in raw if isinstance(raw, list) else []:
+        if not isinstance(p, dict):
+            continue
+        t = _t_ms(p.get("t_ms", p.get("ts", p.get("time"))))
+        v = num(p.get("nav_usd", p.get("nav")))
+        if t is not None and v is not None:
+            pts.append((t, v))
+    if not pts:
+        t = _t_ms(doc.get("t_ms", doc.get("updated_at", doc.get("ts"))))
+        v = num(doc.get("nav_usd", doc.get("nav")))
+        if t is not None and v is not None:
+            pts.append((t, v))
+    return sorted(pts)
+
+
+def _fetch(project: str, env: str, timeout_s: float, emulator_host: str) -> dict[str, Any] | None:
+    import os
+
+    from google.cloud import firestore  # deferred: importing it costs ~0.5 s and most runs never need it
+
+    if emulator_host:
+        os.environ.setdefault("FIRESTORE_EMULATOR_HOST", emulator_host)  # the client reads it from here
+    client = firestore.Client(project=project)
+    snap = client.collection("hedge").document(env).collection("state").document("nav").get(
+        timeout=timeout_s, retry=None)
+    return snap.to_dict() if snap.exists else None
+
+
+def read_nav_series(project: str, env: str, *, emulator_host: str = "",
+                    timeout_s: float = DEFAULT_TIMEOUT_S) -> NavSeries:
+    """The Firestore NAV series, or NavSeries([], "none", reason) when unconfigured/unavailable/empty."""
+    if not project:
+        return NavSeries([], "none", "Firestore not configured (FIRESTORE_PROJECT empty)")
+    future = _pool.submit(_fetch, project, env, timeout_s, emulator_host)
+    try:
+        doc = future.result(timeout=timeout_s + 0.5)
+    except cf.TimeoutError:
+        return NavSeries([], "none", f"Firestore did not answer within {timeout_s:.0f} s")
+    except Exception as exc:  # credentials, network, permissions: all mean "use the local files"
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+        log.warning("Firestore NAV read failed: %s", reason)
+        return NavSeries([], "none", f"Firestore unavailable ({reason})")
+    pts = parse_nav_doc(doc)
+    if not pts:
+        return NavSeries([], "none", f"Firestore hedge/{env}/state/nav has no NAV points")
+    return NavSeries(pts, "firestore", f"{len(pts)} points from Firestore hedge/{env}/state/nav")
+
+
+def nav_series(settings: Any, state_root: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[NavSeries, str]:
+    """Firestore when configured and answering, else the local nav_log.jsonl; plus why Firestore was not used."""
+    from dashboard.state_view import local_nav_series
+
+    fs = read_nav_series(settings.FIRESTORE_PROJECT, settings.ENV, emulator_host=settings.FIRESTORE_EMULATOR_HOST,
+                         timeout_s=timeout_s)
+    if fs.points:
+        return fs, ""
+    return local_nav_series(state_root), fs.detail
