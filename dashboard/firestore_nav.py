@@ -10,16 +10,15 @@ milliseconds, or an ISO string).
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from dashboard.state_view import NavSeries, num, parse_iso_s
 
 log = logging.getLogger("hedge.firestore")
 DEFAULT_TIMEOUT_S = 3.0
-_pool = cf.ThreadPoolExecutor(max_workers=2, thread_name_prefix="firestore")
 
 
 def _t_ms(value: Any) -> int | None:
@@ -61,7 +60,7 @@ def _fetch(project: str, env: str, timeout_s: float, emulator_host: str) -> dict
     from google.cloud import firestore  # deferred: importing it costs ~0.5 s and most runs never need it
 
     if emulator_host:
-        os.environ.setdefault("FIRESTORE_EMULATOR_HOST", emulator_host)  # the client reads it from here
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host  # the client reads it from the environment
     client = firestore.Client(project=project)
     snap = client.collection("hedge").document(env).collection("state").document("nav").get(
         timeout=timeout_s, retry=None)
@@ -73,16 +72,26 @@ def read_nav_series(project: str, env: str, *, emulator_host: str = "",
     """The Firestore NAV series, or NavSeries([], "none", reason) when unconfigured/unavailable/empty."""
     if not project:
         return NavSeries([], "none", "Firestore not configured (FIRESTORE_PROJECT empty)")
-    future = _pool.submit(_fetch, project, env, timeout_s, emulator_host)
-    try:
-        doc = future.result(timeout=timeout_s + 0.5)
-    except cf.TimeoutError:
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["doc"] = _fetch(project, env, timeout_s, emulator_host)
+        except Exception as exc:  # credentials, network, permissions: all mean "use the local files"
+            box["error"] = exc
+
+    # A daemon thread, not a pool: a stuck call must never keep a short-lived process (the heartbeat) alive.
+    worker = threading.Thread(target=work, name="firestore-nav", daemon=True)
+    worker.start()
+    worker.join(timeout_s + 0.5)
+    if worker.is_alive():
         return NavSeries([], "none", f"Firestore did not answer within {timeout_s:.0f} s")
-    except Exception as exc:  # credentials, network, permissions: all mean "use the local files"
+    if "error" in box:
+        exc = box["error"]
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
         log.warning("Firestore NAV read failed: %s", reason)
         return NavSeries([], "none", f"Firestore unavailable ({reason})")
-    pts = parse_nav_doc(doc)
+    pts = parse_nav_doc(box.get("doc"))
     if not pts:
         return NavSeries([], "none", f"Firestore hedge/{env}/state/nav has no NAV points")
     return NavSeries(pts, "firestore", f"{len(pts)} points from Firestore hedge/{env}/state/nav")
