@@ -46,7 +46,7 @@ wait_started() {  # supervisord reports STARTING until startsecs have passed
 case "$action" in
   smoke)
     .venv/bin/supervisord -c "$CONF"
-    trap '"${CTL[@]}" shutdown >/dev/null 2>&1 || true' EXIT
+    trap 'scripts/hedgectl shutdown >/dev/null 2>&1 || true' EXIT
     rc=0
     "$PY" scripts/local_status.py --env-file .env --wait 30 --dashboard-wait 60 || rc=$?
     wait_started
