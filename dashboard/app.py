@@ -71,7 +71,7 @@ def page() -> None:
         panels.regimes(view)
     with execution:
         panels.execution(view)
-    st.caption(f"rendered in {(time.perf_counter() - started) * 1000:.0f} ms from {state_root}")
+    st.caption(f"rendered in {(time.perf_counter() - started) * 1000:.0f} ms")
 
 
 st.set_page_config(page_title="Hedge", page_icon="📈", layout="wide")

@@ -107,8 +107,14 @@ def nav_chart(series: NavSeries, firestore_note: str) -> None:
         step = -(-len(pts) // MAX_CHART_POINTS)
         pts = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])
     frame = pd.DataFrame({"time": pd.to_datetime([t for t, _ in pts], unit="ms", utc=True),
-                          "NAV (USDT)": [v for _, v in pts]}).set_index("time")
-    st.line_chart(frame, height=260)
+                          "nav": [v for _, v in pts]})
+    # y axis fitted to the data (not from 0): a 1 % move must be visible at a glance
+    st.vega_lite_chart(frame, {
+        "mark": {"type": "line", "interpolate": "monotone", "tooltip": True},
+        "encoding": {"x": {"field": "time", "type": "temporal", "title": None},
+                     "y": {"field": "nav", "type": "quantitative", "title": "NAV (USDT)",
+                           "scale": {"zero": False}}},
+        "height": 260}, width="stretch")
     origin = "Firestore" if series.source == "firestore" else "local nav_log.jsonl"
     st.caption(f"Source: {origin} — {series.detail}; last point {when(series.points[-1][0])}"
                + (f" ({firestore_note})" if firestore_note else ""))
