@@ -17,7 +17,7 @@ from dashboard.state_view import NavSeries, Source, StateView, num
 STATUS_BADGE = {"OK": "🟢 OK", "NEAR": "🟡 NEAR", "CAPPED": "🔴 CAPPED", "?": "⚪ ?"}
 STATUS_COLOUR = {"OK": "#d4f4dd", "NEAR": "#fff3c4", "CAPPED": "#ffd6d6"}
 REGIME_BADGE = {"low": "🔵 low", "normal": "🟢 normal", "high": "🟠 high", "crisis": "🔴 crisis", None: "⚪ n/a"}
-MAX_CHART_POINTS = 2000  # a year of hourly points is 8760; the chart cannot show more pixels than this
+MAX_CHART_POINTS = 1200  # a year of hourly points is 8760; a laptop-wide chart shows ~1200 px
 
 
 def usd(x: float | None, signed: bool = False) -> str:

@@ -133,8 +133,30 @@ class NavSeries:
     detail: str = ""
 
 
+_series_cache: dict[tuple[str, int], tuple[tuple[int, int, int], NavSeries]] = {}
+
+
 def local_nav_series(state_root: Path, limit: int = 10_000) -> NavSeries:
-    events = tail_events(Path(state_root) / NAV_LOG, limit)
+    """nav_log.jsonl's points; re-parsed only when the file changed (the page re-reads every 30 s)."""
+    path = Path(state_root) / NAV_LOG
+    try:
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = (0, 0, 0)
+    key = (str(path), limit)
+    cached = _series_cache.get(key)
+    if cached is not None and cached[0] == stamp and stamp != (0, 0, 0):
+        return cached[1]
+    series = _parse_nav_log(path, limit)
+    if len(_series_cache) > 16:
+        _series_cache.clear()
+    _series_cache[key] = (stamp, series)
+    return series
+
+
+def _parse_nav_log(path: Path, limit: int) -> NavSeries:
+    events = tail_events(path, limit)
     pts = []
     for ev in events:
         t, v = ev.get("t_ms"), num(ev.get("nav_usd"))
