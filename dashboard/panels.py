@@ -137,35 +137,33 @@ def positions(view: StateView) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
 
-def signals(view: StateView) -> None:
-    st.subheader("Signals (latest intents)")
-    rows, bad = sv.signal_rows(view, 10)
-    _skipped(bad, "signals")
-    src = view.get("signals")
+def _records(view: StateView, source: str, title: str, rows: list[dict[str, Any]], bad: int, what: str,
+             to_row) -> None:
+    """A table of recent records (signals, trades), or what is missing about them."""
+    st.subheader(title)
+    _skipped(bad, what)
+    src = view.get(source)
     if not rows:
-        st.info("No signals yet." if src.usable else f"ℹ️ Signals unavailable — {src.label()}")
+        st.info(f"No {what} yet." if src.usable else f"ℹ️ {what.capitalize()} unavailable — {src.label()}")
         return
-    frame = pd.DataFrame([{"time": when(s.get("time_ms")), "symbol": s.get("symbol"), "signal": s.get("signal"),
-                           "side": s.get("position_side"), "intent": s.get("intent"),
-                           "hybrid": num(s.get("hybrid_score")), "gross (USDT)": num(s.get("gross_usd")),
-                           "veto": ", ".join(map(str, s.get("veto") or [])) or "—"} for s in rows])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame([to_row(r) for r in rows]), hide_index=True, width="stretch")
     source_note(src)
 
 
+def signals(view: StateView) -> None:
+    rows, bad = sv.signal_rows(view, 10)
+    _records(view, "signals", "Signals (latest intents)", rows, bad, "signals", lambda s: {
+        "time": when(s.get("time_ms")), "symbol": s.get("symbol"), "signal": s.get("signal"),
+        "side": s.get("position_side"), "intent": s.get("intent"), "hybrid": num(s.get("hybrid_score")),
+        "gross (USDT)": num(s.get("gross_usd")), "veto": ", ".join(map(str, s.get("veto") or [])) or "—"})
+
+
 def trades(view: StateView) -> None:
-    st.subheader("Trade log (most recent 5)")
     rows, bad = sv.trade_rows(view, 5)
-    _skipped(bad, "trades")
-    src = view.get("trade_log")
-    if not rows:
-        st.info("No trades yet." if src.usable else f"ℹ️ Trade log unavailable — {src.label()}")
-        return
-    frame = pd.DataFrame([{"time": when(t.get("time_ms")), "symbol": t.get("symbol"), "side": t.get("side"),
-                           "position side": t.get("position_side"), "qty": num(t.get("qty")),
-                           "price": num(t.get("price")), "realized PnL (USDT)": num(t.get("realized_pnl_usd")),
-                           "maker": "maker" if t.get("maker") else "taker"} for t in rows])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    _records(view, "trade_log", "Trade log (most recent 5)", rows, bad, "trades", lambda t: {
+        "time": when(t.get("time_ms")), "symbol": t.get("symbol"), "side": t.get("side"),
+        "position side": t.get("position_side"), "qty": num(t.get("qty")), "price": num(t.get("price")),
+        "realized PnL (USDT)": num(t.get("realized_pnl_usd")), "maker": "maker" if t.get("maker") else "taker"})
 
 
 def screener(view: StateView) -> None:

@@ -211,61 +211,62 @@ def position_rows(view: StateView) -> tuple[list[dict[str, Any]], int]:
     return rows, bad
 
 
-def trade_rows(view: StateView, n: int) -> tuple[list[dict[str, Any]], int]:
-    """The last n trades, newest first."""
-    raw = view.data("trade_log").get("trades")
+def _last(raw: Any, n: int, valid) -> tuple[list[dict[str, Any]], int]:
+    """The last n valid records of a list, newest first, and how many were invalid."""
     if not isinstance(raw, list):
         return [], 0
-    good = [t for t in raw if isinstance(t, dict) and isinstance(t.get("symbol"), str)
-            and isinstance(t.get("time_ms"), int)]
-    good.sort(key=lambda t: t["time_ms"])
+    good = [r for r in raw if isinstance(r, dict) and valid(r)]
     return list(reversed(good[-n:])), len(raw) - len(good)
+
+
+def trade_rows(view: StateView, n: int) -> tuple[list[dict[str, Any]], int]:
+    """The last n trades by time, newest first."""
+    raw = view.data("trade_log").get("trades")
+    if isinstance(raw, list):
+        raw = sorted(raw, key=lambda t: t["time_ms"] if isinstance(t, dict) and isinstance(t.get("time_ms"), int) else 0)
+    return _last(raw, n, lambda t: isinstance(t.get("symbol"), str) and isinstance(t.get("time_ms"), int))
 
 
 def signal_rows(view: StateView, n: int) -> tuple[list[dict[str, Any]], int]:
-    raw = view.data("signals").get("signals")
-    if not isinstance(raw, list):
+    return _last(view.data("signals").get("signals"), n, lambda s: isinstance(s.get("symbol"), str))
+
+
+def _per_key(raw: Any, build) -> tuple[list[dict[str, Any]], int]:
+    """Rows from a {name: record} mapping; records that are not objects are counted, not shown."""
+    if not isinstance(raw, dict):
         return [], 0
-    good = [s for s in raw if isinstance(s, dict) and isinstance(s.get("symbol"), str)]
-    return list(reversed(good[-n:])), len(raw) - len(good)
+    rows = [build(name, d) for name, d in raw.items() if isinstance(d, dict)]
+    return rows, len(raw) - len(rows)
+
+
+def _intel_row(sym: str, d: dict[str, Any]) -> dict[str, Any]:
+    vol = d.get("vol") if isinstance(d.get("vol"), dict) else {}
+    regime = d.get("vol_regime") if d.get("vol_regime") in ("low", "normal", "high", "crisis") else None
+    return {"symbol": sym, "tier": d.get("tier") if isinstance(d.get("tier"), str) else "",
+            "trend": num(d.get("trend_score")), "carry": num(d.get("carry_score")),
+            "expectancy": num(d.get("expectancy_score")), "router": num(d.get("router_score")),
+            "hybrid": num(d.get("hybrid_score")), "regime": regime,
+            "vol_short": num(vol.get("short")), "vol_long": num(vol.get("long")),
+            "vol_ratio": num(vol.get("ratio")), "funding_rate": num(d.get("funding_rate"))}
 
 
 def intel_rows(view: StateView) -> tuple[list[dict[str, Any]], int]:
-    raw = view.data("intel").get("intel")
-    if not isinstance(raw, dict):
-        return [], 0
-    rows, bad = [], 0
-    for sym, d in raw.items():
-        if not isinstance(d, dict):
-            bad += 1
-            continue
-        vol = d.get("vol") if isinstance(d.get("vol"), dict) else {}
-        regime = d.get("vol_regime") if d.get("vol_regime") in ("low", "normal", "high", "crisis") else None
-        rows.append({"symbol": sym, "tier": d.get("tier") if isinstance(d.get("tier"), str) else "",
-                     "trend": num(d.get("trend_score")), "carry": num(d.get("carry_score")),
-                     "expectancy": num(d.get("expectancy_score")), "router": num(d.get("router_score")),
-                     "hybrid": num(d.get("hybrid_score")), "regime": regime,
-                     "vol_short": num(vol.get("short")), "vol_long": num(vol.get("long")),
-                     "vol_ratio": num(vol.get("ratio")), "funding_rate": num(d.get("funding_rate"))})
+    """Per-symbol scores and regime, ranked by hybrid score (unknown last)."""
+    rows, bad = _per_key(view.data("intel").get("intel"), _intel_row)
     rows.sort(key=lambda r: -(r["hybrid"] if r["hybrid"] is not None else -9))
     return rows, bad
 
 
+def _group_row(name: str, g: dict[str, Any]) -> dict[str, Any]:
+    pct, cap = num(g.get("gross_nav_pct")), num(g.get("max_group_nav_pct"))
+    status = g.get("status") if g.get("status") in ("OK", "NEAR", "CAPPED") else group_status(pct, cap)
+    return {"group": name, "gross_usd": num(g.get("gross_usd")), "exposure_pct": pct, "cap_pct": cap,
+            "status": status, "symbols": ", ".join(s for s in g.get("symbols") or [] if isinstance(s, str))}
+
+
 def group_rows(view: StateView) -> tuple[list[dict[str, Any]], int]:
     risk = view.data("risk").get("risk")
-    groups = risk.get("correlation_groups") if isinstance(risk, dict) else None
-    if not isinstance(groups, dict):
-        return [], 0
-    rows, bad = [], 0
-    for name, g in groups.items():
-        if not isinstance(g, dict):
-            bad += 1
-            continue
-        pct, cap = num(g.get("gross_nav_pct")), num(g.get("max_group_nav_pct"))
-        status = g.get("status") if g.get("status") in ("OK", "NEAR", "CAPPED") else group_status(pct, cap)
-        rows.append({"group": name, "gross_usd": num(g.get("gross_usd")), "exposure_pct": pct, "cap_pct": cap,
-                     "status": status, "symbols": ", ".join(s for s in g.get("symbols") or [] if isinstance(s, str))})
-    return rows, bad
+    return _per_key(risk.get("correlation_groups") if isinstance(risk, dict) else None, _group_row)
 
 
 def group_status(pct: float | None, cap: float | None) -> str:
