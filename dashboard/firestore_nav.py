@@ -59,9 +59,17 @@ def _fetch(project: str, env: str, timeout_s: float, emulator_host: str) -> dict
 
     from google.cloud import firestore  # deferred: importing it costs ~0.5 s and most runs never need it
 
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
     if emulator_host:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host  # the client reads it from the environment
-    client = firestore.Client(project=project)
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host  # the client reads it when it is built
+    try:
+        client = firestore.Client(project=project)
+    finally:
+        if emulator_host:  # leave the process environment as it was
+            if previous is None:
+                os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+            else:
+                os.environ["FIRESTORE_EMULATOR_HOST"] = previous
     snap = client.collection("hedge").document(env).collection("state").document("nav").get(
         timeout=timeout_s, retry=None)
     return snap.to_dict() if snap.exists else None
