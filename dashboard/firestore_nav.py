@@ -33,6 +33,17 @@ def _t_ms(value: Any) -> int | None:
     return int(n if n > 1e11 else n * 1000)  # seconds or milliseconds
 
 
+def _ms_field(d: dict[str, Any]) -> int | None:
+    """`t_ms` is milliseconds as named; `ts` / `time` / `updated_at` may be seconds, ms, ISO text or a datetime."""
+    t = d.get("t_ms")
+    if isinstance(t, int) and not isinstance(t, bool):
+        return t
+    for key in ("ts", "time", "updated_at"):
+        if key in d:
+            return _t_ms(d[key])
+    return None
+
+
 def parse_nav_doc(doc: dict[str, Any] | None) -> list[tuple[int, float]]:
     """(t_ms, nav) points from the nav document, oldest first; bad points are skipped."""
     if not isinstance(doc, dict):
@@ -42,12 +53,12 @@ def parse_nav_doc(doc: dict[str, Any] | None) -> list[tuple[int, float]]:
     for p in raw if isinstance(raw, list) else []:
         if not isinstance(p, dict):
             continue
-        t = _t_ms(p.get("t_ms", p.get("ts", p.get("time"))))
+        t = _ms_field(p)
         v = num(p.get("nav_usd", p.get("nav")))
         if t is not None and v is not None:
             pts.append((t, v))
     if not pts:
-        t = _t_ms(doc.get("t_ms", doc.get("updated_at", doc.get("ts"))))
+        t = _ms_field(doc)
         v = num(doc.get("nav_usd", doc.get("nav")))
         if t is not None and v is not None:
             pts.append((t, v))

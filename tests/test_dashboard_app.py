@@ -212,3 +212,12 @@ def test_rendering_writes_nothing(monkeypatch, tmp_path):
     AppTest.from_file(APP, default_timeout=60).run()
     after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in tmp_path.rglob("*") if p.is_file()}
     assert before == after
+
+
+@pytest.mark.parametrize("scenario", ["empty", "corrupt"])
+@pytest.mark.parametrize("name", ["Overview", "Risk", "Hybrid / Carry", "Vol regimes", "Execution"])
+def test_every_panel_names_what_it_lacks(apps, scenario, name):
+    """On missing or broken state each panel says which file is the problem, rather than showing nothing."""
+    panel = tab(apps[scenario], name)
+    notes = texts(panel, "info") + texts(panel, "warning") + texts(panel, "error")
+    assert any(".json" in n for n in notes), (scenario, name, notes)

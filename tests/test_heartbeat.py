@@ -212,3 +212,42 @@ def test_exchange_refused_when_the_preflight_fails(tmp_path):
     assert "exchange not asked: the preflight failed" in proc.stderr
     _, payload = split_dry_run(proc.stdout)
     assert payload["nav"] is None
+
+
+# ------------------------------------------------------------------------------------------ NAV sources (units)
+def _heartbeat_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hedge_heartbeat_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_delta_24h_uses_the_newest_point_a_day_before_the_last():
+    hb = _heartbeat_module()
+    h = 3_600_000
+    pts = [(0, 100.0), (1 * h, 101.0), (2 * h, 103.0), (26 * h, 104.03)]
+    d_abs, d_frac = hb.delta_24h(pts)
+    assert d_abs == pytest.approx(1.03) and d_frac == pytest.approx(0.01)
+    assert hb.delta_24h([(0, 100.0), (23 * h, 120.0)]) == (None, None)  # less than a day of history
+    assert hb.delta_24h([]) == (None, None)
+
+
+def test_firestore_nav_document_shapes():
+    from dashboard.firestore_nav import parse_nav_doc
+
+    assert parse_nav_doc({"series": [{"t_ms": 2000, "nav_usd": 2.0}, {"t_ms": 1000, "nav_usd": 1.0}]}) == \
+        [(1000, 1.0), (2000, 2.0)]
+    assert parse_nav_doc({"points": [{"ts": 1_700_000_000, "nav": 5}]}) == [(1_700_000_000_000, 5.0)]
+    assert parse_nav_doc({"points": [{"ts": "2025-08-22T08:00:00Z", "nav": 5}]}) == [(1_755_849_600_000, 5.0)]
+    assert parse_nav_doc({"series": [{"t_ms": 1, "nav_usd": "x"}, "junk", {"t_ms": True, "nav_usd": 1}]}) == []
+    assert parse_nav_doc({"nav_usd": 7.5, "t_ms": 1_700_000_000_000}) == [(1_700_000_000_000, 7.5)]
+    assert parse_nav_doc(None) == [] and parse_nav_doc({"series": "nope"}) == []
+
+
+def test_unconfigured_firestore_is_not_contacted():
+    from dashboard.firestore_nav import read_nav_series
+
+    series = read_nav_series("", "prod")
+    assert series.points == [] and "not configured" in series.detail
