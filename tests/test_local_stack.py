@@ -157,6 +157,8 @@ def test_detached_stack_status_auth_crash_restart_and_stop(stack):
     assert stack.ctl("restart", "hedge-nginx").returncode == 0
     stack.wait_state("hedge-nginx", "RUNNING", not_pid=nginx_pid)
     assert "[executor] stub loop" in stack.ctl("tail", "hedge-executor").stdout
+    usage = stack.ctl("tail")
+    assert usage.returncode == 2 and "hedge-venue" in usage.stderr and "hedge-nginx" in usage.stderr
 
     # the preflight gate: a testnet flag in .env and the executor does not start again
     env_file = stack.root / ".env"

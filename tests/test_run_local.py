@@ -34,6 +34,8 @@ def test_run_local_smoke_starts_venue_under_supervisord(repo_copy):
         capture_output=True, text=True, timeout=170,
     )
     out = proc.stdout + proc.stderr
+    if proc.returncode == 3 and "refused: port 18080" in out:
+        pytest.skip("another process took port 18080 (the local venue's default) while this test started")
     assert proc.returncode == 0, out
     assert (repo_copy / ".env").exists()  # created from .env.example
     assert "[config] OK" in out
