@@ -221,3 +221,14 @@ def test_every_panel_names_what_it_lacks(apps, scenario, name):
     panel = tab(apps[scenario], name)
     notes = texts(panel, "info") + texts(panel, "warning") + texts(panel, "error")
     assert any(".json" in n for n in notes), (scenario, name, notes)
+
+
+@pytest.mark.parametrize("pct, cap, want", [(0.0, 0.35, "OK"), (0.279, 0.35, "OK"), (0.28, 0.35, "NEAR"),
+                                            (0.3499, 0.35, "NEAR"), (0.35, 0.35, "CAPPED"), (0.5, 0.35, "CAPPED"),
+                                            (None, 0.35, "?"), (0.1, 0.0, "?")])
+def test_group_status_rule(pct, cap, want):
+    """docs/STATE_FILES.md: OK below 80 % of the cap, NEAR from 80 % up to it, CAPPED at or above it — used when
+    risk.json carries no status of its own."""
+    from dashboard.state_view import group_status
+
+    assert group_status(pct, cap) == want
