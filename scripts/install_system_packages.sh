@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the project needs (nginx + htpasswd for the dashboard proxy, chromium for the
+# Debian packages the project needs (nginx + htpasswd for the dashboard proxy, chromium (+ an emoji font for
+# the status badges in screenshots) for the
 # dashboard's browser tests, nodejs for the Firestore emulator, supervisor's peers). Installs only what
 # is missing, and only as root; otherwise it says what is missing and exits 0 so tests can skip.
 set -uo pipefail
-PKGS=(nginx apache2-utils chromium chromium-driver)
+PKGS=(nginx apache2-utils chromium chromium-driver fonts-noto-color-emoji)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# THE run command (README): set everything up and run Hedge on its embedded default — the local
-# Binance USD-M venue on 127.0.0.1 with synthetic market data, no credentials, loopback only —
-# under a real supervisord. Ctrl-C stops everything.
-#   scripts/run_local.sh           run in the foreground until Ctrl-C
-#   scripts/run_local.sh --smoke   start, check health through the real client, stop (used by tests)
+# THE run command (README): set everything up and run Hedge on this machine under a real supervisord with
+# its config and socket inside the project (no root configuration touched). Default: the local Binance
+# USD-M venue (synthetic market data, no credentials), executor, sync_state, the dashboard and nginx with
+# Basic Auth, all on 127.0.0.1. Programs whose code does not exist yet are skipped with a notice.
+#   bash scripts/run_local.sh            run in the foreground until Ctrl-C
+#   bash scripts/run_local.sh --detach   start in the background; control it with scripts/hedgectl
+#   bash scripts/run_local.sh --smoke    start, check health through the real client and nginx, stop (tests)
+#   bash scripts/run_local.sh --mainnet  mainnet + DRY_RUN: the same stack without the venue; refused
+#                                        unless .env is ENV=mainnet/prod, DRY_RUN=1 and the preflight passes
+#   --http-port N (dashboard URL, default 8080)  --dashboard-port N (Streamlit, default 8501)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+action=foreground
+prep=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) action=smoke ;;
+    --detach) action=detach ;;
+    --mainnet) prep+=(--mainnet) ;;
+    --http-port|--dashboard-port) prep+=("$1" "${2:?$1 needs a port number}"); shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "[run] unknown argument: $1 (see: bash scripts/run_local.sh --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
 PY="$(bash scripts/bootstrap.sh)"
 if [ ! -f .env ]; then
   cp .env.example .env && chmod 600 .env
@@ -14,27 +32,36 @@ if [ ! -f .env ]; then
 fi
 "$PY" -m settings check
 "$PY" scripts/assert_env_mainnet_dry_run.py --env-file .env
-mkdir -p var/supervisor logs/state
-CONF=deploy/supervisor/hedge-local.conf
-# One short socket path per checkout (unix socket paths are limited to 107 bytes).
-HEDGE_SUPERVISOR_SOCK="${HEDGE_SUPERVISOR_SOCK:-${TMPDIR:-/tmp}/hedge-supervisor-$(printf %s "$ROOT" | sha256sum | cut -c1-12).sock}"
-export HEDGE_SUPERVISOR_SOCK
+"$PY" scripts/local_stack.py prepare "${prep[@]}"
+CONF=var/supervisor/supervisord.conf
 CTL=(.venv/bin/supervisorctl -c "$CONF")
 
-if [ "${1:-}" = "--smoke" ]; then
-  .venv/bin/supervisord -c "$CONF"
-  trap '"${CTL[@]}" shutdown >/dev/null 2>&1 || true' EXIT
-  rc=0
-  "$PY" scripts/local_status.py --env-file .env --wait 30 || rc=$?
-  # supervisord reports STARTING until startsecs have passed, even when the venue already answers
-  for _ in $(seq 1 40); do
-    "${CTL[@]}" status 2>/dev/null | grep -q STARTING || break
+wait_started() {  # supervisord reports STARTING until startsecs have passed
+  for _ in $(seq 1 80); do
+    "${CTL[@]}" status 2>/dev/null | grep -q STARTING || return 0
     sleep 0.25
   done
-  "${CTL[@]}" status || rc=1
-  exit "$rc"
-fi
+}
 
-echo "[run] starting the local stack under supervisord (logs in logs/, supervisor in var/supervisor/)"
-echo "[run] status:  HEDGE_SUPERVISOR_SOCK=$HEDGE_SUPERVISOR_SOCK .venv/bin/supervisorctl -c $CONF status      health:  $PY scripts/local_status.py"
-exec .venv/bin/supervisord -n -c "$CONF"
+case "$action" in
+  smoke)
+    .venv/bin/supervisord -c "$CONF"
+    trap 'scripts/hedgectl shutdown >/dev/null 2>&1 || true' EXIT
+    rc=0
+    "$PY" scripts/local_status.py --env-file .env --wait 30 --dashboard-wait 60 || rc=$?
+    wait_started
+    "${CTL[@]}" status || rc=1
+    exit "$rc"
+    ;;
+  detach)
+    .venv/bin/supervisord -c "$CONF"
+    wait_started
+    "${CTL[@]}" status || true
+    "$PY" scripts/local_stack.py info
+    ;;
+  foreground)
+    "$PY" scripts/local_stack.py info
+    echo "[run] starting under supervisord (logs in logs/, supervisor in var/supervisor/); Ctrl-C stops all"
+    exec .venv/bin/supervisord -n -c "$CONF"
+    ;;
+esac
