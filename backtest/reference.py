@@ -11,6 +11,7 @@ the tests prove both give the same fills.
 """
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -69,3 +70,45 @@ def reference_single(klines: Any, strategy: str, params: Mapping[str, Any], cost
         pending = result.decisions[0].target
     return SingleResult(np.asarray(klines.open_time_ms), equity, position, held, tuple(book.fills), book.fees,
                         book.slippage, book.funding, float(initial_cash), int(bar_ms))
+
+
+def drive_portfolio(sim: Any, candidate: Any, progress: Any = None) -> None:
+    """The ensemble bar by bar: `core.cycle.step` per closed bar gives each symbol's strategy target (one
+    sleeve per symbol: the cycle holds one strategy block per symbol); the weighted target, when it changes,
+    is rebalanced at the symbol's next open by the same `_Sim.rebalance` as the fast path."""
+    g = sim.grid
+    by_symbol: dict[str, Any] = {}
+    for sleeve in candidate.ensemble.sleeves:
+        if sleeve.symbol in by_symbol:
+            raise ValueError(f"reference mode drives core.cycle, which holds one strategy per symbol; "
+                             f"{sleeve.symbol} has two sleeves ({by_symbol[sleeve.symbol].name}, {sleeve.name})")
+        by_symbol[sleeve.symbol] = sleeve
+    config = cycle_config_for({s: (x.strategy, x.params) for s, x in by_symbol.items()}, candidate.interval)
+    cycle = DecisionCycle.start(g.symbols, config)
+    index = {s: i for i, s in enumerate(g.symbols)}
+    o, h, l, c = (a.tolist() for a in (g.open, g.high, g.low, g.close))
+    times = g.time_ms.tolist()
+    decided = [0.0] * len(g.symbols)
+    pending: dict[int, float] = {}
+    n = len(times)
+    for t in range(n):
+        sim.settle_funding(t)
+        ready = [(i, tgt) for i, tgt in pending.items() if math.isfinite(o[i][t])]
+        if ready:
+            sim.rebalance(t, ready)
+            for i, _ in ready:
+                del pending[i]
+        sim.segment(t, t + 1)
+        bars = {s: Bar(o[i][t], h[i][t], l[i][t], c[i][t]) for s, i in index.items() if math.isfinite(c[i][t])}
+        now = times[t] + g.bar_ms
+        snap = PortfolioSnapshot(now, nav_history=(NavPoint(now, Decimal(repr(float(sim.equity[t])))),))
+        cycle, result = cycle.step(bars, None, snap, config, bar_time_ms=times[t])
+        for d in result.decisions:
+            sleeve = by_symbol.get(d.symbol)
+            target = sleeve.weight * d.target if sleeve is not None else 0.0
+            i = index[d.symbol]
+            if target != decided[i]:
+                decided[i] = target
+                pending[i] = target
+        if progress is not None and (t % 500 == 0 or t == n - 1):
+            progress(t + 1, n)
