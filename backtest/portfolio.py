@@ -15,8 +15,9 @@ Per event bar b (the open of b; the decision was taken at the close of b-1):
        `RiskContext.build` once; each symbol whose held target changed gets its order(s):
        target notional = held target x NAV, quantity = `core.sizing.qty_for_notional` at the close of b-1
        (floored to the exchange step); hedge mode: a leg is closed (intent CLOSE) before the other side opens
-       (intent OPEN). Closes are checked first, then opens, each by `ctx.check`; an approved open is added
-       with `ctx.after`. A vetoed order is not filled and is counted by veto code.
+       (intent OPEN). Closes are checked (`ctx.check`) and filled first; when any filled, the snapshot is
+       taken again (NAV unchanged, legs after the closes) before the opens are checked; an approved open is
+       added with `ctx.after`. A vetoed order is not filled and is counted by veto code.
     3. approved orders fill at open[b] x (1 +/- slippage) with the fee on the traded notional.
 Then, bar by bar until the next event: ISOLATED liquidation when the bar's low (long) / high (short) crosses
 the liquidation price (margin = entry notional / leverage, maintenance rate `maint_margin_rate`), closed at
@@ -280,15 +281,25 @@ class _Sim:
                 opens.append((i, self._order(sym, new, d_new - d_old, "OPEN")))
             elif abs(new) < abs(old):
                 closes.append((i, self._order(sym, old, d_new - d_old, "CLOSE")))
-        for i, order in closes + opens:
-            decision = ctx.check(order)
-            if not decision.approved:
-                for code in decision.codes:
-                    self.vetoes[code] = self.vetoes.get(code, 0) + 1
-                continue
-            if order.intent == "OPEN":
+        filled = False
+        for i, order in closes:
+            filled |= self._check_and_fill(b, i, order, ctx)
+        if filled and opens:
+            # as the executor does: the closes are done, the account is read again before the opens
+            ctx = RiskContext.build(self.snapshot(b, nav, day_start, peak_pt), self.risk.limits, self.risk.groups,
+                                    self.risk.profile)
+        for i, order in opens:
+            if self._check_and_fill(b, i, order, ctx):
                 ctx = ctx.after(order)
-            self._fill(b, i, order)
+
+    def _check_and_fill(self, b: int, i: int, order: ProposedOrder, ctx: RiskContext) -> bool:
+        decision = ctx.check(order)
+        if not decision.approved:
+            for code in decision.codes:
+                self.vetoes[code] = self.vetoes.get(code, 0) + 1
+            return False
+        self._fill(b, i, order)
+        return True
 
     def _order(self, sym: str, leg_sign: float, delta: Decimal, intent: str) -> ProposedOrder:
         side = "BUY" if delta > 0 else "SELL"

@@ -32,6 +32,7 @@ from backtest.data import load_bars  # noqa: E402
 from backtest.plots import write_charts  # noqa: E402
 from backtest.portfolio import PortfolioResult, align, run_portfolio  # noqa: E402
 from marketdata import MarketDataError  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 from settings.errors import ConfigError  # noqa: E402
 from settings.models import CandidateConfig  # noqa: E402
 
@@ -57,8 +58,8 @@ def with_weights(cand: CandidateConfig, symbols: Sequence[str], weights: Sequenc
         sl["weight"] = float(by_sym[sl["symbol"]])
     try:
         return CandidateConfig.model_validate(data)
-    except Exception as exc:  # pydantic ValidationError: weights not summing to 1, negative, ...
-        raise ValueError(f"--weights: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:  # weights not summing to 1, negative, ...
+        raise ValueError("--weights: " + "; ".join(e["msg"] for e in exc.errors())) from None
 
 
 def _progress_bar(enabled: bool):
