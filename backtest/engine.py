@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -45,6 +45,17 @@ class Fill:
         return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
 
 
+def fill_step(cash: float, q_old: float, t_old: float, t_new: float, open_price: float, fee: float,
+              slippage: float) -> tuple[float, float, float, float, float]:
+    """The one fill rule: (cash after, signed quantity after, fill price, traded quantity, fee paid)."""
+    price = open_price * (1.0 + slippage) if t_new > t_old else open_price * (1.0 - slippage)
+    cash = cash + q_old * price - fee * abs(q_old) * price
+    q_new = t_new * cash / (price * (1.0 + fee))
+    cash -= q_new * price + fee * abs(q_new) * price
+    traded = abs(q_old) + abs(q_new)  # the old position closed, the new one opened
+    return cash, q_new, price, traded, fee * traded * price
+
+
 @dataclass
 class Book:
     """Cash and signed quantity of one full-equity position; `rebalance` is the one fill rule."""
@@ -66,17 +77,11 @@ class Book:
     def rebalance(self, bar: int, time_ms: int, open_price: float, target: float) -> Fill | None:
         if target == self.target:
             return None
-        f, slip = self.costs.fee, self.costs.slippage
-        buy = target > self.target
-        price = fill_price(open_price, buy, slip)
-        q_old = self.qty
-        cash = self.cash + q_old * price - f * abs(q_old) * price
-        q_new = target * cash / (price * (1.0 + f))
-        cash -= q_new * price + f * abs(q_new) * price
-        traded = abs(q_old) + abs(q_new)  # the old position closed, the new one opened
-        fee = f * traded * price
-        slip_cost = traded * open_price * slip
-        fill = Fill(bar, time_ms, "BUY" if buy else "SELL", price, traded, q_new, target, fee, slip_cost)
+        cash, q_new, price, traded, fee = fill_step(self.cash, self.qty, self.target, target, open_price,
+                                                    self.costs.fee, self.costs.slippage)
+        slip_cost = traded * open_price * self.costs.slippage
+        fill = Fill(bar, time_ms, "BUY" if target > self.target else "SELL", price, traded, q_new, target, fee,
+                    slip_cost)
         self.cash, self.qty, self.target = cash, q_new, target
         self.fees += fee
         self.slippage += slip_cost
@@ -93,7 +98,7 @@ class SingleResult:
     equity: np.ndarray  # marked at each bar's close
     position: np.ndarray  # signed quantity held at each bar's close
     held: np.ndarray  # held target per bar
-    fills: tuple[Fill, ...]
+    fills: Sequence[Fill]
     fees: float
     slippage: float
     funding: float
@@ -102,7 +107,8 @@ class SingleResult:
 
     def summary(self) -> dict[str, Any]:
         out = summary_figures(self.equity, self.initial_cash, self.bar_ms)
-        traded = sum(f.qty * f.price for f in self.fills)
+        traded = (self.fills.traded_notional() if isinstance(self.fills, _FillTable)
+                  else sum(f.qty * f.price for f in self.fills))
         mean_eq = float(np.mean(self.equity)) if len(self.equity) else self.initial_cash
         out.update({
             "fills": len(self.fills),
@@ -151,34 +157,76 @@ def simulate(
         fcum = np.cumsum(o * rate)  # funding per unit of quantity, settled up to and including bar t's open
     else:
         fcum = np.zeros(n)
-    book = Book(costs, float(initial_cash))
+    f_rate, slip = costs.fee, costs.slippage
+    cash, qty, tgt, fees, slips, funding = float(initial_cash), 0.0, 0.0, 0.0, 0.0, 0.0
     # per fill: cash right after it, quantity, and the funding-per-unit baseline at its bar
-    seg_cash = np.empty(len(bars) + 1)
-    seg_qty = np.empty(len(bars) + 1)
-    seg_f0 = np.empty(len(bars) + 1)
-    seg_cash[0], seg_qty[0], seg_f0[0] = book.cash, 0.0, 0.0
+    m = len(bars)
+    seg_cash, seg_qty, seg_f0 = [cash], [0.0], [0.0]
+    f_price, f_traded, f_fee = [0.0] * m, [0.0] * m, [0.0] * m
     last_f = 0.0
-    opens, targets, fl, times = o[bars].tolist(), h[bars].tolist(), fcum[bars].tolist(), t_ms[bars].tolist()
-    for k, b in enumerate(bars.tolist()):
+    opens, targets, fl = o[bars].tolist(), h[bars].tolist(), fcum[bars].tolist()
+    for k in range(m):
         fk = fl[k]
-        if book.qty != 0.0 and fk != last_f:
-            pay = book.qty * (fk - last_f)
-            book.cash -= pay
-            book.funding += pay
+        if qty != 0.0 and fk != last_f:
+            pay = qty * (fk - last_f)
+            cash -= pay
+            funding += pay
         last_f = fk
-        if not math.isfinite(opens[k]):
-            raise ValueError(f"bar {b}: open is not finite, cannot fill")
-        book.rebalance(b, times[k], opens[k], targets[k])
-        seg_cash[k + 1], seg_qty[k + 1], seg_f0[k + 1] = book.cash, book.qty, fk
+        op = opens[k]
+        if not math.isfinite(op):
+            raise ValueError(f"bar {int(bars[k])}: open is not finite, cannot fill")
+        cash, qty, price, traded, fee = fill_step(cash, qty, tgt, targets[k], op, f_rate, slip)
+        tgt = targets[k]
+        fees += fee
+        slips += traded * op * slip
+        f_price[k], f_traded[k], f_fee[k] = price, traded, fee
+        seg_cash.append(cash)
+        seg_qty.append(qty)
+        seg_f0.append(fk)
+    seg_cash_a, seg_qty_a, seg_f0_a = np.array(seg_cash), np.array(seg_qty), np.array(seg_f0)
     seg = np.searchsorted(bars, np.arange(n), side="right")  # fills at or before bar t (0 = none yet)
-    q = seg_qty[seg]
-    cash = seg_cash[seg] - q * (fcum - seg_f0[seg])
-    equity = cash + q * c
-    if costs.funding and funding_rate is not None and len(bars) and book.qty != 0.0:
-        tail = book.qty * (fcum[-1] - last_f)
-        book.funding += float(tail)
-    return SingleResult(t_ms, equity, q, h, tuple(book.fills), book.fees, book.slippage, book.funding,
-                        float(initial_cash), int(bar_ms))
+    q = seg_qty_a[seg]
+    equity = seg_cash_a[seg] - q * (fcum - seg_f0_a[seg]) + q * c
+    if m and qty != 0.0:
+        funding += float(qty * (fcum[-1] - last_f))
+    fills = _FillTable(bars, t_ms[bars], h[bars], np.array(f_price), np.array(f_traded), seg_qty_a[1:],
+                       np.array(f_fee), np.array(f_traded) * o[bars] * slip, prev[bars])
+    return SingleResult(t_ms, equity, q, h, fills, fees, slips, funding, float(initial_cash), int(bar_ms))
+
+
+class _FillTable(Sequence):
+    """The fast path's fills as columns; a read-only sequence of `Fill` built on first use (a summary needs
+    only the columns). Equal to a tuple of the same fills."""
+
+    def __init__(self, bars, times, targets, price, traded, qty_after, fee, slip_cost, before):
+        self.cols = (bars, times, targets, price, traded, qty_after, fee, slip_cost, before)
+        self._rows: tuple[Fill, ...] | None = None
+
+    def _build(self) -> tuple[Fill, ...]:
+        if self._rows is None:
+            self._rows = tuple(
+                Fill(b, t, "BUY" if tg > tb else "SELL", p, x, qa, tg, fe, sc)
+                for b, t, tg, p, x, qa, fe, sc, tb in zip(*(np.asarray(c).tolist() for c in self.cols)))
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.cols[0])
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._build()[i]
+
+    def __iter__(self):
+        return iter(self._build())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, _FillTable)):
+            return self._build() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def traded_notional(self) -> float:
+        return float(np.dot(self.cols[3], self.cols[4]))
 
 
 def run_targets(klines: Any, targets: np.ndarray, costs: Costs, *, initial_cash: float = 10_000.0,

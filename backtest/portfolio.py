@@ -208,6 +208,8 @@ class _Sim:
         self.fcum = np.cumsum(fo, axis=1)
         self.peak = self.initial_cash
         self.day_of = g.time_ms // DAY_MS
+        # the snapshot copies its filters every bar: only the traded symbols' (exchangeInfo has hundreds)
+        self.filters = {s: self.risk.filters[s] for s in g.symbols if s in self.risk.filters}
 
     # ---------------------------------------------------------------- funding
     def settle_funding(self, b: int) -> None:
@@ -248,7 +250,7 @@ class _Sim:
                 legs.append(PositionLeg(s, "LONG" if leg.qty > 0 else "SHORT", _d(abs(leg.qty)), _d(leg.entry),
                                         _d(m), leverage=Decimal(self.leverage)))
         history = (NavPoint(now, _d(nav)),) if peak_pt is None else (peak_pt, NavPoint(now, _d(nav)))
-        return PortfolioSnapshot(now, nav_history=history, positions=tuple(legs), filters=self.risk.filters,
+        return PortfolioSnapshot(now, nav_history=history, positions=tuple(legs), filters=self.filters,
                                  mark_prices=marks, day_start_nav_usd=day_start, hwm_nav_usd=_d(self.peak),
                                  hedge_mode=True)
 
