@@ -110,3 +110,18 @@ def risk_setup(config_dir: str | Path, data_dir: str | Path | None) -> RiskSetup
     d = Path(config_dir)
     return RiskSetup(load_file(d, "risk_limits.json"), load_file(d, "correlation_groups.json"),  # type: ignore[arg-type]
                      exchange_filters(data_dir))
+
+
+def kill_switch_state(state_root: str | Path) -> tuple[bool, str]:
+    """(engaged, detail) from STATE_ROOT/kill_switch.json (docs/STATE_FILES.md): absent = not engaged; a file
+    that cannot be read counts as engaged (the safe reading of a switch someone meant to set)."""
+    path = Path(state_root) / "kill_switch.json"
+    if not path.exists():
+        return False, "kill switch not engaged"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return True, f"{path} unreadable ({type(exc).__name__}): treated as engaged"
+    if not isinstance(doc, dict) or not doc.get("active"):
+        return False, "kill switch not engaged"
+    return True, f"kill switch engaged since {doc.get('since')} by {doc.get('by')}: {doc.get('reason')}"

@@ -30,11 +30,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import frozen_checks, load_candidate, load_rules, resolve  # noqa: E402
+from backtest.config_files import frozen_checks, kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
 from backtest.data_checks import check_klines  # noqa: E402
 from backtest.live_metrics import DAY_MS, metrics_as_of  # noqa: E402
 from backtest.trading_db import TradingDB  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps, read_snapshot  # noqa: E402
+from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
 from marketdata import MarketDataError, load_dataset  # noqa: E402
 from settings.env import load_env  # noqa: E402
 from settings.errors import ConfigError  # noqa: E402
@@ -164,10 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if env is not None:
         checks += ([Check("api", "HARD", False, "skipped (--skip-api)")] if args.skip_api else api_checks(env))
         root = Path(args.state_root) if args.state_root else REPO_ROOT / env.STATE_ROOT
-        ks = read_snapshot("kill_switch", root=root) or {}
-        checks.append(Check("kill_switch", "HARD", not ks.get("active"),
-                            "kill switch not engaged" if not ks.get("active") else
-                            f"kill switch engaged since {ks.get('since')} by {ks.get('by')}: {ks.get('reason')}"))
+        engaged, detail = kill_switch_state(root)
+        checks.append(Check("kill_switch", "HARD", not engaged, detail))
         tg = bool(env.TELEGRAM_BOT_TOKEN.get_secret_value() and env.TELEGRAM_CHAT_ID)
         checks.append(Check("telegram", "SOFT", tg, "configured" if tg else "FUTURES_TELEGRAM_BOT_TOKEN / _CHAT_ID unset"))
     checks += paper_checks(rules, cand, Path(args.db), Path(args.consistency), now)

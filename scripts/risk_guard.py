@@ -28,10 +28,10 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from backtest.alerts import send_telegram  # noqa: E402
-from backtest.config_files import load_candidate, load_rules, resolve  # noqa: E402
+from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
 from backtest.live_metrics import DAY_MS, daily_metrics, decide  # noqa: E402
 from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
-from execution.state_store import append_event, atomic_write_bytes, dumps, read_snapshot, utc_now_iso, write_snapshot  # noqa: E402
+from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot  # noqa: E402
 from settings.env import load_env  # noqa: E402
 from settings.errors import ConfigError  # noqa: E402
 
@@ -47,26 +47,19 @@ def account_inputs(db: TradingDB, source: str) -> dict[str, Any]:
     return {"t_ms": t_ms, "nav": nav, "fills": fills, "funding": funding, "flatten_times_ms": flatten}
 
 
-def kill_switch_active(state_root: Path) -> bool:
-    try:
-        return bool((read_snapshot("kill_switch", root=state_root) or {}).get("active"))
-    except Exception:  # absent file = not engaged (docs/STATE_FILES.md); unreadable: the executor decides
-        return False
-
-
-def flatten(reason: str, state_root: Path, dry_run: bool) -> tuple[dict[str, Any], bool]:
+def flatten(reason: str, state_root: Path, dry_run: bool, panic_close: Path = PANIC_CLOSE) -> tuple[dict[str, Any], bool]:
     """Engage the kill switch and run the panic close; (actions record, fully carried out)."""
     if dry_run:
         return {"kill_switch": "dry-run: not engaged", "panic_close": "dry-run: not run"}, True
     write_snapshot("kill_switch", {"active": True, "reason": reason, "since": utc_now_iso(), "by": "risk_guard"},
                    root=state_root, writer="risk_guard")
     actions: dict[str, Any] = {"kill_switch": f"engaged ({state_root / 'kill_switch.json'})"}
-    if not PANIC_CLOSE.is_file():
+    if not panic_close.is_file():
         actions["panic_close"] = ("missing: scripts/panic_close.py does not exist, positions were NOT closed; "
                                   "close them by hand (docs/Production_Launch_SOP.md §5.1)")
         return actions, False
     try:
-        p = subprocess.run([sys.executable, str(PANIC_CLOSE), "--reason", reason], capture_output=True, text=True,
+        p = subprocess.run([sys.executable, str(panic_close), "--reason", reason], capture_output=True, text=True,
                            timeout=600, cwd=REPO_ROOT)
         ok = p.returncode == 0
         actions["panic_close"] = f"exit {p.returncode}" + ("" if ok else f": {(p.stderr or p.stdout)[-500:]}")
@@ -89,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="the backtest's funding drag (APR) the funding drift is measured against")
     ap.add_argument("--stale-hours", type=float, default=2.0)
     ap.add_argument("--now-ms", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--panic-close", default=str(PANIC_CLOSE), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     try:
         rules = load_rules(args.config)
@@ -108,12 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         stale = ""
         if len(acct["t_ms"]) and now - int(acct["t_ms"][-1]) > args.stale_hours * 3_600_000:
             stale = f"last NAV point is {(now - int(acct['t_ms'][-1])) / 3_600_000:.1f} h old"
-        d = decide(history, rules, kill_switch_active=kill_switch_active(state_root), nav_stale_reason=stale)
+        d = decide(history, rules, kill_switch_active=kill_switch_state(state_root)[0], nav_stale_reason=stale)
         record: dict[str, Any] = {"as_of_ms": now, "source": args.source, "dry_run": args.dry_run, **d.to_dict(),
                                   "imported": imported, "history": [h.to_dict() for h in history]}
         complete = True
         if d.decision == "FLATTEN_ALL":
-            actions, complete = flatten("; ".join(d.reasons), state_root, args.dry_run)
+            actions, complete = flatten("; ".join(d.reasons), state_root, args.dry_run, Path(args.panic_close))
             record["actions"] = actions
             if not args.dry_run:
                 db.add_event(now, "FLATTEN_ALL", {"reasons": list(d.reasons)}, args.source)
