@@ -88,7 +88,7 @@ def api_checks(env: Any) -> list[Check]:
         bal = adapter.balance("USDT")
     except Exception as exc:  # any failure to talk to the exchange blocks the launch, with the reason
         return [Check("api", "HARD", False, f"{type(exc).__name__}: {exc}")]
-    out = [Check("api", "HARD", True, f"exchange answered; USDT balance {getattr(bal, 'wallet_balance', None)}"),
+    out = [Check("api", "HARD", True, f"exchange answered; USDT wallet balance {getattr(bal, 'balance', None)}"),
            Check("api_hedge_mode", "HARD", bool(dual), f"dualSidePosition={dual} (Hedge trades in hedge mode)"),
            Check("clock_offset", "SOFT", abs(offset) < 100, f"offset to exchange time {offset:+d} ms (want < 100)")]
     return out
