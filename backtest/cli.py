@@ -26,7 +26,7 @@ from backtest.reference import reference_single
 from core.strategies import get_strategy
 from marketdata import MarketDataError
 
-__all__ = ["parse_params", "run_single", "main"]
+__all__ = ["parse_params", "run_single", "run_universe", "main"]
 
 _PARAM_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\[[^\]]*\]|[^,]*)\s*(?:,|$)")
 
@@ -86,6 +86,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def run_universe(strategy: str, params: dict[str, Any], data: dict[str, Any], costs: Costs, initial_cash: float,
+                 mode: str = "fast", with_fills: bool = False) -> dict[str, Any]:
+    """One strategy on each symbol of `data` ({symbol: (klines, funding)}) with the cash split equally: the
+    single symbol's summary, or the combined equity's figures plus `per_symbol`."""
+    cash_each = initial_cash / len(data)
+    results = {sym: run_single(strategy, params, k, f, costs, cash_each, mode) for sym, (k, f) in data.items()}
+    per: dict[str, Any] = {}
+    for sym, res in results.items():
+        per[sym] = res.summary()
+        if with_fills:
+            per[sym]["fill_list"] = [f.to_dict() for f in res.fills]
+    if len(per) == 1:
+        return {"symbol": next(iter(per)), **next(iter(per.values()))}
+    # combined: the symbols' equities summed on the common bars (each had an equal share of the cash)
+    common = np.array(sorted(set.intersection(*(set(r.time_ms.tolist()) for r in results.values()))), dtype=np.int64)
+    total = np.zeros(len(common))
+    for r in results.values():
+        total += r.equity[np.searchsorted(r.time_ms, common)]
+    combined = summary_figures(total, initial_cash, next(iter(results.values())).bar_ms)
+    combined["fills"] = sum(p["fills"] for p in per.values())
+    for key in ("fees_paid", "slippage_paid", "funding_paid", "traded_notional"):
+        combined[key] = sum(p[key] for p in per.values())
+    combined["turnover"] = combined["traded_notional"] / float(np.mean(total)) if len(total) else 0.0
+    return {"symbols": list(per), **combined, "per_symbol": per}
+
+
 def _run(args: argparse.Namespace) -> dict[str, Any]:
     params = parse_params(args.params)
     get_strategy(args.strategy).params(params)
@@ -93,30 +119,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     if not (args.initial_cash > 0 and np.isfinite(args.initial_cash)):
         raise ValueError(f"--initial-cash must be positive, got {args.initial_cash}")
     data = load_bars(args.data, args.symbols, args.interval, args.start, args.end)
-    cash_each = args.initial_cash / len(data)
     t0 = time.perf_counter()
-    results = {sym: run_single(args.strategy, params, k, f, costs, cash_each, args.mode) for sym, (k, f) in data.items()}
-    elapsed = time.perf_counter() - t0
-    per: dict[str, Any] = {}
-    for sym, res in results.items():
-        per[sym] = res.summary()
-        if args.fills:
-            per[sym]["fill_list"] = [f.to_dict() for f in res.fills]
+    out = run_universe(args.strategy, params, data, costs, args.initial_cash, args.mode, args.fills)
     base = {"strategy": args.strategy, "params": params, "interval": args.interval, "mode": args.mode,
             "fee_bps": args.fee_bps, "slippage_bps": args.slippage_bps, "funding": args.funding,
-            "elapsed_s": elapsed}
-    if len(per) == 1:
-        return {**base, "symbol": next(iter(per)), **next(iter(per.values()))}
-    # combined: the symbols' equities summed on the common bars (each had an equal share of the cash)
-    common = sorted(set.intersection(*(set(r.time_ms.tolist()) for r in results.values())))
-    total = np.zeros(len(common))
-    for r in results.values():
-        total += r.equity[np.searchsorted(r.time_ms, common)]
-    combined = summary_figures(total, args.initial_cash, next(iter(results.values())).bar_ms)
-    combined["fills"] = sum(p["fills"] for p in per.values())
-    for key in ("fees_paid", "slippage_paid", "funding_paid", "traded_notional"):
-        combined[key] = sum(p[key] for p in per.values())
-    return {**base, "symbols": list(per), **combined, "per_symbol": per}
+            "elapsed_s": time.perf_counter() - t0}
+    return {**base, **out}
 
 
 def _text(out: dict[str, Any]) -> str:
