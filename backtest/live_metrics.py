@@ -238,3 +238,39 @@ def decide(history: Sequence[DayMetrics], rules: ScaleRules, *, kill_switch_acti
         return Decision("SCALE_UP", (f"all scale-up conditions held {su.consecutive_days} consecutive days: "
                                      f"raise capital {su.capital_increase_pct:.0%}{approval}",), m, b)
     return Decision("KEEP", ("no scale-down, hard-stop or scale-up condition",), m, b)
+
+
+def stage_status(m: DayMetrics, stage: Any, *, days_in_stage: float, api_issues_24h: int = 0,
+                 signal_consistency: float | None = None) -> dict[str, Any]:
+    """A stage's exit criteria (ALL must hold) and abort triggers (ANY) of the scale rules, on today's metrics.
+    Unknown metrics never satisfy an exit criterion and never trigger an abort."""
+    exits: list[tuple[str, bool]] = [(f"at least {stage.min_days} days in the stage", days_in_stage >= stage.min_days)]
+    s = stage
+    if s.exit_sharpe_14d_gt is not None:
+        exits.append((f"14D Sharpe > {s.exit_sharpe_14d_gt:g}", _gt(m.sharpe_14d, s.exit_sharpe_14d_gt)))
+    if s.exit_sharpe_30d_gt is not None:
+        exits.append((f"30D Sharpe > {s.exit_sharpe_30d_gt:g}", _gt(m.sharpe_30d, s.exit_sharpe_30d_gt)))
+    if s.exit_mdd_lt is not None:
+        mdd = m.mdd_30d if s.stage == 0 else m.running_mdd
+        exits.append((f"{'30D' if s.stage == 0 else 'running'} MDD < {s.exit_mdd_lt:.0%}", _lt(mdd, s.exit_mdd_lt)))
+    if s.exit_slippage_ratio_le is not None:
+        exits.append((f"slippage <= {s.exit_slippage_ratio_le:g}x assumed",
+                      m.slippage_ratio is not None and m.slippage_ratio <= s.exit_slippage_ratio_le))
+    if s.exit_all_sleeves_positive_14d:
+        exits.append(("every sleeve positive over 14 days", bool(m.sleeve_14d) and all(v > 0 for v in m.sleeve_14d.values())))
+    if s.exit_signal_consistency_gt is not None:
+        exits.append((f"signal consistency > {s.exit_signal_consistency_gt:.0%}",
+                      _gt(signal_consistency, s.exit_signal_consistency_gt)))
+    if s.exit_no_flatten_events:
+        exits.append(("no FLATTEN events in 30 days", m.flatten_events_30d == 0))
+    aborts: list[str] = []
+    if _gt(m.running_mdd, s.abort_mdd_gt if s.abort_mdd_gt is not None else math.inf):
+        aborts.append(f"running MDD {m.running_mdd:.2%} > {s.abort_mdd_gt:.0%}")
+    if s.abort_sharpe_14d_lt is not None and _lt(m.sharpe_14d, s.abort_sharpe_14d_lt):
+        aborts.append(f"14D Sharpe {m.sharpe_14d:.2f} < {s.abort_sharpe_14d_lt:g}")
+    if s.abort_api_issues_24h_gt is not None and api_issues_24h > s.abort_api_issues_24h_gt:
+        aborts.append(f"{api_issues_24h} API issues in 24 h > {s.abort_api_issues_24h_gt}")
+    if s.abort_sleeve_14d_lt is not None and _lt(m.worst_sleeve_14d, s.abort_sleeve_14d_lt):
+        aborts.append(f"a sleeve's 14D contribution {m.worst_sleeve_14d:.2%} < {s.abort_sleeve_14d_lt:.0%}")
+    return {"stage": s.stage, "exit_met": all(ok for _, ok in exits), "exit_criteria": [
+        {"criterion": c, "met": ok} for c, ok in exits], "abort": bool(aborts), "abort_triggers": aborts}

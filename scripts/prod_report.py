@@ -27,7 +27,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from backtest.config_files import load_candidate, load_rules, resolve  # noqa: E402
-from backtest.live_metrics import DAY_MS, bands, daily_metrics  # noqa: E402
+from backtest.data import parse_date  # noqa: E402
+from backtest.live_metrics import DAY_MS, bands, daily_metrics, stage_status  # noqa: E402
 from backtest.metrics import drawdown_series  # noqa: E402
 from backtest.plots import write_charts  # noqa: E402
 from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
@@ -62,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO_ROOT / "reports" / "prod_reports"))
     ap.add_argument("--env-file", default=str(REPO_ROOT / ".env"))
     ap.add_argument("--assumed-funding-apr", type=float, default=None)
+    ap.add_argument("--stage", type=int, default=None, help="evaluate this stage's exit and abort rules")
+    ap.add_argument("--stage-start", default=None, help="UTC date the stage began (default: the first NAV point)")
     ap.add_argument("--no-charts", action="store_true")
     ap.add_argument("--now-ms", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -81,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         funding = [(int(t), s, float(p)) for t, s, p in db.conn.execute(
             "SELECT t_ms, symbol, paid_usd FROM funding WHERE source=? ORDER BY t_ms", (args.source,))]
         flatten = [e["t_ms"] for e in db.events("FLATTEN_ALL", args.source)]
+        api_issues = len(db.events("API_ISSUE", args.source, since_ms=now - DAY_MS))
     ndays = 7 if args.weekly else 1
     hist = daily_metrics(now, ndays, t_ms=t_ms, nav=nav, fills=fills, funding=funding, candidate=candidate,
                          flatten_times_ms=flatten, assumed_funding_apr=args.assumed_funding_apr)
@@ -99,6 +103,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines.append(f"| {LABELS.get(k, k)} | {fmt(k, v)} | {band} |")
     lines += ["", "| sleeve | 14D contribution |", "|---|---|"]
     lines += [f"| {k} | {v:.2%} |" for k, v in m.sleeve_14d.items()]
+    stage = None
+    if args.stage is not None:
+        st = next((x for x in rules.stages if x.stage == args.stage), None)
+        if st is None:
+            print(f"prod_report: no stage {args.stage} in {args.rules}", file=sys.stderr)
+            return 2
+        begin = parse_date(args.stage_start) if args.stage_start else (int(t_ms[0]) if len(t_ms) else now)
+        cons = None
+        try:
+            cons = float(json.loads((REPO_ROOT / "reports" / "consistency" / "latest.json").read_text())["signal_consistency"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        stage = stage_status(m, st, days_in_stage=(now - begin) / DAY_MS, api_issues_24h=api_issues,
+                             signal_consistency=cons)
+        lines += ["", f"Stage {st.stage}: exit {'MET' if stage['exit_met'] else 'not met'}; "
+                  f"abort {'TRIGGERED: ' + '; '.join(stage['abort_triggers']) if stage['abort'] else 'no'}"]
+        lines += [f"- [{'x' if c['met'] else ' '}] {c['criterion']}" for c in stage["exit_criteria"]]
     if args.weekly:
         lines += ["", "| day | NAV | 20D Sharpe | running MDD | 30D return |", "|---|---|---|---|---|"]
         for h in hist:
@@ -108,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = [out / "report.md", out / "report.json"]
     atomic_write_bytes(files[0], ("\n".join(lines) + "\n").encode())
     atomic_write_bytes(files[1], (dumps({"as_of_ms": now, "kind": "weekly" if args.weekly else "daily",
-                                         "source": args.source, "metrics": m.to_dict(), "bands": b,
+                                         "source": args.source, "metrics": m.to_dict(), "bands": b, "stage": stage,
                                          "history": [h.to_dict() for h in hist]}, indent=2) + "\n").encode())
     if not args.no_charts and len(t_ms) >= 2:
         keep = t_ms >= now - 90 * DAY_MS

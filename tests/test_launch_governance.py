@@ -103,6 +103,21 @@ def test_decision_table(repo_root):
     assert decide([_day(nav_usd=None)], rules).decision == "PAUSE"
 
 
+def test_stage_rules(repo_root):
+    from backtest.live_metrics import stage_status
+    stages = {s.stage: s for s in _rules(repo_root).stages}
+    good = _day(sharpe_14d=0.5, sharpe_30d=0.1, mdd_30d=0.05)
+    s0 = stage_status(good, stages[0], days_in_stage=31, signal_consistency=0.99)
+    assert s0["exit_met"] and not s0["abort"]
+    assert not stage_status(good, stages[0], days_in_stage=31, signal_consistency=0.97)["exit_met"]
+    assert not stage_status(good, stages[0], days_in_stage=20, signal_consistency=0.99)["exit_met"]
+    s1 = stage_status(_day(sharpe_14d=-0.6, running_mdd=0.13), stages[1], days_in_stage=3, api_issues_24h=4)
+    assert len(s1["abort_triggers"]) == 3 and not s1["exit_met"]
+    assert not stage_status(_day(flatten_events_30d=1), stages[1], days_in_stage=20)["exit_met"]
+    s2 = stage_status(_day(sleeve_14d={"BTC": 0.01, "ETH": -0.06, "SOL": 0.01}), stages[2], days_in_stage=20)
+    assert s2["abort"] and not s2["exit_met"]
+
+
 def test_trading_db_is_idempotent_and_imports_state_files(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
@@ -229,7 +244,7 @@ def test_prod_report_daily_and_weekly(tmp_path, repo_root):
     state = _state_with_nav(tmp_path, [0.003, -0.001] * 15)
     env = _env_file(tmp_path)
     for kind in ("--daily", "--weekly"):
-        p = subprocess.run([sys.executable, "scripts/prod_report.py", kind, "--db", str(tmp_path / "trading.db"),
+        p = subprocess.run([sys.executable, "scripts/prod_report.py", kind, "--stage", "1", "--db", str(tmp_path / "trading.db"),
                             "--state-root", str(state), "--out", str(tmp_path / "pr"), "--env-file", str(env),
                             "--now-ms", str(NOW)], cwd=repo_root, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
@@ -242,6 +257,8 @@ def test_prod_report_daily_and_weekly(tmp_path, repo_root):
     assert rep["bands"]["running_mdd"]["band"] == "green" and rep["metrics"]["sharpe_20d"] > 0
     assert len(json.loads((weekly / "report.json").read_text())["history"]) == 7
     assert "20D rolling Sharpe" in (daily / "report.md").read_text()
+    assert rep["stage"]["stage"] == 1 and rep["stage"]["exit_met"] is False  # slippage unknown: not proven
+    assert "- [x] 14D Sharpe > 0" in (daily / "report.md").read_text()
 
 
 def _fresh_data(tmp_path, now_ms):
