@@ -151,12 +151,17 @@ def simulate(
     if n:
         prev[0] = 0.0
         prev[1:] = h[:-1]
-    bars = np.flatnonzero(h != prev)
-    if costs.funding and funding_rate is not None:
+    changed = h != prev
+    bars = np.flatnonzero(changed)
+    with_funding = bool(costs.funding and funding_rate is not None)
+    if with_funding:
         rate = np.nan_to_num(np.asarray(funding_rate, dtype=np.float64), nan=0.0)
         fcum = np.cumsum(o * rate)  # funding per unit of quantity, settled up to and including bar t's open
     else:
         fcum = np.zeros(n)
+    if not np.isfinite(o[bars]).all():
+        bad = int(bars[~np.isfinite(o[bars])][0])
+        raise ValueError(f"bar {bad}: open is not finite, cannot fill")
     f_rate, slip = costs.fee, costs.slippage
     cash, qty, tgt, fees, slips, funding = float(initial_cash), 0.0, 0.0, 0.0, 0.0, 0.0
     # per fill: cash right after it, quantity, and the funding-per-unit baseline at its bar
@@ -173,8 +178,6 @@ def simulate(
             funding += pay
         last_f = fk
         op = opens[k]
-        if not math.isfinite(op):
-            raise ValueError(f"bar {int(bars[k])}: open is not finite, cannot fill")
         cash, qty, price, traded, fee = fill_step(cash, qty, tgt, targets[k], op, f_rate, slip)
         tgt = targets[k]
         fees += fee
@@ -184,9 +187,9 @@ def simulate(
         seg_qty.append(qty)
         seg_f0.append(fk)
     seg_cash_a, seg_qty_a, seg_f0_a = np.array(seg_cash), np.array(seg_qty), np.array(seg_f0)
-    seg = np.searchsorted(bars, np.arange(n), side="right")  # fills at or before bar t (0 = none yet)
+    seg = np.cumsum(changed)  # fills at or before bar t (0 = none yet)
     q = seg_qty_a[seg]
-    equity = seg_cash_a[seg] - q * (fcum - seg_f0_a[seg]) + q * c
+    equity = (seg_cash_a[seg] - q * (fcum - seg_f0_a[seg]) if with_funding else seg_cash_a[seg]) + q * c
     if m and qty != 0.0:
         funding += float(qty * (fcum[-1] - last_f))
     fills = _FillTable(bars, t_ms[bars], h[bars], np.array(f_price), np.array(f_traded), seg_qty_a[1:],
