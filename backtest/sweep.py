@@ -115,11 +115,24 @@ def run_on_ray(strategy: str, combos: Sequence[Mapping[str, Any]], universes: Se
                 if progress is not None:
                     progress(len(got))
         info = {"ray_version": ray.__version__, "cpus": cpus, "tasks": len(parts),
-                "node_ip": ray.util.get_node_ip_address(), "address": address or "local"}
+                "node_ip": ray.util.get_node_ip_address(), "address": address or "local",
+                "listen_addresses": _listen_addresses() if not address else []}
         return rows, info
     finally:
         if started:
             ray.shutdown()
+
+
+def _listen_addresses() -> list[str]:
+    """The addresses the local runtime's processes (children of this one) listen on."""
+    try:
+        import psutil
+
+        pids = {p.pid for p in psutil.Process().children(recursive=True)}
+        return sorted({c.laddr.ip for c in psutil.net_connections(kind="inet")
+                       if c.status == psutil.CONN_LISTEN and c.pid in pids})
+    except Exception as exc:  # not permitted on some systems: say so rather than guess
+        return [f"unknown ({type(exc).__name__})"]
 
 
 def _chunk_task(strategy: str, combos: list, universes: list, data: Mapping[str, Any], costs: Costs,

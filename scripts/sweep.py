@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     heat = write_heatmap(rows, grid, args.rank_by, out / "heatmap.png", ",".join(universes[0]))
     errors = [r for r in rows if r["error"]]
     print(f"{len(rows)} runs in {elapsed:.2f} s on {info.get('address', info.get('runtime'))}"
-          + (f" ({info['cpus']} CPUs, {info['tasks']} tasks, node {info['node_ip']})" if "cpus" in info else "")
+          + (f" ({info['cpus']} CPUs, {info['tasks']} tasks, node {info['node_ip']}, listening on "
+             f"{', '.join(info['listen_addresses']) or 'nothing'})" if "cpus" in info else "")
           + (f"; {len(errors)} rejected combinations (see results.csv 'error')" if errors else ""))
     print(f"best by {args.rank_by}:")
     for r in best:

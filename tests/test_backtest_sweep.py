@@ -69,6 +69,8 @@ def test_sweep_on_local_ray_equals_one_process(tmp_path, repo_root):
     assert pd.read_parquet(tmp_path / "ray" / "results.parquet").shape[0] == 8
     best = json.loads((tmp_path / "ray" / "best.json").read_text())
     assert best["runtime"]["node_ip"] == "127.0.0.1" and best["best"][0]["sharpe"] == a["sharpe"].max()
+    listen = best["runtime"]["listen_addresses"]
+    assert listen and set(listen) <= {"127.0.0.1", "::ffff:127.0.0.1"}, listen  # nothing beyond loopback
     assert (tmp_path / "ray" / "heatmap.png").stat().st_size > 0
 
 
