@@ -59,6 +59,7 @@ from settings.runtime import (
     TwapConfig,
 )
 from settings.scale_rules import (
+    FrozenExpect,
     HardStopRule,
     MetricBand,
     ScaleDownRule,
@@ -143,6 +144,7 @@ __all__ = [
     "FundingConfig",
     "MarketConfig",
     "Sleeve",
+    "FrozenExpect",
     "HardStopRule",
     "MetricBand",
     "ScaleDownRule",

@@ -26,7 +26,10 @@ class Stage(Frozen):
     capital_usd: NonNegFloat
     min_days: Annotated[int, Field(ge=0, le=3650)] = 14
     exit_sharpe_14d_gt: Metric | None = None
+    exit_sharpe_30d_gt: Metric | None = None  # stage 0 (paper): 30D Sharpe
     exit_mdd_lt: Fraction | None = None
+    exit_signal_consistency_gt: Fraction | None = None  # stage 0: paper vs backtest replay decisions
+    exit_no_flatten_events: bool = False
     exit_slippage_ratio_le: PositiveFloat | None = None
     exit_all_sleeves_positive_14d: bool = False
     abort_mdd_gt: Fraction | None = None
@@ -88,9 +91,21 @@ def _default_bands() -> dict[str, MetricBand]:
     }
 
 
+class FrozenExpect(Frozen):
+    """What the frozen candidate must say besides its hash (docs/Production_Launch_SOP.md)."""
+
+    trade_on: Literal["next_open"] = "next_open"
+    fee_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 5.0
+    slippage_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 3.0
+    funding_enabled: bool = True
+    ensemble_enabled: bool = True
+    weights: dict[str, Fraction] = Field(default_factory=dict)  # sleeve name -> weight; {} = not checked
+
+
 class ScaleRules(Frozen):
     config_file: Annotated[str, Field(max_length=4096)] = "config/prod_candidate_R1.yaml"
     config_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    frozen: FrozenExpect = FrozenExpect()
     stages: list[Stage] = Field(min_length=1, max_length=100)
     scale_up: ScaleUpRule = ScaleUpRule()
     scale_down: ScaleDownRule = ScaleDownRule()
