@@ -103,7 +103,13 @@ def _check_depth(data: Any, label: str) -> None:
             stack.extend((v, depth + 1) for v in value)
 
 
-_YAML_NUMBER_START = re.compile(r"[-+]?\.?[0-9]")
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _resolves_to_number(value: str) -> bool:
+    """Whether the loader would read this plain scalar as a number (a hex digest is text, not a number)."""
+    # resolve() reads only class-level tables, so the class itself serves as the resolver.
+    return _StrictYamlLoader.resolve(_StrictYamlLoader, yaml.ScalarNode, value, (True, False)) in _NUMBER_TAGS  # type: ignore[arg-type]  # class as self: resolve() reads class tables only
 
 
 def check_yaml_events(text: str, label: str) -> None:
@@ -174,8 +180,7 @@ def check_yaml_events(text: str, label: str) -> None:
             if len(value) > MAX_SCALAR_CHARS:
                 raise ConfigError(f"{label}: {where(line)}a value of {len(value)} characters is too long "
                                   f"(at most {MAX_SCALAR_CHARS})")
-            if event.style is None and len(value) > MAX_NUMBER_CHARS and _YAML_NUMBER_START.match(value) \
-                    and not any(ch.isspace() for ch in value):
+            if event.style is None and len(value) > MAX_NUMBER_CHARS and _resolves_to_number(value):
                 raise ConfigError(f"{label}: {where(line)}a number of {len(value)} characters is too long "
                                   f"(at most {MAX_NUMBER_CHARS})")
             if event.anchor is not None:
