@@ -280,25 +280,14 @@ def _resolve(path: Path) -> Path:
 
 
 def preflight_gate(env_file: Optional[Path]) -> tuple[Any, list[str]]:
-    """(settings, problems): the preflight gate, called as scripts/assert_env_mainnet_dry_run.py calls it.
+    """(settings, problems): the one safety gate (settings.safety_gate), as every process asks it.
 
-    The one place this process asks it; an empty list means the environment may start.
+    An empty list means the environment may start.
     """
-    from dotenv import dotenv_values
+    from settings.safety_gate import check_environment
 
-    from settings.env import load_env
-    from settings.errors import ConfigError
-    from settings.preflight import (is_preflight_relevant, misspelled_name_problems, preflight_problems,
-                                    stray_testnet_problems)
-
-    file_values = dict(dotenv_values(env_file)) if env_file is not None and env_file.is_file() else {}
-    raw = {**file_values, **{k: v for k, v in os.environ.items() if is_preflight_relevant(k)}}
-    problems = list(misspelled_name_problems(list(file_values)))
-    try:
-        settings = load_env(env_file)
-    except ConfigError as exc:
-        return None, problems + str(exc).splitlines() + stray_testnet_problems(raw, include_modelled=True)
-    return settings, problems + preflight_problems(settings, allow_live=False, raw=raw)
+    verdict = check_environment(env_file)
+    return verdict.settings, list(verdict.problems)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -93,9 +93,9 @@ def nav_from_local(view: StateView) -> tuple[NavFigures | None, str]:
 
 def nav_from_exchange(settings) -> tuple[NavFigures | None, list[Leg], str]:
     """Wallet balance + Σ unrealized PnL through python-binance; refused unless the preflight passes."""
-    from settings.preflight import preflight_problems
+    from settings.safety_gate import check_environment
 
-    problems = preflight_problems(settings)
+    problems = check_environment(None, settings=settings).problems  # the one gate, on the settings as loaded
     if problems:
         return None, [], "exchange not asked: the preflight failed (" + "; ".join(problems)[:300] + ")"
     from execution.exchange_utils import build_adapter

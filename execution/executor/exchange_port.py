@@ -19,12 +19,12 @@ from typing import Any, Iterable, Optional
 
 from core.filters import SymbolFilters
 from core.portfolio import OpenOrder, PositionLeg
+from execution.exchange import bridge
 from execution.exchange.client_ids import make_client_order_id
 from execution.exchange.errors import ExchangeError
 from execution.exchange.records import CancelOutcome, Outcome
 from settings.env import EnvSettings
 from settings.errors import ConfigError
-from settings.preflight import preflight_problems
 
 log = logging.getLogger("hedge.executor")
 
@@ -37,22 +37,18 @@ class GateRefused(RuntimeError):
 
 def open_gate(env: EnvSettings, *, dry_run: bool, allow_live: bool = False, timeout: float = 10.0,
               recv_window_ms: int = 5000, **adapter_kwargs: Any) -> "ExchangePort":
-    """The safety gate every process calls before it builds a client (docs/Runbook.md), then the port.
+    """The one safety gate (settings.safety_gate, via build_adapter), then the port (docs/EXCHANGE.md).
 
-    Production envs (ENV=prod/mainnet) must pass the preflight rules (mainnet URL, no testnet, DRY_RUN
-    unless `allow_live`); dev must point at a loopback venue. `dry_run` is what this process enforces
-    (the env's DRY_RUN or'ed with --dry-run by the caller).
+    `dry_run` is what this process enforces (the env's DRY_RUN or'ed with --dry-run by the caller); the gate
+    judges that effective value, so a live mainnet port needs `allow_live`.
     """
     from execution.exchange_utils import build_adapter  # deferred: importing the port sends nothing
 
-    problems = preflight_problems(env, allow_live=allow_live)
-    if problems:
-        raise GateRefused("; ".join(problems))
     try:
-        adapter = build_adapter(env, dry_run=dry_run, timeout=timeout, **adapter_kwargs)
+        adapter = build_adapter(env, dry_run=dry_run, allow_live=allow_live, timeout=timeout, **adapter_kwargs)
     except ConfigError as e:
         raise GateRefused(str(e)) from None
-    adapter.client.REQUEST_RECVWINDOW = recv_window_ms
+    adapter.client.REQUEST_RECVWINDOW = recv_window_ms  # reads; order POSTs use the adapter's short window
     return ExchangePort(adapter)
 
 
@@ -302,19 +298,9 @@ class ExchangePort:
 
 
 # --------------------------------------------------------------------- adapter records -> core records
-def to_leg(p: Any) -> PositionLeg:
-    """`execution.exchange.records.Position` -> `core.portfolio.PositionLeg`."""
-    ps = p.position_side
-    return PositionLeg(symbol=p.symbol, position_side=ps, qty=abs(p.amount), entry_price=p.entry_price,
-                       mark_price=p.mark_price, leverage=Decimal(p.leverage or 1), unrealized_pnl=p.unrealized_pnl,
-                       direction=ps if ps != "BOTH" else ("SHORT" if p.amount < 0 else "LONG"))
-
-
-def to_open_order(o: Any) -> OpenOrder:
-    """`OrderState` -> `core.portfolio.OpenOrder` (remaining qty)."""
-    price = o.price if o.type == "LIMIT" and o.price > 0 else None
-    return OpenOrder(o.symbol, o.side, o.position_side, o.orig_qty - o.executed_qty, price, o.type,
-                     o.client_order_id, bool(o.reduce_only))
+# One bridge for every process (execution/exchange/bridge.py): unknown leverage stays unknown.
+to_leg = bridge.leg_from_position
+to_open_order = bridge.open_order_from_state
 
 
 def is_exchange_error(e: BaseException) -> bool:
