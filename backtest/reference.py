@@ -20,7 +20,7 @@ import numpy as np
 from backtest.costs import Costs
 from backtest.engine import Book, SingleResult
 from core.cycle import CycleConfig, DecisionCycle
-from core.indicators import Bar
+from core.bars import Bar
 from core.portfolio import NavPoint, PortfolioSnapshot, PositionLeg
 from settings.models import StrategyBlock
 

@@ -6,7 +6,7 @@ legs, trade-log merging. Pure: values in, values out (docs/v7.4_Risk_and_Methodo
 - Every number read from the exchange is checked before it is used: a NaN, an infinity, a negative
   quantity, a duplicated leg or an unknown position side makes the whole reading bad (`BadReading`), so
   the caller keeps publishing the last good values instead of garbage.
-- Drawdown, correlation exposure and the circuit decision are core.portfolio's (one rule, used by the
+- Drawdown, correlation exposure and the circuit decision are core.risk's (one rule, used by the
   executor's check_order too); this module keeps the persisted high-water mark they are measured from.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
-from core.portfolio import NavPoint, PositionLeg, day_start_nav, float_or_none
+from core.portfolio import NavPoint, PositionLeg, float_or_none
+from core.risk.metrics import day_start_nav
 
 ZERO = Decimal(0)
 DAY_MS = 86_400_000
@@ -283,7 +284,7 @@ def nav_figures(reading: AccountReading, peak: PeakState, history: Sequence[NavP
     """The nav.json payload (docs/STATE_FILES.md): money as floats, *_pct as fractions, None when unknown.
 
     `history` must include the current reading's point. 24h delta from the newest point at or before
-    as_of - 24h; daily PnL from the NAV at the start of the UTC day (core.portfolio.day_start_nav).
+    as_of - 24h; daily PnL from the NAV at the start of the UTC day (core.risk.metrics.day_start_nav).
     """
     nav = reading.nav_usd
     peak_nav = peak.peak_nav_usd if peak.peak_nav_usd is not None and peak.peak_nav_usd >= nav else nav

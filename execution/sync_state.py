@@ -35,7 +35,8 @@ from core.account import (  # noqa: E402
     AccountReading, BadReading, PeakState, advance_peak, last_trade_ids, legs_payload, merge_trades,
     nav_figures, nav_log_keep, needs_confirmation, track_circuit,
 )
-from core.portfolio import PortfolioSnapshot, to_risk_state  # noqa: E402
+from core.portfolio import PortfolioSnapshot  # noqa: E402
+from core.risk.state import to_risk_state  # noqa: E402
 from execution import state_store as ss  # noqa: E402
 from execution.account_reader import read_account, read_new_trades  # noqa: E402
 from execution.exchange import RetryPolicy  # noqa: E402

@@ -83,7 +83,7 @@ def test_paper_loop_on_the_venue_is_fully_consistent_with_the_replay(tmp_path, r
     """A paper-like loop: bars from the venue through python-binance, the core's incremental ensemble per
     closed bar, its targets recorded in trading.db; the replay must agree on every bar."""
     from backtest.config_files import load_candidate
-    from core.indicators import Bar, Ohlc
+    from core.bars import Bar, Ohlc
     from core.strategies import warm_candidate
 
     v = venue_factory(paused=True)

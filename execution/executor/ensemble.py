@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from core.filters import quantize_qty
-from core.indicators import Bar
+from core.bars import Bar
 from core.risk_limits import ProposedOrder
 from core.strategies.ensemble import EnsembleState
 

@@ -24,7 +24,7 @@ import numpy as np
 from core import sl_tp
 from core.alpha import TradeStats
 from core.cycle import CycleConfig, DecisionCycle, SymbolInputs
-from core.indicators import Bar
+from core.bars import Bar
 from core.portfolio import NavPoint, PortfolioSnapshot
 from core.risk_limits import ProposedOrder, RiskContext
 from core.screener import format_breadcrumb, format_cycle_summary
