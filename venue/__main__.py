@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 5)")
     p.add_argument("--ban-seconds", type=int, default=120, help="418 ban length in seconds (default 120)")
     p.add_argument("--tick-ms", type=int, default=100, help="engine advance period in wall ms (default 100)")
+    p.add_argument("--admin-token", default=None,
+                   help="accept /_venue/ admin calls carrying this X-Venue-Admin-Token header whatever their "
+                        "Host (default: none; admin calls need a loopback Host)")
     p.add_argument("--full-advance", action="store_true",
                    help="advance every active symbol on every request (the reference the default, indexed "
                         "advance is tested against; same results, cost grows with the symbols)")
@@ -159,7 +162,8 @@ def setup(args) -> tuple[Venue, dict]:
     book = BookModel(spread_bps=args.spread_bps, base_notional=args.depth_notional)
     engine = Engine(specs, market, book, maker_fee=args.maker_fee, taker_fee=args.taker_fee,
                     eager=args.full_advance)
-    venue = Venue(engine, served, limiter, args.api_key, args.api_secret, args.balance, tick_ms=args.tick_ms)
+    venue = Venue(engine, served, limiter, args.api_key, args.api_secret, args.balance, tick_ms=args.tick_ms,
+                  admin_token=args.admin_token)
     if args.dual_side:
         engine.accounts[args.api_key].dual = True
     return venue, {"symbols": len(symbols)}

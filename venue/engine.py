@@ -32,8 +32,9 @@ from decimal import Decimal
 from .book import BookModel
 from .errors import VenueError, bad_param, missing
 from .filters import SymbolSpec
-from .records import (CLIENT_ID_RE, CONDITIONAL_TYPES, MAX_LEVERAGE, ONE, ZERO, Account,
-                      AlgoOrder, Order, Position, Stats, flag, num, q8, s8)
+from .params import client_id, flag, integer, limit, num, time_param
+from .records import (CONDITIONAL_TYPES, MAX_LEVERAGE, ONE, ZERO, Account, AlgoOrder, Order, Position,
+                      Stats, q8, s8)
 from .replay import Market
 
 CELL_MS = 3_600_000        # the bounds are built per market hour ("cell") of the replayed path
@@ -64,7 +65,7 @@ class Engine:
 
     # ---------------------------------------------------------------- accounts
     def add_account(self, api_key: str, api_secret: str, balance: Decimal) -> Account:
-        acct = Account(api_key, api_secret, Decimal(balance))
+        acct = Account(api_key, api_secret, Decimal(balance), label=f"account-{len(self.accounts) + 1}")
         self.accounts[api_key] = acct
         self._income(acct, "", "TRANSFER", Decimal(balance), self.now())
         return acct
@@ -220,10 +221,7 @@ class Engine:
             raise VenueError(-1115)
         cid = params.get("newClientOrderId")
         if cid is not None:
-            if len(cid) > 36:
-                raise VenueError(-4015)
-            if not CLIENT_ID_RE.match(cid):
-                raise VenueError(-1100, "newClientOrderId", "^[\\.A-Z\\:/a-z0-9_-]{1,36}$")
+            client_id(cid)
         else:
             cid = secrets.token_urlsafe(16)[:22].replace("-", "x").replace("_", "y")
         resp_type = params.get("newOrderRespType", "ACK")
@@ -376,10 +374,7 @@ class Engine:
             raise VenueError(-1102, msg="Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")
         o = None
         if oid is not None:
-            try:
-                o = acct.orders.get(int(oid))
-            except ValueError:
-                raise bad_param("orderId")
+            o = acct.orders.get(integer(params, "orderId"))
         else:
             o = acct.by_client_id.get((spec.symbol, cid))
         if o is None or o.symbol != spec.symbol:
@@ -421,43 +416,45 @@ class Engine:
     def all_orders(self, acct: Account, params: dict) -> list:
         self.sync(self.now())
         spec = self.spec(params.get("symbol"))
-        limit = min(int(params.get("limit", 500)), 1000)
-        oid = int(params["orderId"]) if params.get("orderId") else None
-        st = int(params["startTime"]) if params.get("startTime") else None
-        et = int(params["endTime"]) if params.get("endTime") else None
+        n = limit(params, 500, 1000)
+        oid = integer(params, "orderId")
+        st, et = time_param(params, "startTime"), time_param(params, "endTime")
         rows = [o for o in acct.orders.values() if o.symbol == spec.symbol
                 and (oid is None or o.order_id >= oid) and (st is None or o.time >= st)
                 and (et is None or o.time <= et)]
-        rows = rows[:limit] if oid is not None or st is not None else rows[-limit:]
+        rows = rows[:n] if oid is not None or st is not None else rows[-n:]
         return [o.view(spec) for o in rows]
 
     def user_trades(self, acct: Account, params: dict) -> list:
         self.sync(self.now())
         spec = self.spec(params.get("symbol"))
-        limit = min(int(params.get("limit", 500)), 1000)
+        n = limit(params, 500, 1000)
+        oid, from_id = integer(params, "orderId"), integer(params, "fromId")
+        st, et = time_param(params, "startTime"), time_param(params, "endTime")
         rows = acct.trades.get(spec.symbol, [])
-        if params.get("orderId"):
-            rows = [t for t in rows if t["orderId"] == int(params["orderId"])]
-        if params.get("fromId"):
-            rows = [t for t in rows if t["id"] >= int(params["fromId"])]
-        if params.get("startTime"):
-            rows = [t for t in rows if t["time"] >= int(params["startTime"])]
-        if params.get("endTime"):
-            rows = [t for t in rows if t["time"] <= int(params["endTime"])]
-        return rows[:limit] if (params.get("fromId") or params.get("startTime")) else rows[-limit:]
+        if oid is not None:
+            rows = [t for t in rows if t["orderId"] == oid]
+        if from_id is not None:
+            rows = [t for t in rows if t["id"] >= from_id]
+        if st is not None:
+            rows = [t for t in rows if t["time"] >= st]
+        if et is not None:
+            rows = [t for t in rows if t["time"] <= et]
+        return rows[:n] if (from_id is not None or st is not None) else rows[-n:]
 
     def income(self, acct: Account, params: dict) -> list:
+        n = limit(params, 100, 1000)
+        st, et = time_param(params, "startTime"), time_param(params, "endTime")
         rows = acct.income
         if params.get("symbol"):
             rows = [r for r in rows if r["symbol"] == params["symbol"]]
         if params.get("incomeType"):
             rows = [r for r in rows if r["incomeType"] == params["incomeType"]]
-        if params.get("startTime"):
-            rows = [r for r in rows if r["time"] >= int(params["startTime"])]
-        if params.get("endTime"):
-            rows = [r for r in rows if r["time"] <= int(params["endTime"])]
-        limit = min(int(params.get("limit", 100)), 1000)
-        return rows[:limit] if params.get("startTime") else rows[-limit:]
+        if st is not None:
+            rows = [r for r in rows if r["time"] >= st]
+        if et is not None:
+            rows = [r for r in rows if r["time"] <= et]
+        return rows[:n] if st is not None else rows[-n:]
 
     # ---------------------------------------------------------------- settings
     def set_position_mode(self, acct: Account, params: dict) -> dict:
@@ -476,15 +473,9 @@ class Engine:
 
     def set_leverage(self, acct: Account, params: dict) -> dict:
         spec = self.spec(params.get("symbol"))
-        raw = params.get("leverage")
-        if raw is None:
+        if not params.get("leverage"):
             raise missing("leverage")
-        try:
-            lev = int(raw)
-        except ValueError:
-            raise VenueError(-4028, raw)
-        if not 1 <= lev <= MAX_LEVERAGE:
-            raise VenueError(-4028, raw)
+        lev = integer(params, "leverage", lo=1, hi=MAX_LEVERAGE, code=-4028)
         acct.settings[spec.symbol].leverage = lev
         for side in ("BOTH", "LONG", "SHORT"):
             p = acct.positions.get((spec.symbol, side))
@@ -554,9 +545,8 @@ class Engine:
         working = params.get("workingType", "CONTRACT_PRICE")
         if working not in ("CONTRACT_PRICE", "MARK_PRICE"):
             raise bad_param("workingType")
-        cid = params.get("clientAlgoId") or secrets.token_hex(11)
-        if len(cid) > 36:
-            raise VenueError(-4015)
+        cid = params.get("clientAlgoId") or None
+        cid = client_id(cid, "clientAlgoId") if cid is not None else secrets.token_hex(11)
         if acct.open_algo.has_client_id(cid):
             raise VenueError(-4116)
         now = self.now()
@@ -586,10 +576,7 @@ class Engine:
             raise VenueError(-1102, msg="Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
         a = None
         if aid is not None:
-            try:
-                a = acct.algo.get(int(aid))
-            except ValueError:
-                raise bad_param("algoId")
+            a = acct.algo.get(integer(params, "algoId"))
         else:
             a = acct.algo_by_client.get(cid)
         if a is None:
@@ -1041,7 +1028,7 @@ class Engine:
             if loss > cap:                   # the insurance fund absorbs the rest
                 acct.wallet = wallet_before - cap
             self.stats.liquidations.append({
-                "time": ts, "account": acct.api_key[:6] + "...", "symbol": p.symbol, "positionSide": p.side,
+                "time": ts, "account": acct.label, "symbol": p.symbol, "positionSide": p.side,
                 "side": side, "qty": spec.qty(qty), "price": spec.px(price), "realizedPnl": s8(realized),
                 "fee": s8(fee), "marginType": "ISOLATED" if iso else "CROSSED",
                 "walletAfter": s8(acct.wallet),

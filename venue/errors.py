@@ -17,6 +17,7 @@ CODES: dict[int, tuple[str, str]] = {
     -1022: ("INVALID_SIGNATURE", "Signature for this request is not valid."),
     -1100: ("ILLEGAL_CHARS", "Illegal characters found in parameter '%s'; legal range is '%s'."),
     -1101: ("TOO_MANY_PARAMETERS", "Duplicate values for a parameter detected."),
+    -1104: ("UNREAD_PARAMETERS", "Not all sent parameters were read; read '%s' parameter(s) but was sent '%s'."),
     -1102: ("MANDATORY_PARAM_EMPTY_OR_MALFORMED",
             "Mandatory parameter '%s' was not sent, was empty/null, or malformed."),
     -1106: ("PARAM_NOT_REQUIRED", "Parameter '%s' sent when not required."),

@@ -7,7 +7,6 @@ middlewares, and it lets rate limits, faults and auth run in one place, in Binan
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import secrets
 import socket
@@ -19,9 +18,12 @@ from decimal import Decimal
 from aiohttp import web
 
 from . import auth
+from .admin import Admin
 from .engine import Engine
 from .records import ONE, ZERO, norm, s8
-from .errors import VenueError, bad_param, missing
+from .errors import VenueError, missing
+from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
+from .params import limit as params_limit
 from .faults import Faults
 from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
 from .replay import INTERVAL_MS
@@ -34,18 +36,9 @@ def _dumps(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
 class Venue:
     def __init__(self, engine: Engine, exchange_info: dict, limiter: RateLimiter, api_key: str,
-                 api_secret: str, balance: Decimal, tick_ms: int = 100):
+                 api_secret: str, balance: Decimal, tick_ms: int = 100, admin_token: str | None = None):
         self.engine = engine
         self.market = engine.market
         self.clock = engine.market.clock
@@ -61,6 +54,7 @@ class Venue:
         self._xinfo_parts = None
         engine.add_account(api_key, api_secret, balance)
         self.routes = self._routes()
+        self._admin = Admin(self, admin_token)
         self._ticker: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -169,7 +163,7 @@ class Venue:
         order_ep = (method, path) in ORDER_ENDPOINTS
         try:
             raw_query = request.rel_url.raw_query_string
-            raw_body = (await request.read()).decode() if request.can_read_body else ""
+            raw_body = await self._read_body(request)
             params = auth.parse_params(raw_query, raw_body)
             used = self.limiter.charge(ip, request_weight(method, path, params), now_wall)
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
@@ -178,6 +172,9 @@ class Venue:
                 acct = auth.check_key(request.headers.get("X-MBX-APIKEY"), self.engine.accounts)
                 if kind == SIGNED:
                     auth.verify_signed(raw_query, raw_body, params, acct.api_secret, now_wall)
+            allowed = ORDER_ENDPOINT_PARAMS.get((method, path))
+            if allowed is not None:
+                auth.check_known(params, allowed)
             if order_ep:
                 n10, n60 = self.limiter.count_order(acct.api_key, now_wall)
                 headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
@@ -204,6 +201,21 @@ class Venue:
         if fault is not None:          # ambiguous: executed above, now lose the answer
             return await self._lose_response(request, fault)
         return web.Response(status=status, body=body, headers=headers, content_type=JSON)
+
+    @staticmethod
+    async def _read_body(request: web.Request) -> str:
+        """The raw body as text. Over client_max_size (1 MiB): HTTP 413 with Binance's -1101-style JSON
+        error rather than aiohttp's exception; bytes that are not UTF-8: -1100 (illegal characters)."""
+        if not request.can_read_body:
+            return ""
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise VenueError(-1101, msg="Request body too large.", http=413)
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise VenueError(-1100, msg="Illegal characters found in a parameter.")
 
     async def _pre_fault(self, request: web.Request, f) -> web.StreamResponse:
         self.statuses[f"fault:{f.kind}"] += 1
@@ -267,12 +279,8 @@ class Venue:
         if iv not in INTERVAL_MS:
             raise VenueError(-1120)
         ivms = INTERVAL_MS[iv]
-        limit = int(params.get("limit", 500))
-        if limit <= 0:
-            raise bad_param("limit")
-        limit = min(limit, 1500)
-        start = int(params["startTime"]) if params.get("startTime") else None
-        end = int(params["endTime"]) if params.get("endTime") else None
+        limit = params_limit(params, 500, 1500)
+        start, end = time_param(params, "startTime"), time_param(params, "endTime")
         now = self.clock.now_ms()
         align = 345_600_000 if iv == "1w" else 0      # weekly bars open on Monday 00:00 UTC
         rows = self.market.series(spec.symbol).klines(ivms, start, end, limit, now, align_ms=align)
@@ -302,9 +310,9 @@ class Venue:
 
     def h_funding_rate(self, params, acct):
         now = self.clock.now_ms()
-        limit = min(int(params.get("limit", 100)), 1000)
-        start = int(params["startTime"]) if params.get("startTime") else None
-        end = min(int(params["endTime"]), now) if params.get("endTime") else now
+        limit = params_limit(params, 100, 1000)
+        start, end = time_param(params, "startTime"), time_param(params, "endTime")
+        end = now if end is None else min(end, now)
         out = []
         for spec in self._symbols(params):
             for t, r in self.market.series(spec.symbol).funding_history(start, end, limit):
@@ -319,9 +327,7 @@ class Venue:
 
     def h_depth(self, params, acct):
         spec = self._spec(params)
-        limit = int(params.get("limit", 500))
-        if limit <= 0 or limit > 1000:
-            raise bad_param("limit")
+        limit = integer(params, "limit", 500, lo=1, hi=1000)
         now = self.clock.now_ms()
         mark = self.engine.mark(spec.symbol, now)
         book = self.engine.book
@@ -513,63 +519,13 @@ class Venue:
                               "updateTime": p.update_time})
         return {**top, "assets": [asset], "positions": positions}
 
-    # ------------------------------------------------------------------ admin
+    # ------------------------------------------------------------------ admin (venue/admin.py validates)
     async def admin(self, request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
-            return web.json_response({"error": "admin API is loopback-only"}, status=403)
-        path, method = request.path, request.method
-        try:
-            body = await request.json() if request.can_read_body else {}
-        except json.JSONDecodeError:
-            return web.json_response({"error": "body must be JSON"}, status=400)
-        body = body or {}
-        try:
-            if path == "/_venue/stats" and method == "GET":
-                return web.json_response(self.stats_view())
-            if path == "/_venue/clock":
-                if method == "POST":
-                    self.clock_control(body)
-                now = self.clock.now_ms()
-                self.engine.sync(now)
-                return web.json_response(self.clock.state())
-            if path == "/_venue/faults":
-                if method == "POST":
-                    if "clock_skew_ms" in body:
-                        self.faults.clock_skew_ms = int(body.pop("clock_skew_ms"))
-                    if body:
-                        self.faults.add(body)
-                elif method == "DELETE":
-                    self.faults.clear()
-                return web.json_response(self.faults.view())
-            if path == "/_venue/account/deposit" and method == "POST":
-                acct = self.engine.accounts[body.get("api_key", self.api_key)]
-                self.engine.deposit(acct, Decimal(str(body["amount"])))
-                return web.json_response({"asset": "USDT", "balance": s8(acct.wallet)})
-            if path == "/_venue/reset" and method == "POST":
-                self.reset(body)
-                return web.json_response({"ok": True, **self.clock.state()})
-            if path == "/_venue/config" and method == "GET":
-                return web.json_response(self.config_view())
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
-            return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
-        return web.json_response({"error": f"unknown admin call {method} {path}"}, status=404)
+        return await self._admin.handle(request)
 
-    def clock_control(self, body: dict) -> None:
-        """Any of: {"pause": true} {"resume": true} {"speed": 60} {"step_ms": 3600000} {"to_ms": t}."""
-        if body.get("pause"):
-            self.clock.pause()
-        if "speed" in body:
-            self.clock.set_speed(float(body["speed"]))
-        if "step_ms" in body:
-            self.clock.step(int(body["step_ms"]))
-        if "to_ms" in body:
-            self.clock.set_time(int(body["to_ms"]))
-        if body.get("resume"):
-            self.clock.resume()
-
-    def reset(self, body: dict) -> None:
-        """Fresh account(s), stats, faults and rate-limit counters. Optional: balance, dual, clock
-        ({"start_ms", "speed", "paused"})."""
+    def reset(self, balance: Decimal | None = None, dual: bool = False, clock: tuple | None = None) -> None:
+        """Fresh account(s), stats, faults and rate-limit counters; `clock` = (start_ms or None for the
+        original start, speed or None to keep it, paused) restarts the market clock. Arguments are valid."""
         e = self.engine
         e.accounts.clear()
         e.stats.__init__()
@@ -577,13 +533,13 @@ class Venue:
         self.statuses.clear()
         self.faults.clear()
         self.limiter.reset()
-        if "start_ms" in body or "paused" in body or "speed" in body:
-            start = int(body.get("start_ms", self.start_market_ms))
-            self.clock.__init__(start, float(body.get("speed", self.clock.speed)), bool(body.get("paused", False)))
+        if clock is not None:
+            start, speed, paused = clock
+            self.clock.__init__(self.start_market_ms if start is None else start,
+                                self.clock.speed if speed is None else speed, paused)
         e.last_sync = self.clock.now_ms()
-        balance = Decimal(str(body.get("balance", self.balance)))
-        acct = e.add_account(self.api_key, self.api_secret, balance)
-        acct.dual = bool(body.get("dual", False))
+        acct = e.add_account(self.api_key, self.api_secret, self.balance if balance is None else balance)
+        acct.dual = dual
         e.reset_index()
 
     def stats_view(self) -> dict:
