@@ -484,6 +484,18 @@ class Engine:
         return {"leverage": lev, "maxNotionalValue": "1000000000" if lev <= 10 else str(max(50_000, 1_000_000_000 // (lev * lev))),
                 "symbol": spec.symbol}
 
+    def set_multi_assets(self, acct: Account, params: dict) -> dict:
+        """Multi-Assets mode is answered and stored as Binance does; margin stays USDT-only either way."""
+        on = flag(params, "multiAssetsMargin")
+        if on is None:
+            raise missing("multiAssetsMargin")
+        if on == acct.multi_assets:
+            raise VenueError(-4171)
+        if on and any(st.margin_type == "ISOLATED" for st in acct.settings.values()):
+            raise VenueError(-4167)
+        acct.multi_assets = on
+        return {"code": 200, "msg": "success"}
+
     def set_margin_type(self, acct: Account, params: dict) -> dict:
         spec = self.spec(params.get("symbol"))
         mt = (params.get("marginType") or "").upper()
@@ -496,6 +508,8 @@ class Engine:
         st = acct.settings[spec.symbol]
         if st.margin_type == mt:
             raise VenueError(-4046)
+        if mt == "ISOLATED" and acct.multi_assets:
+            raise VenueError(-4168)
         if any(o.symbol == spec.symbol for o in acct.open_orders.values()) or \
                 any(a.symbol == spec.symbol for a in acct.open_algo.values()):
             raise VenueError(-4047)

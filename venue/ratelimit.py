@@ -21,6 +21,7 @@ FIXED_WEIGHTS = {
     ("GET", "/fapi/v2/positionRisk"): 5, ("GET", "/fapi/v3/positionRisk"): 5,
     ("GET", "/fapi/v1/positionSide/dual"): 30, ("POST", "/fapi/v1/positionSide/dual"): 1,
     ("POST", "/fapi/v1/leverage"): 1, ("POST", "/fapi/v1/marginType"): 1,
+    ("GET", "/fapi/v1/multiAssetsMargin"): 30, ("POST", "/fapi/v1/multiAssetsMargin"): 1,
     ("GET", "/fapi/v1/commissionRate"): 20,
     ("POST", "/fapi/v1/algoOrder"): 0, ("GET", "/fapi/v1/algoOrder"): 1, ("DELETE", "/fapi/v1/algoOrder"): 1,
     ("DELETE", "/fapi/v1/algoOpenOrders"): 1, ("GET", "/fapi/v1/allAlgoOrders"): 5,

@@ -90,6 +90,8 @@ class Venue:
             ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, _swap(e.set_position_mode)),
             ("POST", "/fapi/v1/leverage"): (SIGNED, _swap(e.set_leverage)),
             ("POST", "/fapi/v1/marginType"): (SIGNED, _swap(e.set_margin_type)),
+            ("GET", "/fapi/v1/multiAssetsMargin"): (SIGNED, lambda p, a: {"multiAssetsMargin": a.multi_assets}),
+            ("POST", "/fapi/v1/multiAssetsMargin"): (SIGNED, _swap(e.set_multi_assets)),
             ("POST", "/fapi/v1/order"): (SIGNED, _swap(e.place_order)),
             ("GET", "/fapi/v1/order"): (SIGNED, _swap(e.get_order)),
             ("DELETE", "/fapi/v1/order"): (SIGNED, _swap(e.cancel_order)),
@@ -152,10 +154,9 @@ class Venue:
             await asyncio.sleep(latency / 1000)
         if fault is not None and fault.kind != "ambiguous":
             return await self._pre_fault(request, fault)
-        if route is None:
+        if route is None:              # JSON like every other answer: clients parse it, never an HTML page
             self.statuses[404] += 1
-            return web.Response(status=404, text="<html><body><h2>404 Not found</h2></body></html>",
-                                content_type="text/html")
+            return web.Response(status=404, content_type=JSON, body=_dumps(VenueError(-5000, path, method).body()))
         kind, handler = route
         ip = request.remote or "?"
         now_wall = self.wall_ms()
