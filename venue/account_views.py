@@ -53,7 +53,7 @@ class AccountViews:
         notional = p.amt * mark
         iso = acct.isolated(spec.symbol)
         im = abs(notional) / lev
-        maint = abs(notional) * spec.maint_margin
+        maint = self.engine.brackets[spec.symbol].maint(notional)
         fee2 = 2 * self.engine.taker_fee
         be = p.entry * (ONE + fee2) if p.amt > 0 else p.entry * (ONE - fee2) if p.amt < 0 else ZERO
         liq = self.engine.liquidation_price(acct, p, marks) if p.amt else ZERO
@@ -85,7 +85,7 @@ class AccountViews:
                     "symbol": spec.symbol, "positionAmt": spec.qty(p.amt), "entryPrice": _px8(p.entry),
                     "breakEvenPrice": _px8(n["be"]), "markPrice": f"{mark:.8f}",
                     "unRealizedProfit": s8(n["un"]), "liquidationPrice": _px8(n["liq"]),
-                    "leverage": str(n["lev"]), "maxNotionalValue": _max_notional(n["lev"]),
+                    "leverage": str(n["lev"]), "maxNotionalValue": norm(self.engine.brackets[spec.symbol].max_notional(n["lev"])),
                     "marginType": "isolated" if n["iso"] else "cross", "isolatedMargin": s8(iso_margin),
                     "isAutoAddMargin": "false", "positionSide": p.side, "notional": s8(n["notional"]),
                     "isolatedWallet": s8(p.isolated_wallet), "updateTime": p.update_time,
@@ -133,7 +133,7 @@ class AccountViews:
                     "positionInitialMargin": s8(n["im"]) if n else "0", "openOrderInitialMargin": s8(n["oim"]) if n else "0",
                     "leverage": str(acct.settings[spec.symbol].leverage), "isolated": acct.isolated(spec.symbol),
                     "entryPrice": _px8(p.entry), "breakEvenPrice": _px8(n["be"]) if n else "0.0",
-                    "maxNotional": _max_notional(acct.settings[spec.symbol].leverage), "bidNotional": "0",
+                    "maxNotional": norm(self.engine.brackets[spec.symbol].max_notional(acct.settings[spec.symbol].leverage)), "bidNotional": "0",
                     "askNotional": "0", "positionSide": p.side, "positionAmt": spec.qty(p.amt),
                     "updateTime": p.update_time,
                 })
@@ -165,7 +165,3 @@ class _EmptyPos:
 
 def _px8(x: Decimal) -> str:
     return "0.0" if not x else f"{x:.8f}".rstrip("0").rstrip(".") if "." in f"{x:.8f}" else f"{x:.8f}"
-
-
-def _max_notional(lev: int) -> str:
-    return str(max(50_000, 1_000_000_000 // (lev * lev)))

@@ -211,6 +211,8 @@ class Admin:
         all checked first, then applied in that order."""
         _only(body, {"pause", "resume", "speed", "step_ms", "to_ms"}, "clock")
         clock = self.v.clock
+        if body and getattr(clock, "wall", False):
+            raise AdminError("the market clock follows the wall clock (--clock wall)")
         pause = _bool(body, "pause") if "pause" in body else False
         resume = _bool(body, "resume") if "resume" in body else False
         speed = _speed(body) if "speed" in body else None
@@ -254,5 +256,7 @@ class Admin:
         paused = _bool(body, "paused") if "paused" in body else False
         clock = None
         if "start_ms" in body or "paused" in body or "speed" in body:
+            if getattr(self.v.clock, "wall", False):
+                raise AdminError("the market clock follows the wall clock (--clock wall): reset takes no clock keys")
             clock = (start, speed, paused)
         self.v.reset(balance=balance, dual=dual, clock=clock)

@@ -239,7 +239,7 @@ class Advance:
         a, e = float(p.amt), float(p.entry)
         absa = abs(a)
         w = wlo if a > 0 else whi                       # the worst mark a liquidation check can see
-        g = (w - e) * a - absa * w * float(spec.maint_margin)
+        g = (w - e) * a - self.brackets[p.symbol].maint_f(absa * w)
         mag = absa * (abs(e) + whi)
         if acct.isolated(p.symbol):
             iw = float(p.isolated_wallet)
@@ -345,7 +345,7 @@ class Advance:
         lo, hi = ranges[p.symbol]
         spec = self.specs[p.symbol]
         m = spec.round_price(lo if p.amt > 0 else hi)
-        maint = abs(p.amt) * m * spec.maint_margin
+        maint = self.brackets[p.symbol].maint(p.amt * m)
         if p.isolated_wallet + self._unpnl(p, m) <= maint:
             self._liquidate(acct, [p], {(p.symbol, p.side): m}, b)
 
@@ -359,7 +359,7 @@ class Advance:
             lo, hi = ranges[p.symbol]
             spec = self.specs[p.symbol]
             m = worst[(p.symbol, p.side)] = spec.round_price(lo if p.amt > 0 else hi)
-            maint += abs(p.amt) * m * spec.maint_margin
+            maint += self.brackets[p.symbol].maint(p.amt * m)
         iso_wallet = sum((p.isolated_wallet for p in acct.live_positions() if acct.isolated(p.symbol)), ZERO)
         balance = acct.wallet - iso_wallet + sum((self._unpnl(p, worst[(p.symbol, p.side)]) for p in legs), ZERO)
         if balance <= maint:

@@ -28,11 +28,12 @@ import secrets
 from decimal import Decimal
 
 from .book import BookModel
+from .brackets import Brackets, bracket_table
 from .errors import VenueError, bad_param, missing
 from .filters import SymbolSpec
 from .params import client_id, flag, integer, limit, num, time_param
-from .records import (CONDITIONAL_TYPES, MAX_LEVERAGE, ONE, ZERO, Account, Order, Position,
-                      Stats, q8, s8)
+from .records import (CONDITIONAL_TYPES, ONE, ZERO, Account, Order, Position,
+                      Stats, norm, q8, s8)
 from .replay import Market
 from .advance import Advance
 from .algo import AlgoOrders
@@ -44,8 +45,9 @@ class Engine(AlgoOrders, Advance):
 
     def __init__(self, specs: dict[str, SymbolSpec], market: Market, book: BookModel,
                  maker_fee: Decimal = Decimal("0.0002"), taker_fee: Decimal = Decimal("0.0005"),
-                 eager: bool = False):
+                 eager: bool = False, brackets: dict[str, Brackets] | None = None):
         self.specs = specs
+        self.brackets = brackets or bracket_table(specs, None)
         self.eager = eager          # True: every advance is the full pass (the reference; slower)
         self.market = market
         self.book = book
@@ -104,7 +106,7 @@ class Engine(AlgoOrders, Advance):
             m = marks[p.symbol]
             un = self._unpnl(p, m)
             notional = abs(p.amt) * m
-            maint += notional * self.specs[p.symbol].maint_margin
+            maint += self.brackets[p.symbol].maint(notional)
             if acct.isolated(p.symbol):
                 iso_wallet += p.isolated_wallet
                 iso_un += un
@@ -195,6 +197,22 @@ class Engine(AlgoOrders, Advance):
                 raise VenueError(-2019)
         return need
 
+    def _check_max_position(self, acct: Account, symbol: str, side: str, pside: str, opening: Decimal,
+                            price: Decimal) -> None:
+        """-2027 when the leg after this order (plus the same leg's resting opening orders) would exceed the
+        notional cap the leverage's bracket allows."""
+        if opening <= 0:
+            return
+        amt = acct.pos(symbol, pside).amt
+        same_way = amt == 0 or (amt > 0) == (side == "BUY")
+        size = abs(amt) + opening if same_way else opening
+        size += sum((o.qty - o.executed for o in acct.open_orders.values()
+                     if o.symbol == symbol and o.position_side == pside and o.side == side and not o.closing),
+                    ZERO)
+        cap = self.brackets[symbol].max_notional(acct.settings[symbol].leverage)
+        if size * price > cap:
+            raise VenueError(-2027)
+
     def _place(self, acct: Account, params: dict, otype: str) -> tuple[Order, bool]:
         spec = self.spec(params.get("symbol"))
         symbol = spec.symbol
@@ -256,6 +274,7 @@ class Engine(AlgoOrders, Advance):
         est = ref_price
         if fills:
             est = max(ref_price, fills[-1][0]) if side == "BUY" else ref_price
+        self._check_max_position(acct, symbol, side, pside, opening, est)
         reserve = self._check_margin(acct, symbol, opening, est, now)
 
         order = Order(order_id=next(self._ids), client_id=cid, symbol=symbol, side=side,
@@ -473,14 +492,19 @@ class Engine(AlgoOrders, Advance):
         spec = self.spec(params.get("symbol"))
         if not params.get("leverage"):
             raise missing("leverage")
-        lev = integer(params, "leverage", lo=1, hi=MAX_LEVERAGE, code=-4028)
+        br = self.brackets[spec.symbol]
+        lev = integer(params, "leverage", lo=1, hi=br.max_leverage, code=-4028)   # the first tier's cap
+        cap = br.max_notional(lev)
+        for side in ("BOTH", "LONG", "SHORT"):
+            p = acct.positions.get((spec.symbol, side))
+            if p is not None and p.amt and abs(p.amt) * self.mark(spec.symbol) > cap:
+                raise VenueError(-2027)
         acct.settings[spec.symbol].leverage = lev
         for side in ("BOTH", "LONG", "SHORT"):
             p = acct.positions.get((spec.symbol, side))
             if p is not None:
                 self._touch(acct, p)
-        return {"leverage": lev, "maxNotionalValue": "1000000000" if lev <= 10 else str(max(50_000, 1_000_000_000 // (lev * lev))),
-                "symbol": spec.symbol}
+        return {"leverage": lev, "maxNotionalValue": norm(cap), "symbol": spec.symbol}
 
     def set_multi_assets(self, acct: Account, params: dict) -> dict:
         """Multi-Assets mode is answered and stored as Binance does; margin stays USDT-only either way."""
@@ -518,9 +542,11 @@ class Engine(AlgoOrders, Advance):
 
     # ---------------------------------------------------------------- views
     def liquidation_price(self, acct: Account, p: Position, marks: dict) -> Decimal:
+        """Binance's single-position formula with the bracket the liquidation notional falls in:
+        LP = (WB - TMM1 + UPNL1 + cum - side x Q x EP) / (Q x MMR - side x Q), WB the isolated wallet
+        (isolated) or the cross wallet with the other cross legs' unPnL - maintenance (docs/VENUE.md)."""
         if p.amt == 0:
             return ZERO
-        spec = self.specs[p.symbol]
         q = abs(p.amt)
         if acct.isolated(p.symbol):
             margin = p.isolated_wallet
@@ -530,12 +556,18 @@ class Engine(AlgoOrders, Advance):
                 if o is p or acct.isolated(o.symbol):
                     continue
                 m = marks[o.symbol]
-                s += self._unpnl(o, m) - abs(o.amt) * m * self.specs[o.symbol].maint_margin
+                s += self._unpnl(o, m) - self.brackets[o.symbol].maint(o.amt * m)
             iso = sum((x.isolated_wallet for x in acct.live_positions() if acct.isolated(x.symbol)), ZERO)
             margin = acct.wallet - iso + s
-        mmr = spec.maint_margin
-        if p.amt > 0:
-            lp = (p.entry - margin / q) / (ONE - mmr)
-        else:
-            lp = (p.entry + margin / q) / (ONE + mmr)
+        side = ONE if p.amt > 0 else -ONE
+        tiers = self.brackets[p.symbol].tiers
+        lp = None
+        for t in tiers:             # the tier whose notional range holds the liquidation notional
+            cand = (margin + t.cum - side * q * p.entry) / (q * t.mmr - side * q)
+            if t.floor <= q * cand < t.cap or (t is tiers[-1] and q * cand >= t.floor):
+                lp = cand
+                break
+        if lp is None:              # no self-consistent tier: use the position's current one
+            t = self.brackets[p.symbol].tier(q * marks.get(p.symbol, p.entry))
+            lp = (margin + t.cum - side * q * p.entry) / (q * t.mmr - side * q)
         return max(lp, ZERO)

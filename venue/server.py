@@ -20,6 +20,7 @@ from aiohttp import web
 from . import auth
 from .account_views import AccountViews
 from .admin import Admin
+from .other_markets import capital_config, other_exchange_info
 from .engine import Engine
 from .errors import VenueError, missing
 from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
@@ -90,6 +91,13 @@ class Venue(AccountViews):
             ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, _swap(e.set_position_mode)),
             ("POST", "/fapi/v1/leverage"): (SIGNED, _swap(e.set_leverage)),
             ("POST", "/fapi/v1/marginType"): (SIGNED, _swap(e.set_margin_type)),
+            ("GET", "/fapi/v1/leverageBracket"): (SIGNED, self.h_leverage_bracket),
+            # what a stock ccxt `binance` asks while loading markets (docs/VENUE.md "Other bots")
+            ("GET", "/api/v3/exchangeInfo"): (PUBLIC, lambda p, a: other_exchange_info(self.wall_ms())),
+            ("GET", "/dapi/v1/exchangeInfo"): (PUBLIC, lambda p, a: other_exchange_info(self.wall_ms())),
+            ("GET", "/sapi/v1/capital/config/getall"): (SIGNED, lambda p, a: capital_config(a)),
+            ("GET", "/sapi/v1/margin/allPairs"): (KEY, lambda p, a: []),
+            ("GET", "/sapi/v1/margin/isolated/allPairs"): (SIGNED, lambda p, a: []),
             ("GET", "/fapi/v1/multiAssetsMargin"): (SIGNED, lambda p, a: {"multiAssetsMargin": a.multi_assets}),
             ("POST", "/fapi/v1/multiAssetsMargin"): (SIGNED, _swap(e.set_multi_assets)),
             ("POST", "/fapi/v1/order"): (SIGNED, _swap(e.place_order)),
@@ -262,6 +270,12 @@ class Venue(AccountViews):
         if sym:
             return [self._spec(params)]
         return [self.engine.specs[s] for s in self.market.symbols]
+
+    def h_leverage_bracket(self, params, acct):
+        """One symbol or all, as a list of {symbol, brackets} (what the live API answers; its documentation
+        shows a bare object for one symbol)."""
+        specs = self._symbols(params)
+        return [self.engine.brackets[s.symbol].view() for s in specs]
 
     def h_exchange_info(self, params, acct):
         # serialised once (hundreds of symbols); only serverTime changes
