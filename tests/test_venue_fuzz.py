@@ -67,6 +67,9 @@ ENDPOINTS = [
     ("GET", "/fapi/v1/allAlgoOrders", SIGNED, {"symbol": BTC}, ["symbol"]),
     ("DELETE", "/fapi/v1/algoOpenOrders", SIGNED, {"symbol": BTC}, ["symbol"]),
     ("POST", "/fapi/v1/listenKey", KEY, {}, []),
+    ("GET", "/api/v3/exchangeInfo", PUBLIC, {}, ["symbol"]),
+    ("GET", "/sapi/v1/capital/config/getall", SIGNED, {}, ["recvWindow", "timestamp"]),
+    ("GET", "/sapi/v1/margin/isolated/allPairs", SIGNED, {}, ["recvWindow", "timestamp"]),
 ]
 
 PLAUSIBLE = ["BTCUSDT", "ETHUSDT", "BUY", "SELL", "LIMIT", "MARKET", "STOP_MARKET", "GTC", "IOC", "GTX", "true",
