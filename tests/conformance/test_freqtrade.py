@@ -21,7 +21,7 @@ from tests.plugins.venue import write_dataset
 from venue.recipes import freqtrade_exchange
 
 MIN = 60_000
-FUND_MIN, DROP_MIN = 3, 4
+FUND_MIN, DROP_MIN = 2, 3
 RUN_LIMIT_S = 6 * 60
 PAIRS = {"BTC/USDT:USDT": ("BTCUSDT", 50_000.0), "ETH/USDT:USDT": ("ETHUSDT", 2_500.0)}
 STRATEGY_DIR = Path(__file__).parent
