@@ -18,7 +18,8 @@ from .book import BookModel
 from .engine import Engine
 from .filters import SymbolSpec
 from .ratelimit import RateLimiter
-from .replay import FileSource, Market, MarketClock, SyntheticSource
+from .brackets import bracket_table
+from .replay import FileSource, Market, MarketClock, ShiftedSource, SyntheticSource, WallClock, wall_shift_ms
 from .server import Venue, make_socket
 
 DEFAULT_EXCHANGE_INFO = Path(__file__).with_name("exchange_info_default.json")
@@ -63,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default=None,
                    help="market start time, UTC date/datetime or epoch ms (default: synthetic "
                         f"{SYNTHETIC_START}; data: 30 days after the latest first bar)")
+    p.add_argument("--clock", choices=("market", "wall"), default="market",
+                   help="market (default): the replay's own clock at --speed, served times are market times; "
+                        "wall: --start maps to the wall clock now (whole days shifted), speed 1, every served "
+                        "time is real time - for bots that compare exchange times with their own clock")
+    p.add_argument("--brackets", type=Path, default=None,
+                   help="leverage brackets JSON (Binance's GET /fapi/v1/leverageBracket answer; default: "
+                        "DIR/exchange/leverageBracket-fapi.json with --data if present, else the built-in "
+                        "default table)")
     p.add_argument("--paused", action="store_true", help="start with the market clock paused")
     p.add_argument("--seed", type=int, default=0, help="synthetic data seed (default 0)")
     p.add_argument("--synthetic-days", type=int, default=180, help="synthetic data generated after --start "
@@ -80,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 5)")
     p.add_argument("--ban-seconds", type=int, default=120, help="418 ban length in seconds (default 120)")
     p.add_argument("--tick-ms", type=int, default=100, help="engine advance period in wall ms (default 100)")
+    p.add_argument("--admin-token", default=None,
+                   help="accept /_venue/ admin calls carrying this X-Venue-Admin-Token header whatever their "
+                        "Host (default: none; admin calls need a loopback Host)")
     p.add_argument("--full-advance", action="store_true",
                    help="advance every active symbol on every request (the reference the default, indexed "
                         "advance is tested against; same results, cost grows with the symbols)")
@@ -154,12 +166,25 @@ def setup(args) -> tuple[Venue, dict]:
         {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": limiter.orders_per_min},
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": limiter.orders_per_10s},
     ]
-    clock = MarketClock(start, args.speed, paused=args.paused)
+    if args.clock == "wall":
+        if args.paused or args.speed != 1.0:
+            raise SystemExit("[venue] --clock wall runs at speed 1 and cannot start paused")
+        clock = WallClock()
+        source = ShiftedSource(source, wall_shift_ms(start, clock.now_ms()))
+    else:
+        clock = MarketClock(start, args.speed, paused=args.paused)
     market = Market(source, clock, symbols)
+    bpath = args.brackets
+    if bpath is not None and not bpath.is_file():
+        raise SystemExit(f"[venue] --brackets {bpath}: no such file")
+    if bpath is None and args.data is not None:
+        bpath = args.data / "exchange" / "leverageBracket-fapi.json"
+    brackets = bracket_table(specs, bpath)
     book = BookModel(spread_bps=args.spread_bps, base_notional=args.depth_notional)
     engine = Engine(specs, market, book, maker_fee=args.maker_fee, taker_fee=args.taker_fee,
-                    eager=args.full_advance)
-    venue = Venue(engine, served, limiter, args.api_key, args.api_secret, args.balance, tick_ms=args.tick_ms)
+                    eager=args.full_advance, brackets=brackets)
+    venue = Venue(engine, served, limiter, args.api_key, args.api_secret, args.balance, tick_ms=args.tick_ms,
+                  admin_token=args.admin_token)
     if args.dual_side:
         engine.accounts[args.api_key].dual = True
     return venue, {"symbols": len(symbols)}
@@ -174,8 +199,8 @@ async def serve(args) -> None:
     await site.start()
     host, port = sock.getsockname()[:2]
     mt = dt.datetime.fromtimestamp(venue.clock.now_ms() / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    print(f"[venue] ready http://{host}:{port} symbols={info['symbols']} speed={args.speed} market_time={mt}",
-          flush=True)
+    print(f"[venue] ready http://{host}:{port} symbols={info['symbols']} speed={args.speed} market_time={mt}"
+          + (" clock=wall" if args.clock == "wall" else ""), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,6 +9,7 @@ import hmac
 from urllib.parse import parse_qsl
 
 from .errors import VenueError, missing
+from .params import SIGNATURE_RE, integer
 
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60000
@@ -29,14 +30,24 @@ def strip_signature(raw: str) -> tuple[str, str | None]:
 
 
 def parse_params(raw_query: str, raw_body: str) -> dict[str, str]:
+    """Query string and body as one dict. A parameter sent twice - twice in one part, or once in the query
+    and once in the body - is -1101, as Binance: the signature covers query + body as sent, so a re-split
+    of the same signed bytes must not verify into a different request."""
     params: dict[str, str] = {}
     for raw in (raw_query, raw_body):
         if raw:
             for k, v in parse_qsl(raw, keep_blank_values=True):
-                if k in params and params[k] != v:
+                if k in params:
                     raise VenueError(-1101)
                 params[k] = v
     return params
+
+
+def check_known(params: dict, allowed: frozenset) -> None:
+    """Unknown parameters on an order endpoint: -1104, as Binance ("read N parameter(s) but was sent M")."""
+    unknown = [k for k in params if k not in allowed]
+    if unknown:
+        raise VenueError(-1104, len(params) - len(unknown), len(params))
 
 
 def check_key(api_key: str | None, accounts: dict):
@@ -53,17 +64,8 @@ def verify_signed(raw_query: str, raw_body: str, params: dict, secret: str, serv
     ts = params.get("timestamp")
     if not ts:
         raise missing("timestamp")
-    try:
-        ts_i = int(ts)
-    except ValueError:
-        raise missing("timestamp")
-    rw = params.get("recvWindow")
-    try:
-        recv = int(rw) if rw else DEFAULT_RECV_WINDOW
-    except ValueError:
-        raise VenueError(-1130, "recvWindow")
-    if recv <= 0 or recv > MAX_RECV_WINDOW:
-        raise VenueError(-1130, "recvWindow")
+    ts_i = integer(params, "timestamp", lo=0, code=-1102)
+    recv = integer(params, "recvWindow", DEFAULT_RECV_WINDOW, lo=1, hi=MAX_RECV_WINDOW)
     if ts_i - server_ms > MAX_AHEAD_MS:
         raise VenueError(-1021, msg="Timestamp for this request was 1000ms ahead of the server's time.")
     if server_ms - ts_i > recv:
@@ -73,6 +75,8 @@ def verify_signed(raw_query: str, raw_body: str, params: dict, secret: str, serv
     sig = sig_q or sig_b
     if not sig:
         raise missing("signature")
+    if not SIGNATURE_RE.fullmatch(sig):       # also keeps non-ASCII out of compare_digest (TypeError)
+        raise VenueError(-1022)
     want = hmac.new(secret.encode(), (q + b).encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(want, sig.lower()):
         raise VenueError(-1022)

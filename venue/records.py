@@ -6,19 +6,15 @@ decimals).
 from __future__ import annotations
 
 import itertools
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from .errors import VenueError, bad_param, missing
 from .filters import SymbolSpec
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 Q8 = Decimal("0.00000001")
-NUM_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
-CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 CONDITIONAL_TYPES = ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET")
 MAX_LEVERAGE = 125
 DEFAULT_LEVERAGE = 20
@@ -30,27 +26,6 @@ def q8(x: Decimal) -> Decimal:
 
 def s8(x: Decimal) -> str:
     return f"{q8(x):.8f}"
-
-
-def num(params: dict, name: str, required: bool = True) -> Decimal | None:
-    v = params.get(name)
-    if v is None or v == "":
-        if required:
-            raise missing(name)
-        return None
-    if not NUM_RE.match(v):
-        raise VenueError(-1100, name, "^([0-9]{1,20})(\\.[0-9]{1,20})?$")
-    return Decimal(v)
-
-
-def flag(params: dict, name: str) -> bool | None:
-    v = params.get(name)
-    if v is None:
-        return None
-    lv = v.lower()
-    if lv not in ("true", "false"):
-        raise bad_param(name)
-    return lv == "true"
 
 
 def norm(x: Decimal) -> str:
@@ -326,6 +301,8 @@ class Account:
     algo_by_client: dict = field(default_factory=dict)     # clientAlgoId -> AlgoOrder
     trades: dict = field(default_factory=lambda: defaultdict(list))   # symbol -> [trade dict]
     income: list = field(default_factory=list)
+    label: str = "account-1"          # how stats name the account: never any character of the API key
+    multi_assets: bool = False        # multiAssetsMargin (answered and stored; margin stays USDT-only)
 
     def pos(self, symbol: str, side: str) -> Position:
         p = self.positions.get((symbol, side))

@@ -11,6 +11,7 @@ price jumps from C to the next bar's O (the data's real gap, usually zero).
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import math
 import time
@@ -80,6 +81,45 @@ class MarketClock:
     def state(self) -> dict:
         return {"market_time_ms": self.now_ms(), "wall_ms": self.wall_ms(), "speed": self.speed,
                 "paused": self.paused}
+
+
+class WallClock(MarketClock):
+    """`--clock wall`: market time IS the wall clock (speed 1, never paused or stepped); the replayed history
+    is re-stamped instead (ShiftedSource), so every time the venue serves is real time."""
+    wall = True
+
+    def __init__(self):
+        super().__init__(self.wall_ms(), 1.0, paused=False)
+
+    def now_ms(self) -> int:
+        return self.wall_ms()
+
+    def _fixed(self, *_a) -> None:
+        raise ValueError("the market clock follows the wall clock (--clock wall): it cannot be paused, "
+                         "stepped or sped up")
+
+    pause = resume = set_speed = step = set_time = _fixed
+
+
+class ShiftedSource:
+    """Another source's history moved `shift_ms` later (bars, funding). Whole days keep bars on their
+    interval boundaries and funding on 00/08/16 UTC."""
+
+    def __init__(self, source, shift_ms: int):
+        self.source, self.shift_ms = source, shift_ms
+
+    def symbols(self) -> list[str]:
+        return self.source.symbols()
+
+    def load(self, symbol: str) -> "Series":
+        s = self.source.load(symbol)
+        return dataclasses.replace(s, t=s.t + self.shift_ms, fund_t=s.fund_t + self.shift_ms)
+
+
+def wall_shift_ms(start_ms: int, now_ms: int) -> int:
+    """Whole days that bring `start_ms` to at most one day before `now_ms` (docs/VENUE.md "Wall-clock
+    replay"): the replay then begins at --start plus the time of day elapsed since."""
+    return (now_ms - start_ms) // DAY_MS * DAY_MS
 
 
 @dataclass

@@ -7,7 +7,7 @@ middlewares, and it lets rate limits, faults and auth run in one place, in Binan
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import contextlib
 import json
 import secrets
 import socket
@@ -19,9 +19,13 @@ from decimal import Decimal
 from aiohttp import web
 
 from . import auth
+from .account_views import AccountViews
+from .admin import Admin
+from .other_markets import capital_config, other_exchange_info
 from .engine import Engine
-from .records import ONE, ZERO, norm, s8
-from .errors import VenueError, bad_param, missing
+from .errors import VenueError, missing
+from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
+from .params import limit as params_limit
 from .faults import Faults
 from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
 from .replay import INTERVAL_MS
@@ -34,18 +38,9 @@ def _dumps(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-class Venue:
+class Venue(AccountViews):
     def __init__(self, engine: Engine, exchange_info: dict, limiter: RateLimiter, api_key: str,
-                 api_secret: str, balance: Decimal, tick_ms: int = 100):
+                 api_secret: str, balance: Decimal, tick_ms: int = 100, admin_token: str | None = None):
         self.engine = engine
         self.market = engine.market
         self.clock = engine.market.clock
@@ -61,6 +56,7 @@ class Venue:
         self._xinfo_parts = None
         engine.add_account(api_key, api_secret, balance)
         self.routes = self._routes()
+        self._admin = Admin(self, admin_token)
         self._ticker: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ plumbing
@@ -96,6 +92,15 @@ class Venue:
             ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, _swap(e.set_position_mode)),
             ("POST", "/fapi/v1/leverage"): (SIGNED, _swap(e.set_leverage)),
             ("POST", "/fapi/v1/marginType"): (SIGNED, _swap(e.set_margin_type)),
+            ("GET", "/fapi/v1/leverageBracket"): (SIGNED, self.h_leverage_bracket),
+            # what a stock ccxt `binance` asks while loading markets (docs/VENUE.md "Other bots")
+            ("GET", "/api/v3/exchangeInfo"): (PUBLIC, lambda p, a: other_exchange_info(self.wall_ms())),
+            ("GET", "/dapi/v1/exchangeInfo"): (PUBLIC, lambda p, a: other_exchange_info(self.wall_ms())),
+            ("GET", "/sapi/v1/capital/config/getall"): (SIGNED, lambda p, a: capital_config(a)),
+            ("GET", "/sapi/v1/margin/allPairs"): (KEY, lambda p, a: []),
+            ("GET", "/sapi/v1/margin/isolated/allPairs"): (SIGNED, lambda p, a: []),
+            ("GET", "/fapi/v1/multiAssetsMargin"): (SIGNED, lambda p, a: {"multiAssetsMargin": a.multi_assets}),
+            ("POST", "/fapi/v1/multiAssetsMargin"): (SIGNED, _swap(e.set_multi_assets)),
             ("POST", "/fapi/v1/order"): (SIGNED, _swap(e.place_order)),
             ("GET", "/fapi/v1/order"): (SIGNED, _swap(e.get_order)),
             ("DELETE", "/fapi/v1/order"): (SIGNED, _swap(e.cancel_order)),
@@ -155,14 +160,14 @@ class Venue:
         route = self.routes.get((method, path))
         latency, fault = self.faults.take(method, path)
         if latency:  # read the request first: a delayed request is delivered late, never lost (venue/faults.py)
-            await request.read()
+            with contextlib.suppress(web.HTTPRequestEntityTooLarge):  # _read_body answers 413 below
+                await request.read()
             await asyncio.sleep(latency / 1000)
         if fault is not None and fault.kind != "ambiguous":
             return await self._pre_fault(request, fault)
-        if route is None:
+        if route is None:              # JSON like every other answer: clients parse it, never an HTML page
             self.statuses[404] += 1
-            return web.Response(status=404, text="<html><body><h2>404 Not found</h2></body></html>",
-                                content_type="text/html")
+            return web.Response(status=404, content_type=JSON, body=_dumps(VenueError(-5000, path, method).body()))
         kind, handler = route
         ip = request.remote or "?"
         now_wall = self.wall_ms()
@@ -170,7 +175,7 @@ class Venue:
         order_ep = (method, path) in ORDER_ENDPOINTS
         try:
             raw_query = request.rel_url.raw_query_string
-            raw_body = (await request.read()).decode() if request.body_exists else ""
+            raw_body = await self._read_body(request)
             params = auth.parse_params(raw_query, raw_body)
             used = self.limiter.charge(ip, request_weight(method, path, params), now_wall)
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
@@ -179,6 +184,9 @@ class Venue:
                 acct = auth.check_key(request.headers.get("X-MBX-APIKEY"), self.engine.accounts)
                 if kind == SIGNED:
                     auth.verify_signed(raw_query, raw_body, params, acct.api_secret, now_wall)
+            allowed = ORDER_ENDPOINT_PARAMS.get((method, path))
+            if allowed is not None:
+                auth.check_known(params, allowed)
             if order_ep:
                 n10, n60 = self.limiter.count_order(acct.api_key, now_wall)
                 headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
@@ -205,6 +213,21 @@ class Venue:
         if fault is not None:          # ambiguous: executed above, now lose the answer
             return await self._lose_response(request, fault)
         return web.Response(status=status, body=body, headers=headers, content_type=JSON)
+
+    @staticmethod
+    async def _read_body(request: web.Request) -> str:
+        """The raw body as text. Over client_max_size (1 MiB): HTTP 413 with Binance's -1101-style JSON
+        error rather than aiohttp's exception; bytes that are not UTF-8: -1100 (illegal characters)."""
+        if not request.body_exists:  # (not can_read_body: a delay fault may have read the body already)
+            return ""
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise VenueError(-1101, msg="Request body too large.", http=413)
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise VenueError(-1100, msg="Illegal characters found in a parameter.")
 
     async def _pre_fault(self, request: web.Request, f) -> web.StreamResponse:
         self.statuses[f"fault:{f.kind}"] += 1
@@ -251,6 +274,12 @@ class Venue:
             return [self._spec(params)]
         return [self.engine.specs[s] for s in self.market.symbols]
 
+    def h_leverage_bracket(self, params, acct):
+        """One symbol or all, as a list of {symbol, brackets} (what the live API answers; its documentation
+        shows a bare object for one symbol)."""
+        specs = self._symbols(params)
+        return [self.engine.brackets[s.symbol].view() for s in specs]
+
     def h_exchange_info(self, params, acct):
         # serialised once (hundreds of symbols); only serverTime changes
         if self._xinfo_parts is None:
@@ -268,12 +297,8 @@ class Venue:
         if iv not in INTERVAL_MS:
             raise VenueError(-1120)
         ivms = INTERVAL_MS[iv]
-        limit = int(params.get("limit", 500))
-        if limit <= 0:
-            raise bad_param("limit")
-        limit = min(limit, 1500)
-        start = int(params["startTime"]) if params.get("startTime") else None
-        end = int(params["endTime"]) if params.get("endTime") else None
+        limit = params_limit(params, 500, 1500)
+        start, end = time_param(params, "startTime"), time_param(params, "endTime")
         now = self.clock.now_ms()
         align = 345_600_000 if iv == "1w" else 0      # weekly bars open on Monday 00:00 UTC
         rows = self.market.series(spec.symbol).klines(ivms, start, end, limit, now, align_ms=align)
@@ -303,9 +328,9 @@ class Venue:
 
     def h_funding_rate(self, params, acct):
         now = self.clock.now_ms()
-        limit = min(int(params.get("limit", 100)), 1000)
-        start = int(params["startTime"]) if params.get("startTime") else None
-        end = min(int(params["endTime"]), now) if params.get("endTime") else now
+        limit = params_limit(params, 100, 1000)
+        start, end = time_param(params, "startTime"), time_param(params, "endTime")
+        end = now if end is None else min(end, now)
         out = []
         for spec in self._symbols(params):
             for t, r in self.market.series(spec.symbol).funding_history(start, end, limit):
@@ -320,9 +345,7 @@ class Venue:
 
     def h_depth(self, params, acct):
         spec = self._spec(params)
-        limit = int(params.get("limit", 500))
-        if limit <= 0 or limit > 1000:
-            raise bad_param("limit")
+        limit = integer(params, "limit", 500, lo=1, hi=1000)
         now = self.clock.now_ms()
         mark = self.engine.mark(spec.symbol, now)
         book = self.engine.book
@@ -371,206 +394,13 @@ class Venue:
             return self._ticker_24h(self._spec(params), now)
         return [self._ticker_24h(s, now) for s in self._symbols(params)]
 
-    # ------------------------------------------------------------------ account views
-    def h_commission(self, params, acct):
-        spec = self._spec(params)
-        return {"symbol": spec.symbol, "makerCommissionRate": norm(self.engine.maker_fee),
-                "takerCommissionRate": norm(self.engine.taker_fee)}
-
-    def h_open_order(self, params, acct):
-        self.engine.sync(self.clock.now_ms())
-        o = self.engine.find_order(acct, params, -2013)
-        if not o.is_open:
-            raise VenueError(-2013)
-        return o.view(self.engine.specs[o.symbol])
-
-    def _asset_row(self, acct, s, now):
-        return {"accountAlias": "SgsRmYFzoCTiAuXq", "asset": "USDT", "balance": s8(s["wallet"]),
-                "crossWalletBalance": s8(s["cross_wallet"]), "crossUnPnl": s8(s["cross_un"]),
-                "availableBalance": s8(s["available"]), "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
-                "marginAvailable": True, "updateTime": acct.update_time or now}
-
-    def h_balance(self, params, acct):
-        now = self.clock.now_ms()
-        self.engine.sync(now)
-        s = self.engine.summary(acct, now)
-        rows = [self._asset_row(acct, s, now)]
-        for a in self.exchange_info.get("assets", []):
-            if a["asset"] != "USDT":
-                rows.append({"accountAlias": "SgsRmYFzoCTiAuXq", "asset": a["asset"], "balance": "0.00000000",
-                             "crossWalletBalance": "0.00000000", "crossUnPnl": "0.00000000",
-                             "availableBalance": "0.00000000", "maxWithdrawAmount": "0.00000000",
-                             "marginAvailable": True, "updateTime": 0})
-        return rows
-
-    def _legs(self, acct, symbols):
-        sides = ("LONG", "SHORT") if acct.dual else ("BOTH",)
-        for spec in symbols:
-            for side in sides:
-                yield spec, acct.positions.get((spec.symbol, side)) or _EmptyPos(spec.symbol, side)
-
-    def _pos_numbers(self, acct, spec, p, mark, marks):
-        lev = acct.settings[spec.symbol].leverage
-        un = (mark - p.entry) * p.amt if p.amt else ZERO
-        notional = p.amt * mark
-        iso = acct.isolated(spec.symbol)
-        im = abs(notional) / lev
-        maint = abs(notional) * spec.maint_margin
-        fee2 = 2 * self.engine.taker_fee
-        be = p.entry * (ONE + fee2) if p.amt > 0 else p.entry * (ONE - fee2) if p.amt < 0 else ZERO
-        liq = self.engine.liquidation_price(acct, p, marks) if p.amt else ZERO
-        oim = sum((o.reserved_margin for o in acct.open_orders.values()
-                   if o.symbol == spec.symbol and o.position_side == p.side), ZERO)
-        return dict(lev=lev, un=un, notional=notional, iso=iso, im=im, maint=maint, be=be, liq=liq, oim=oim)
-
-    def h_position_risk(self, params, acct, version):
-        now = self.clock.now_ms()
-        self.engine.sync(now)
-        if params.get("symbol"):
-            symbols = [self._spec(params)]
-        elif version == 3:
-            syms = {p.symbol for p in acct.live_positions()} | {o.symbol for o in acct.open_orders.values()}
-            symbols = [self.engine.specs[s] for s in self.market.symbols if s in syms]
-        else:
-            symbols = self._symbols(params)
-        marks = {p.symbol: self.engine.mark(p.symbol, now) for p in acct.live_positions()}
-        out = []
-        for spec, p in self._legs(acct, symbols):
-            if version == 3 and p.amt == 0 and not any(o.symbol == spec.symbol and o.position_side == p.side
-                                                         for o in acct.open_orders.values()):
-                continue
-            mark = marks.get(spec.symbol) or self.engine.mark(spec.symbol, now)
-            n = self._pos_numbers(acct, spec, p, mark, marks)
-            iso_margin = (p.isolated_wallet + n["un"]) if n["iso"] and p.amt else ZERO
-            if version == 2:
-                out.append({
-                    "symbol": spec.symbol, "positionAmt": spec.qty(p.amt), "entryPrice": _px8(p.entry),
-                    "breakEvenPrice": _px8(n["be"]), "markPrice": f"{mark:.8f}",
-                    "unRealizedProfit": s8(n["un"]), "liquidationPrice": _px8(n["liq"]),
-                    "leverage": str(n["lev"]), "maxNotionalValue": _max_notional(n["lev"]),
-                    "marginType": "isolated" if n["iso"] else "cross", "isolatedMargin": s8(iso_margin),
-                    "isAutoAddMargin": "false", "positionSide": p.side, "notional": s8(n["notional"]),
-                    "isolatedWallet": s8(p.isolated_wallet), "updateTime": p.update_time,
-                })
-            else:
-                out.append({
-                    "symbol": spec.symbol, "positionSide": p.side, "positionAmt": spec.qty(p.amt),
-                    "entryPrice": _px8(p.entry), "breakEvenPrice": _px8(n["be"]), "markPrice": f"{mark:.8f}",
-                    "unRealizedProfit": s8(n["un"]), "liquidationPrice": _px8(n["liq"]),
-                    "isolatedMargin": s8(iso_margin), "notional": s8(n["notional"]), "marginAsset": "USDT",
-                    "isolatedWallet": s8(p.isolated_wallet), "initialMargin": s8(n["im"] + n["oim"]),
-                    "maintMargin": s8(n["maint"]), "positionInitialMargin": s8(n["im"]),
-                    "openOrderInitialMargin": s8(n["oim"]), "adl": 0, "bidNotional": "0", "askNotional": "0",
-                    "updateTime": p.update_time,
-                })
-        return out
-
-    def h_account(self, params, acct, version):
-        now = self.clock.now_ms()
-        self.engine.sync(now)
-        s = self.engine.summary(acct, now)
-        im = s["position_im"] + s["order_im"]
-        asset = {"asset": "USDT", "walletBalance": s8(s["wallet"]), "unrealizedProfit": s8(s["unpnl"]),
-                 "marginBalance": s8(s["margin_balance"]), "maintMargin": s8(s["maint"]), "initialMargin": s8(im),
-                 "positionInitialMargin": s8(s["position_im"]), "openOrderInitialMargin": s8(s["order_im"]),
-                 "crossWalletBalance": s8(s["cross_wallet"]), "crossUnPnl": s8(s["cross_un"]),
-                 "availableBalance": s8(s["available"]),
-                 "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
-                 "marginAvailable": True, "updateTime": acct.update_time or now}
-        top = {"totalInitialMargin": s8(im), "totalMaintMargin": s8(s["maint"]),
-               "totalWalletBalance": s8(s["wallet"]), "totalUnrealizedProfit": s8(s["unpnl"]),
-               "totalMarginBalance": s8(s["margin_balance"]), "totalPositionInitialMargin": s8(s["position_im"]),
-               "totalOpenOrderInitialMargin": s8(s["order_im"]), "totalCrossWalletBalance": s8(s["cross_wallet"]),
-               "totalCrossUnPnl": s8(s["cross_un"]), "availableBalance": s8(s["available"]),
-               "maxWithdrawAmount": asset["maxWithdrawAmount"]}
-        marks = {p.symbol: self.engine.mark(p.symbol, now) for p in acct.live_positions()}
-        if version == 2:
-            positions = []
-            for spec, p in self._legs(acct, self._symbols({})):
-                mark = marks.get(spec.symbol) if p.amt else None
-                n = self._pos_numbers(acct, spec, p, mark or p.entry, marks) if p.amt else None
-                positions.append({
-                    "symbol": spec.symbol, "initialMargin": s8(n["im"] + n["oim"]) if n else "0",
-                    "maintMargin": s8(n["maint"]) if n else "0", "unrealizedProfit": s8(n["un"]) if n else "0.00000000",
-                    "positionInitialMargin": s8(n["im"]) if n else "0", "openOrderInitialMargin": s8(n["oim"]) if n else "0",
-                    "leverage": str(acct.settings[spec.symbol].leverage), "isolated": acct.isolated(spec.symbol),
-                    "entryPrice": _px8(p.entry), "breakEvenPrice": _px8(n["be"]) if n else "0.0",
-                    "maxNotional": _max_notional(acct.settings[spec.symbol].leverage), "bidNotional": "0",
-                    "askNotional": "0", "positionSide": p.side, "positionAmt": spec.qty(p.amt),
-                    "updateTime": p.update_time,
-                })
-            return {"feeTier": 0, "feeBurn": True, "canTrade": True, "canDeposit": True, "canWithdraw": True,
-                    "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1, **top,
-                    "assets": [asset], "positions": positions}
-        positions = []
-        for p in acct.live_positions():
-            spec = self.engine.specs[p.symbol]
-            n = self._pos_numbers(acct, spec, p, marks[p.symbol], marks)
-            positions.append({"symbol": p.symbol, "positionSide": p.side, "positionAmt": spec.qty(p.amt),
-                              "unrealizedProfit": s8(n["un"]),
-                              "isolatedMargin": s8(p.isolated_wallet + n["un"]) if n["iso"] else "0",
-                              "notional": s8(n["notional"]), "isolatedWallet": s8(p.isolated_wallet),
-                              "initialMargin": s8(n["im"]), "maintMargin": s8(n["maint"]),
-                              "updateTime": p.update_time})
-        return {**top, "assets": [asset], "positions": positions}
-
-    # ------------------------------------------------------------------ admin
+    # ------------------------------------------------------------------ admin (venue/admin.py validates)
     async def admin(self, request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
-            return web.json_response({"error": "admin API is loopback-only"}, status=403)
-        path, method = request.path, request.method
-        try:
-            body = await request.json() if request.can_read_body else {}
-        except json.JSONDecodeError:
-            return web.json_response({"error": "body must be JSON"}, status=400)
-        body = body or {}
-        try:
-            if path == "/_venue/stats" and method == "GET":
-                return web.json_response(self.stats_view())
-            if path == "/_venue/clock":
-                if method == "POST":
-                    self.clock_control(body)
-                now = self.clock.now_ms()
-                self.engine.sync(now)
-                return web.json_response(self.clock.state())
-            if path == "/_venue/faults":
-                if method == "POST":
-                    if "clock_skew_ms" in body:
-                        self.faults.clock_skew_ms = int(body.pop("clock_skew_ms"))
-                    if body:
-                        self.faults.add(body)
-                elif method == "DELETE":
-                    self.faults.clear()
-                return web.json_response(self.faults.view())
-            if path == "/_venue/account/deposit" and method == "POST":
-                acct = self.engine.accounts[body.get("api_key", self.api_key)]
-                self.engine.deposit(acct, Decimal(str(body["amount"])))
-                return web.json_response({"asset": "USDT", "balance": s8(acct.wallet)})
-            if path == "/_venue/reset" and method == "POST":
-                self.reset(body)
-                return web.json_response({"ok": True, **self.clock.state()})
-            if path == "/_venue/config" and method == "GET":
-                return web.json_response(self.config_view())
-        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
-            return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
-        return web.json_response({"error": f"unknown admin call {method} {path}"}, status=404)
+        return await self._admin.handle(request)
 
-    def clock_control(self, body: dict) -> None:
-        """Any of: {"pause": true} {"resume": true} {"speed": 60} {"step_ms": 3600000} {"to_ms": t}."""
-        if body.get("pause"):
-            self.clock.pause()
-        if "speed" in body:
-            self.clock.set_speed(float(body["speed"]))
-        if "step_ms" in body:
-            self.clock.step(int(body["step_ms"]))
-        if "to_ms" in body:
-            self.clock.set_time(int(body["to_ms"]))
-        if body.get("resume"):
-            self.clock.resume()
-
-    def reset(self, body: dict) -> None:
-        """Fresh account(s), stats, faults and rate-limit counters. Optional: balance, dual, clock
-        ({"start_ms", "speed", "paused"})."""
+    def reset(self, balance: Decimal | None = None, dual: bool = False, clock: tuple | None = None) -> None:
+        """Fresh account(s), stats, faults and rate-limit counters; `clock` = (start_ms or None for the
+        original start, speed or None to keep it, paused) restarts the market clock. Arguments are valid."""
         e = self.engine
         e.accounts.clear()
         e.stats.__init__()
@@ -578,13 +408,13 @@ class Venue:
         self.statuses.clear()
         self.faults.clear()
         self.limiter.reset()
-        if "start_ms" in body or "paused" in body or "speed" in body:
-            start = int(body.get("start_ms", self.start_market_ms))
-            self.clock.__init__(start, float(body.get("speed", self.clock.speed)), bool(body.get("paused", False)))
+        if clock is not None:
+            start, speed, paused = clock
+            self.clock.__init__(self.start_market_ms if start is None else start,
+                                self.clock.speed if speed is None else speed, paused)
         e.last_sync = self.clock.now_ms()
-        balance = Decimal(str(body.get("balance", self.balance)))
-        acct = e.add_account(self.api_key, self.api_secret, balance)
-        acct.dual = bool(body.get("dual", False))
+        acct = e.add_account(self.api_key, self.api_secret, self.balance if balance is None else balance)
+        acct.dual = dual
         e.reset_index()
 
     def stats_view(self) -> dict:
@@ -602,24 +432,6 @@ class Venue:
 def _swap(fn):
     """Engine methods take (account, params); route handlers are called (params, account)."""
     return lambda params, acct: fn(acct, params)
-
-
-class _EmptyPos:
-    """A flat leg for symbols never traded (without creating state for hundreds of symbols)."""
-    __slots__ = ("symbol", "side", "amt", "entry", "isolated_wallet", "update_time")
-
-    def __init__(self, symbol, side):
-        self.symbol, self.side = symbol, side
-        self.amt = self.entry = self.isolated_wallet = ZERO
-        self.update_time = 0
-
-
-def _px8(x: Decimal) -> str:
-    return "0.0" if not x else f"{x:.8f}".rstrip("0").rstrip(".") if "." in f"{x:.8f}" else f"{x:.8f}"
-
-
-def _max_notional(lev: int) -> str:
-    return str(max(50_000, 1_000_000_000 // (lev * lev)))
 
 
 def make_socket(host: str, port: int) -> socket.socket:

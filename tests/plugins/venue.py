@@ -70,14 +70,21 @@ class VenueHandle:
         self.port = int(base_url.rsplit(":", 1)[1])
 
     # -- admin API (/_venue/...) --
+    admin_token: str | None = None        # set when the venue was started with --admin-token
+
     def admin(self, method: str, path: str, json_body=None, timeout: float = 10.0):
+        """One admin call as the venue requires it (docs/VENUE.md "Admin API"): a JSON body with
+        `Content-Type: application/json`, the loopback Host urllib derives from base_url, and the admin
+        token header when one is set. A rejected call raises AssertionError with the venue's answer."""
         if not path.startswith("/"):
             path = "/" + path
         if not path.startswith("/_venue/"):
             path = "/_venue" + path
         data = None if json_body is None else json.dumps(json_body).encode()
-        req = urllib.request.Request(self.base_url + path, data=data, method=method.upper(),
-                                     headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if self.admin_token:
+            headers["X-Venue-Admin-Token"] = self.admin_token
+        req = urllib.request.Request(self.base_url + path, data=data, method=method.upper(), headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return json.loads(r.read() or b"null")
