@@ -69,7 +69,7 @@ class Grid:
         return INTERVAL_MS[self.interval]
 
     def bars_of(self, i: int) -> Any:
-        from core.indicators import Ohlc
+        from core.bars import Ohlc
 
         return Ohlc(self.open[i], self.high[i], self.low[i], self.close[i])
 

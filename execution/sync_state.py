@@ -2,8 +2,8 @@
 """hedge-sync_state: the truth about the account — NAV, peak, drawdown, positions, exposure — for every
 other process (docs/STATE_FILES.md, docs/v7.4_Risk_and_Methodology.md).
 
-    python -m execution.sync_state [--once] [--env-file PATH] [--config-dir DIR]
-    python execution/sync_state.py            # runbook 000 §3.1: one sync, then jq logs/state/risk.json
+    .venv/bin/python -m execution.sync_state [--once] [--env-file PATH] [--config-dir DIR]
+    .venv/bin/python execution/sync_state.py            # runbook 000 §3.1: one sync, then jq logs/state/risk.json
 
 Every `loop.sync_state_interval_seconds` (config/runtime.yaml) it reads balances, positions, marks and
 new userTrades, and publishes nav.json, positions.json, risk.json, synced_state.json, trade_log.json,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Preflight guard (runbook 000 §6): refuse to start unless the environment is mainnet + DRY_RUN, no testnet.
 
-    python scripts/assert_env_mainnet_dry_run.py [--env-file PATH] [--log-dir DIR] [--allow-live]
+    .venv/bin/python scripts/assert_env_mainnet_dry_run.py [--env-file PATH] [--log-dir DIR] [--allow-live]
 
 Exit 0: prints and appends to logs/system.log the audit line
         `[preflight] v7.4 mainnet + DRY_RUN=True testnet=False` (dev/local mode adds `base=...`).
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"  * {problem}", file=sys.stderr)
             log.error("[preflight] FAILED %s", problem)
-        print("Fix every line above, then run again: python scripts/assert_env_mainnet_dry_run.py",
+        print("Fix every line above, then run again: .venv/bin/python scripts/assert_env_mainnet_dry_run.py",
               file=sys.stderr)
         print(RULE, file=sys.stderr)
         return 1

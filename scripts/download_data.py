@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Download klines and funding for a candidate's symbols (seed 004 §1.4; docs/Production_Launch_SOP.md).
 
-    python scripts/download_data.py -c config/prod_candidate_R1.yaml [--out var/data] [--days 400]
+    .venv/bin/python scripts/download_data.py -c config/prod_candidate_R1.yaml [--out var/data] [--days 400]
         [--symbols BTCUSDT ...] [--env-file .env] [--no-progress] [--now-ms MS]
 
 Through python-binance (execution.exchange_utils: the configured BINANCE_BASE_URL — mainnet, or the local

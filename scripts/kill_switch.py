@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Kill switch, the operator command (docs/Runbook.md "Executor — kill switch").
 
-    python scripts/kill_switch.py on --reason "manual: investigating fills"   # engage (halts new risk at once)
-    python scripts/kill_switch.py off                                         # release
-    python scripts/kill_switch.py status                                      # print the file
+    .venv/bin/python scripts/kill_switch.py on --reason "manual: investigating fills"   # engage (halts new risk at once)
+    .venv/bin/python scripts/kill_switch.py off                                         # release
+    .venv/bin/python scripts/kill_switch.py status                                      # print the file
     [--env-file PATH] [--state-root DIR]
 
 It writes STATE_ROOT/kill_switch.json (docs/STATE_FILES.md). The executor reads the file every cycle and

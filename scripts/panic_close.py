@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Panic close (docs/Runbook.md "Executor — panic close"): flatten the whole book NOW.
 
-    python scripts/panic_close.py [--env-file PATH] [--symbols A B] [--no-kill-switch] [--json]
+    .venv/bin/python scripts/panic_close.py [--env-file PATH] [--symbols A B] [--no-kill-switch] [--json]
 
 1. engages the kill switch (so a running executor opens nothing new; skipped in DRY_RUN or with
    --no-kill-switch),

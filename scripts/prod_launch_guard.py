@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Launch guard (seed 004 §1.5, §2; docs/Production_Launch_SOP.md): ALLOW_LAUNCH or BLOCK_LAUNCH.
 
-    python scripts/prod_launch_guard.py --rules config/prod_scale_rules_R1.yaml [--data var/data]
+    .venv/bin/python scripts/prod_launch_guard.py --rules config/prod_scale_rules_R1.yaml [--data var/data]
         [--env-file .env] [--db reports/futures/live/trading.db] [--consistency reports/consistency/latest.json]
         [--state-root logs/state] [--allow-live] [--skip-api] [--now-ms MS]
 

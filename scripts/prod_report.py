@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Daily / weekly production report (seed 004 §3, §7; docs/Production_Launch_SOP.md).
 
-    python scripts/prod_report.py --daily|--weekly [--config config/prod_candidate_R1.yaml]
+    .venv/bin/python scripts/prod_report.py --daily|--weekly [--config config/prod_candidate_R1.yaml]
         [--rules config/prod_scale_rules_R1.yaml] [--db reports/futures/live/trading.db] [--state-root logs/state]
         [--source live|paper] [--out reports/prod_reports] [--assumed-funding-apr X] [--now-ms MS]
 

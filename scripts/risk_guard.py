@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Risk guard (seed 004 §3.3-§5; docs/Production_Launch_SOP.md): KEEP / SCALE_UP / REDUCE / PAUSE / FLATTEN_ALL.
 
-    python scripts/risk_guard.py --config config/prod_scale_rules_R1.yaml [--dry-run]
+    .venv/bin/python scripts/risk_guard.py --config config/prod_scale_rules_R1.yaml [--dry-run]
         [--db reports/futures/live/trading.db] [--state-root logs/state] [--source live|paper]
         [--out reports/risk_guard] [--assumed-funding-apr 0.01] [--stale-hours 2] [--now-ms MS]
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Parameter sweep through the backtest engine on Ray (docs/Backtest_Methodology.md).
 
-    python scripts/sweep.py --strategy ema_cross --grid fast=12,24,48 slow=96,192,288 \
+    .venv/bin/python scripts/sweep.py --strategy ema_cross --grid fast=12,24,48 slow=96,192,288 \
         --symbols BTCUSDT [--universe BTCUSDT,ETHUSDT --universe SOLUSDT] [--interval 1h] [--data DIR] \
         [--fee-bps 5 --slippage-bps 3 --funding] [--initial-cash 10000] [--start --end] \
         [--address ray://host:10001 | --local] [--num-cpus N] [--rank-by sharpe] [--top 10] [--out DIR]
 
 Every combination of the grid x every universe (default: --symbols as one universe) runs through
-`backtest.cli.run_universe` (the same engine as `python -m backtest run`). By default on a local Ray runtime
+`backtest.cli.run_universe` (the same engine as `.venv/bin/python -m backtest run`). By default on a local Ray runtime
 bound to 127.0.0.1 (nothing listens beyond loopback); `--address` joins a cluster; `--local` runs in this
 process without Ray. Writes OUT/results.csv and results.parquet (one row per combination and universe),
 OUT/best.json (the top configurations by --rank-by) and OUT/heatmap.png (the metric over the first two grid

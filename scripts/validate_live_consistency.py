@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Live/paper vs backtest replay (seed 004 §8, stage 0's signal consistency; docs/Production_Launch_SOP.md).
 
-    python scripts/validate_live_consistency.py [-c config/prod_candidate_R1.yaml] [--source paper|live]
+    .venv/bin/python scripts/validate_live_consistency.py [-c config/prod_candidate_R1.yaml] [--source paper|live]
         [--data var/data] [--db reports/futures/live/trading.db] [--start DATE] [--end DATE]
         [--config-dir config] [--out reports/consistency]
 

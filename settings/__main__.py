@@ -1,4 +1,4 @@
-"""`python -m settings check [--config-dir config] [--env-file .env] [--allow-live]`
+"""`.venv/bin/python -m settings check [--config-dir config] [--env-file .env] [--allow-live]`
 
 Validates every config file and the environment, then asks the safety gate (settings/safety_gate.py, the
 same decision the preflight script and every exchange client builder make) whether this environment may

@@ -103,18 +103,15 @@ def test_hedgectl_without_a_stack_says_how_to_start_one(stack):
 @needs_nginx
 @pytest.mark.timeout(300)
 def test_detached_stack_status_auth_crash_restart_and_stop(stack):
-    # an executor "lands": the stack picks it up, behind the preflight gate
-    (stack.root / "execution" / "executor.py").write_text(
-        "import time\nprint('[executor] stub loop', flush=True)\nwhile True:\n    time.sleep(1)\n")
+    # the whole system: venue, executor (behind the preflight gate), sync_state, dashboard, nginx
     proc = stack.run_local("--detach")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    assert "skipping hedge-sync_state: module execution.sync_state does not exist yet" in out
-    assert "skipping hedge-executor" not in out
+    assert "skipping" not in out
     assert f"dashboard: http://127.0.0.1:{stack.http_port}/ — login in {stack.root}/var/local-dashboard.credentials" in out
     user, password = stack.credentials()
     assert password not in out
-    for program in ("hedge-venue", "hedge-executor", "hedge-dashboard", "hedge-nginx"):
+    for program in ("hedge-venue", "hedge-executor", "hedge-sync_state", "hedge-dashboard", "hedge-nginx"):
         stack.wait_state(program, "RUNNING")
     assert "[preflight] v7.4 dev + DRY_RUN=True" in (stack.root / "logs" / "hedge-executor.out.log").read_text()
 
@@ -156,7 +153,7 @@ def test_detached_stack_status_auth_crash_restart_and_stop(stack):
     _, nginx_pid = stack.states()["hedge-nginx"]
     assert stack.ctl("restart", "hedge-nginx").returncode == 0
     stack.wait_state("hedge-nginx", "RUNNING", not_pid=nginx_pid)
-    assert "[executor] stub loop" in stack.ctl("tail", "hedge-executor").stdout
+    assert "[executor] START profile=dev" in stack.ctl("tail", "hedge-executor").stdout
     usage = stack.ctl("tail")
     assert usage.returncode == 2 and "hedge-venue" in usage.stderr and "hedge-nginx" in usage.stderr
 
@@ -195,7 +192,7 @@ def test_busy_port_refused_before_anything_starts(stack, which):
 @pytest.mark.parametrize("env_change, message", [
     ({}, "--mainnet needs ENV=mainnet (or prod) and DRY_RUN=1"),
     ({"ENV=dev": "ENV=mainnet", "DRY_RUN=1": "DRY_RUN=0",
-      "BINANCE_BASE_URL=http://127.0.0.1:": "BINANCE_BASE_URL=https://fapi.binance.com\n#"}, "PREFLIGHT FAILED"),
+      "BINANCE_BASE_URL=http://127.0.0.1:": "BINANCE_BASE_URL=https://fapi.binance.com\n#"}, "REFUSED by the preflight / safety gate"),
 ])
 def test_mainnet_stack_refused_unless_the_preflight_passes(stack, env_change, message):
     env_file = stack.root / ".env"

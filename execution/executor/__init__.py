@@ -1,4 +1,4 @@
-"""hedge-executor: decisions become orders (`python -m execution.executor --help`).
+"""hedge-executor: decisions become orders (`.venv/bin/python -m execution.executor --help`).
 
 Modules: cli (arguments, start), loop (the live loop), router (maker-first + TWAP), journal (orders.jsonl,
 written before every send), reconcile (start-up and per-cycle reconciliation), kill_switch (the file),

@@ -1,4 +1,4 @@
-"""`python -m execution.executor` command line (seed 003's style; docs/Runbook.md "Executor — start and stop").
+"""`.venv/bin/python -m execution.executor` command line (seed 003's style; docs/Runbook.md "Executor — start and stop").
 
     --profile dev|demo|prod   --dry-run (forces DRY_RUN on; nothing turns it off)   --dev-fast (short loop)
     --once | --cycles N (exit 0 after N)   --symbols A B   --interval S   --reduce-only   --leverage N
