@@ -18,8 +18,9 @@ def send_telegram(text: str, env: Any) -> str:
     if not token or not chat:
         return "not configured (FUTURES_TELEGRAM_BOT_TOKEN / FUTURES_TELEGRAM_CHAT_ID unset)"
     try:
-        import telegram
         from telegram.request import HTTPXRequest
+
+        import telegram
 
         kw = {"base_url": env.TELEGRAM_API_BASE.rstrip("/") + "/bot"} if env.TELEGRAM_API_BASE else {}
 

@@ -27,7 +27,7 @@ class Costs:
                 raise ValueError(f"{name} must be a fraction in [0, 0.1), got {v!r}")
 
     @classmethod
-    def from_bps(cls, fee_bps: float, slippage_bps: float, funding: bool = False) -> "Costs":
+    def from_bps(cls, fee_bps: float, slippage_bps: float, funding: bool = False) -> Costs:
         return cls(float(fee_bps) / 1e4, float(slippage_bps) / 1e4, bool(funding))
 
 

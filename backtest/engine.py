@@ -17,12 +17,13 @@ Equity is cash + q x close, marked at each bar's close.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from backtest.costs import Costs, fill_price
+from backtest.costs import Costs
 from backtest.metrics import summary_figures
 from core.strategies import targets_for_execution
 

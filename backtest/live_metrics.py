@@ -16,8 +16,9 @@ Definitions (UTC days; a day's NAV is the last NAV point of that day):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

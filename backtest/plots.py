@@ -2,8 +2,8 @@
 self-contained HTML (plotly, the library embedded: it opens without network)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 

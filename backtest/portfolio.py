@@ -26,9 +26,10 @@ that price with the fee; NAV = cash + sum of quantity x close, marked at each ba
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 

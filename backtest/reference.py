@@ -12,15 +12,16 @@ the tests prove both give the same fills.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from backtest.costs import Costs
 from backtest.engine import Book, SingleResult
-from core.cycle import CycleConfig, DecisionCycle
 from core.bars import Bar
+from core.cycle import CycleConfig, DecisionCycle
 from core.portfolio import NavPoint, PortfolioSnapshot, PositionLeg
 from settings.models import StrategyBlock
 

@@ -15,7 +15,8 @@ import itertools
 import json
 import math
 import os
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from backtest.cli import run_universe
 from backtest.costs import Costs

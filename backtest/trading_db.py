@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class TradingDB:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "TradingDB":
+    def __enter__(self) -> TradingDB:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import make_bars, pin_one_core  # noqa: E402
 from core.alpha import (  # noqa: E402
     RouterStats,
     TradeStats,
@@ -34,7 +35,6 @@ from core.alpha import (  # noqa: E402
     score_symbol,
     trend_score,
 )
-from benchmarks._common import make_bars, pin_one_core  # noqa: E402
 from core.bars import Ohlc  # noqa: E402
 from core.regimes import RegimeState, sizing_multiplier, vol_regime  # noqa: E402
 from core.screener import (  # noqa: E402

@@ -12,9 +12,10 @@ legs, trade-log merging. Pure: values in, values out (docs/v7.4_Risk_and_Methodo
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from core.portfolio import NavPoint, PositionLeg, float_or_none
 from core.risk.metrics import day_start_nav
@@ -208,7 +209,7 @@ class PeakState:
                 "circuit_tripped_at_ms": self.circuit_tripped_at_ms}
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> "PeakState":
+    def from_dict(cls, doc: Mapping[str, Any]) -> PeakState:
         """From a peak_state.json payload; BadReading when the peak is not a positive finite number."""
         peak = doc.get("peak_nav_usd")
         peak_d = None if peak is None else finite(peak, "peak_state.peak_nav_usd")

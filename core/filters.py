@@ -13,9 +13,10 @@ Conventions
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Union
 
 Number = Union[Decimal, int, str, float]
 
@@ -115,7 +116,7 @@ class SymbolFilters:
     status: str = "TRADING"
 
     @classmethod
-    def from_exchange_info(cls, symbol_dict: Mapping[str, Any]) -> "SymbolFilters":
+    def from_exchange_info(cls, symbol_dict: Mapping[str, Any]) -> SymbolFilters:
         """Build from one entry of `GET /fapi/v1/exchangeInfo` `symbols[]`."""
         by_type = {f.get("filterType"): f for f in symbol_dict.get("filters", ())}
         price = by_type.get("PRICE_FILTER", {})

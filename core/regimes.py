@@ -227,7 +227,7 @@ class RegimeState:
     @classmethod
     def start(
         cls, bar_ms: int = HOUR_MS, defaults: VolRegimeDefaults = VolRegimeDefaults(), min_returns: int | None = None
-    ) -> "RegimeState":
+    ) -> RegimeState:
         span_short, span_long = _spans(defaults, bar_ms)
         return cls(
             EwmaVolState.start(span_short),
@@ -244,7 +244,7 @@ class RegimeState:
         bar_ms: int = HOUR_MS,
         defaults: VolRegimeDefaults = VolRegimeDefaults(),
         min_returns: int | None = None,
-    ) -> "RegimeState":
+    ) -> RegimeState:
         """The state after folding `close` through `update`, built from batch results (`result` is the
         regime at the last bar)."""
         span_short, span_long = _spans(defaults, bar_ms)
@@ -264,7 +264,7 @@ class RegimeState:
         """The regime after the last bar folded (what `update` returned for it)."""
         return _result(self.short.value, self.long.value, self.n_returns, self.need, self.annualise, self.thresholds)
 
-    def update(self, close: float) -> tuple["RegimeState", VolRegimeResult]:
+    def update(self, close: float) -> tuple[RegimeState, VolRegimeResult]:
         short, vs = self.short.update(close)
         long, vl = self.long.update(close)
         valid = math.isfinite(close) and close > 0.0

@@ -17,9 +17,10 @@ The result carries every intermediate number and, when the order cannot be sent,
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.filters import ZERO, SymbolFilters, quantize_qty, to_decimal
 
@@ -86,7 +87,7 @@ def effective_per_trade_nav_pct(base_per_trade_nav_pct: Any, sizing_multiplier: 
     return to_decimal(base_per_trade_nav_pct) * to_decimal(sizing_multiplier)
 
 
-def per_trade_nav_pct(strategy_config: "StrategyConfig", tier: str, regime: str) -> tuple[Decimal, Decimal, Decimal]:
+def per_trade_nav_pct(strategy_config: StrategyConfig, tier: str, regime: str) -> tuple[Decimal, Decimal, Decimal]:
     """(base, multiplier, effective) for a tier and a vol regime."""
     base = to_decimal(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]
     mult = to_decimal(strategy_config.vol_regimes.sizing_multiplier(tier, regime))
@@ -96,9 +97,9 @@ def per_trade_nav_pct(strategy_config: "StrategyConfig", tier: str, regime: str)
 def target_leverage(
     symbol: str,
     *,
-    limits: "RiskLimits | None" = None,
-    universe: "PairsUniverse | None" = None,
-    profile: "Profile | None" = None,
+    limits: RiskLimits | None = None,
+    universe: PairsUniverse | None = None,
+    profile: Profile | None = None,
     strategy_leverage: Any = None,
 ) -> tuple[Decimal, int, dict[str, Decimal]]:
     """(sizing leverage, exchange leverage, candidates): the minimum of every configured bound.
@@ -134,12 +135,12 @@ def size_position(
     price: Any,
     filters: SymbolFilters,
     *,
-    strategy_config: "StrategyConfig",
+    strategy_config: StrategyConfig,
     regime: str,
     tier: str | None = None,
-    limits: "RiskLimits | None" = None,
-    universe: "PairsUniverse | None" = None,
-    profile: "Profile | None" = None,
+    limits: RiskLimits | None = None,
+    universe: PairsUniverse | None = None,
+    profile: Profile | None = None,
     strategy_leverage: Any = None,
     capital_per_trade: Any = None,
     cap_notional_usd: Any = None,

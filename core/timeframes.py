@@ -6,8 +6,8 @@ should spell it out again.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["MINUTE_MS", "HOUR_MS", "DAY_MS", "INTERVAL_MS", "interval_ms"]
 

@@ -21,9 +21,10 @@ partly filled slice, and the failed slice (attempt + 1), so `filled + remaining 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.filters import ZERO, SymbolFilters, is_multiple, quantize_price, to_decimal
 
@@ -54,7 +55,7 @@ class TwapConfigSnapshot:
     interval_seconds: float
 
     @classmethod
-    def of(cls, cfg: "TwapConfig") -> "TwapConfigSnapshot":
+    def of(cls, cfg: TwapConfig) -> TwapConfigSnapshot:
         return cls(bool(cfg.enabled), float(cfg.min_notional_usd), int(cfg.slices), float(cfg.interval_seconds))
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,7 +74,7 @@ class TwapSlice:
     config: TwapConfigSnapshot  # min_notional / slices / interval the plan was made with
     attempt: int = 1
 
-    def event(self, plan: "TwapPlan") -> dict[str, Any]:
+    def event(self, plan: TwapPlan) -> dict[str, Any]:
         """Fields for one `logs/execution/twap_events.jsonl` line."""
         return {
             "execution_style": plan.execution_style,
@@ -150,7 +151,7 @@ def plan_twap(
     parent_qty: Any,
     price: Any,
     filters: SymbolFilters,
-    cfg: "TwapConfig",
+    cfg: TwapConfig,
     gross_usd: Any = None,
     *,
     parent_id: str = "",

@@ -78,7 +78,7 @@ def build_payload(*, env: str, now: dt.datetime, nav: NavFigures, legs: list[Leg
     top = top_legs(legs)
     return {
         "env": env,
-        "timestamp": now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timestamp": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "nav": None if nav.nav_usd is None else round(nav.nav_usd, 2),
         "nav_24h_delta_abs": None if nav.delta_usd is None else round(nav.delta_usd, 2),
         "nav_24h_delta_pct": delta_pct,
@@ -98,7 +98,7 @@ def build_payload(*, env: str, now: dt.datetime, nav: NavFigures, legs: list[Leg
 def render_text(payload: dict[str, Any], tz: str = "UTC") -> str:
     """The message as docs/Telemetry_Format.md §1 lays it out."""
     zone = ZoneInfo(tz)
-    when = dt.datetime.strptime(payload["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    when = dt.datetime.strptime(payload["timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     local = when.astimezone(zone)
     lines = [f"HEDGE — 8h Update ({payload['env']})", f"Time: {local:%Y-%m-%d %H:%M} {local.tzname()}", ""]
     nav, d_abs, d_pct = payload["nav"], payload["nav_24h_delta_abs"], payload["nav_24h_delta_pct"]

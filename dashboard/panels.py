@@ -36,7 +36,7 @@ def pct(x: float | None, signed: bool = False, digits: int = 2) -> str:
 def when(ms: Any) -> str:
     if not isinstance(ms, int) or isinstance(ms, bool):
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def source_note(src: Source) -> None:

@@ -7,7 +7,8 @@ ExchangeError. The caller (sync_state) keeps the last good values on either.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from core.account import AccountReading, BadReading, check_leg, finite, make_reading
 from execution.exchange import ExchangeAdapter, UserTrade

@@ -20,7 +20,8 @@ import os
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("hedge.sync_state")
 
@@ -46,7 +47,7 @@ class FirestoreMirror:
         self.dropped_points = 0
         self.sent_docs = 0
         self.sent_points = 0
-        self.degraded_since: Optional[float] = None
+        self.degraded_since: float | None = None
         self.last_error = ""
         self._client: Any = None
         self._thread = threading.Thread(target=self._run, name="firestore-mirror", daemon=True)
@@ -177,7 +178,7 @@ def _clean(doc: dict) -> dict:
     return fix(doc)
 
 
-def mirror_from_settings(settings: Any, **kwargs: Any) -> Optional[FirestoreMirror]:
+def mirror_from_settings(settings: Any, **kwargs: Any) -> FirestoreMirror | None:
     """A mirror when FIRESTORE_PROJECT is set (else None: the mirror is optional). The client is built in
     the worker thread, so missing credentials degrade the mirror instead of failing the process."""
     project = getattr(settings, "FIRESTORE_PROJECT", "")

@@ -12,10 +12,11 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.account import BadReading, PeakState, recover_peak
 from core.portfolio import NavPoint

@@ -17,23 +17,32 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # runbook 000 runs it as a plain script from the repo root
     sys.path.insert(0, str(REPO_ROOT))
 
 from core.account import (  # noqa: E402
-    AccountReading, BadReading, PeakState, advance_peak, last_trade_ids, legs_payload, merge_trades,
-    nav_figures, nav_log_keep, needs_confirmation, track_circuit,
+    AccountReading,
+    BadReading,
+    PeakState,
+    advance_peak,
+    last_trade_ids,
+    legs_payload,
+    merge_trades,
+    nav_figures,
+    nav_log_keep,
+    needs_confirmation,
+    track_circuit,
 )
 from core.portfolio import PortfolioSnapshot  # noqa: E402
 from core.risk.state import to_risk_state  # noqa: E402
@@ -41,7 +50,11 @@ from execution import state_store as ss  # noqa: E402
 from execution.account_reader import read_account, read_new_trades  # noqa: E402
 from execution.exchange import RetryPolicy  # noqa: E402
 from execution.nav_store import (  # noqa: E402
-    PEAK_FILE, NavLog, load_peak, peak_lock, recover_peak_state, save_peak,
+    NavLog,
+    load_peak,
+    peak_lock,
+    recover_peak_state,
+    save_peak,
 )
 
 log = logging.getLogger("hedge.sync_state")
@@ -59,10 +72,10 @@ RETRY_POLICY = RetryPolicy(max_attempts=2, base_delay_s=0.25, max_delay_s=1.0, m
 @dataclass
 class Published:
     """The last good figures, re-published with `stale` when a cycle cannot produce new ones."""
-    nav: Optional[dict] = None
-    positions: Optional[dict] = None
-    risk: Optional[dict] = None
-    synced_state: Optional[dict] = None
+    nav: dict | None = None
+    positions: dict | None = None
+    risk: dict | None = None
+    synced_state: dict | None = None
 
 
 class SyncState:
@@ -81,7 +94,7 @@ class SyncState:
         self.fresh_cycles = 0
         self._time_synced = False
         self._backwards = 0
-        self._pending_nav: Optional[Decimal] = None  # a NAV jump held until a second read confirms it
+        self._pending_nav: Decimal | None = None  # a NAV jump held until a second read confirms it
         self._trades: list[dict] = []
         self._cursors: dict[str, int] = {}
 
@@ -280,7 +293,7 @@ def _resolve(path: Path) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def preflight_gate(env_file: Optional[Path]) -> tuple[Any, list[str]]:
+def preflight_gate(env_file: Path | None) -> tuple[Any, list[str]]:
     """(settings, problems): the one safety gate (settings.safety_gate), as every process asks it.
 
     An empty list means the environment may start.
@@ -291,7 +304,7 @@ def preflight_gate(env_file: Optional[Path]) -> tuple[Any, list[str]]:
     return verdict.settings, list(verdict.problems)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--once", action="store_true", help="publish once and exit")
     parser.add_argument("--env-file", default=".env", help="env file (default .env in the repo root)")
@@ -304,9 +317,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         for p in problems:
             print(f"[sync_state] preflight refused: {p}", file=sys.stderr)
         return 1
+    from execution.log_setup import setup_logging
     from settings.errors import ConfigError
     from settings.loader import load_config
-    from execution.log_setup import setup_logging
 
     setup_logging("sync_state", _resolve(Path(settings.LOG_DIR)), settings=settings)
     try:

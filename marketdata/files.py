@@ -17,15 +17,14 @@ import gzip
 import os
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from core.timeframes import INTERVAL_MS
-
 from execution.state_store import atomic_write_bytes
 
 __all__ = [
@@ -76,7 +75,7 @@ def _frozen_array(values, dtype) -> np.ndarray:
 
 
 def _fmt_ms(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,7 +132,7 @@ class Klines:
     def interval_ms(self) -> int:
         return INTERVAL_MS[self.interval]
 
-    def slice(self, start: int | None = None, stop: int | None = None) -> "Klines":
+    def slice(self, start: int | None = None, stop: int | None = None) -> Klines:
         """Bars `start:stop` by position (Python slice semantics); arrays are views, no copy."""
         s = builtins.slice(start, stop)
         return Klines(

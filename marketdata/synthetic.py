@@ -30,15 +30,14 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from core.timeframes import HOUR_MS, MINUTE_MS
 from execution.state_store import atomic_write_bytes
-
 from marketdata.files import (
     INTERVAL_MS,
     Funding,
@@ -340,7 +339,7 @@ def _to_ms(start: int | str | dt.datetime) -> int:
         start = dt.datetime.fromisoformat(start)
     if isinstance(start, dt.datetime):
         if start.tzinfo is None:
-            start = start.replace(tzinfo=dt.timezone.utc)
+            start = start.replace(tzinfo=dt.UTC)
         return int(round(start.timestamp() * 1000))
     raise MarketDataError(f"cannot interpret start {start!r}")
 

@@ -13,17 +13,16 @@ import argparse
 import base64
 import json
 import logging
-import urllib.error
-import urllib.request
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from execution.exchange_utils import build_adapter  # noqa: E402
 from settings.env import load_env  # noqa: E402
-
 
 STACK = Path(__file__).resolve().parents[1] / "var" / "supervisor" / "stack.json"
 

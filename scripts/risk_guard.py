@@ -16,12 +16,12 @@ or failed: the decision file says so — close positions by hand, SOP §5.1).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -29,7 +29,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from backtest.alerts import send_telegram  # noqa: E402
 from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
-from backtest.live_metrics import DAY_MS, daily_metrics, decide  # noqa: E402
+from backtest.live_metrics import daily_metrics, decide  # noqa: E402
 from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
 from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot  # noqa: E402
 from settings.env import load_env  # noqa: E402

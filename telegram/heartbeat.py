@@ -166,16 +166,16 @@ def collect(settings, firestore_timeout_s: float) -> dict:
         warnings.append(f"Firestore not used: {why_fs}")
     trades = [(t["symbol"], num(t.get("realized_pnl_usd")) or 0.0) for t in trade_rows(view, 5)[0]]
     reserve = num(view.data("nav").get("reserve_btc"))
-    return build_payload(env=settings.ENV, now=dt.datetime.now(dt.timezone.utc), nav=nav, legs=legs,
+    return build_payload(env=settings.ENV, now=dt.datetime.now(dt.UTC), nav=nav, legs=legs,
                          trades=trades, reserve_btc=settings.RESERVE_BTC if reserve is None else reserve,
                          screener=view.data("screener") or None, kpis=kpis(settings), warnings=warnings)
 
 
 # ---------------------------------------------------------------------------------------------- sending
 async def _send(token: str, chat_id: str, text: str, api_base: str, timeout_s: float) -> int:
-    import telegram
     from telegram.request import HTTPXRequest
 
+    import telegram
     from settings.env import is_loopback_url
 
     base = (api_base.rstrip("/") if api_base else "https://api.telegram.org")

@@ -4,7 +4,6 @@ import json
 import math
 import subprocess
 import sys
-from decimal import Decimal
 
 import numpy as np
 import pytest

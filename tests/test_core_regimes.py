@@ -286,7 +286,7 @@ def test_to_intel_dict_contract():
 
 
 def _index_at(klines, iso: str) -> int:
-    ms = int(dt.datetime.fromisoformat(iso).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+    ms = int(dt.datetime.fromisoformat(iso).replace(tzinfo=dt.UTC).timestamp() * 1000)
     return int(np.searchsorted(klines.open_time_ms, ms))
 
 

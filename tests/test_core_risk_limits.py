@@ -9,7 +9,8 @@ import random
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.filters import SymbolFilters, parse_exchange_info
 from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg

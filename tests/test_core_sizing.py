@@ -2,7 +2,8 @@
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.filters import SymbolFilters, is_multiple
 from core.sizing import effective_per_trade_nav_pct, per_trade_nav_pct, qty_for_notional, size_position, target_leverage

@@ -3,13 +3,14 @@ import json
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from core.filters import SymbolFilters, is_multiple
 from core.portfolio import PositionLeg
 from core.sl_tp import (
-    PriceBar,
     ExitRule,
+    PriceBar,
     TpSlRegistry,
     get_rule,
     make_rule,

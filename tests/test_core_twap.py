@@ -3,7 +3,8 @@ import json
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.filters import SymbolFilters, is_multiple
 from core.twap import child_client_order_id, maker_price, plan_twap, remaining_plan, twap_lot

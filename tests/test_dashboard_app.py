@@ -1,7 +1,6 @@
 """The dashboard as Streamlit runs it (AppTest), panel by panel, on each fixture state (tests/state_fixtures.py)."""
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 

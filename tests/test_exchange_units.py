@@ -3,14 +3,15 @@ dry-run gate of the client, and the submit state machine driven by a scripted st
 import json
 import logging
 import random
-import time
 import re
+import time
 from decimal import Decimal as D
 
 import pytest
 import requests
-from hypothesis import given, settings, strategies as st
 from binance.exceptions import BinanceAPIException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.filters import SymbolFilters
 from execution.exchange import (

@@ -9,7 +9,16 @@ from decimal import Decimal
 import pytest
 
 from execution.executor import kill_switch as ks
-from tests.executor_support import FAST_ARGS, FAST_VENUE, REPO_ROOT, config_copy, proc_env, read_jsonl, run_executor, write_env
+from tests.executor_support import (
+    FAST_ARGS,
+    FAST_VENUE,
+    REPO_ROOT,
+    config_copy,
+    proc_env,
+    read_jsonl,
+    run_executor,
+    write_env,
+)
 
 FAST = FAST_ARGS
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-
 from execution.executor.ensemble import EnsembleSource
 from tests.executor_support import config_copy, read_jsonl, run_executor, write_env
 

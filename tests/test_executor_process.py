@@ -89,8 +89,9 @@ def test_live_orders_fill_and_journal_matches_positions(tmp_path, fast_venue):
     journal = read_jsonl(logs / "execution" / "orders.jsonl")
     fills = [e for e in journal if e["event"] == "fill"]
     assert fills, "no fill journaled"
-    from execution.executor.journal import positions_from_fills
     from decimal import Decimal
+
+    from execution.executor.journal import positions_from_fills
 
     implied = positions_from_fills(fills)
     client = fast_venue.client()

@@ -4,7 +4,8 @@ import json
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.filters import (
     FilterViolation,

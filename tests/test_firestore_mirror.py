@@ -52,7 +52,7 @@ class Emulator:
         self.port = 0
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         self.proc = subprocess.Popen(["node", "serve.js", str(self.port)], cwd=EMU_DIR, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         lines: queue.Queue = queue.Queue()

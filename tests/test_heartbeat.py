@@ -18,7 +18,7 @@ from tests.state_fixtures import build
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "telegram" / "heartbeat.py"
-NOW = dt.datetime(2025, 8, 22, 8, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 8, 22, 8, 0, tzinfo=dt.UTC)
 
 
 # ------------------------------------------------------------------------------------------ format (pure)

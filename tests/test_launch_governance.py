@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import numpy as np
 import pytest
 
-from backtest.live_metrics import DAY_MS, DayMetrics, band_of, daily_metrics, decide, metrics_as_of
+from backtest.live_metrics import DAY_MS, DayMetrics, band_of, decide, metrics_as_of
 from backtest.trading_db import TradingDB, sync_from_state
 from execution.state_store import append_event
 from settings.models import MetricBand

@@ -29,7 +29,7 @@ T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 
 
 def ms(text: str) -> int:
-    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def make_klines(n: int = 6, symbol: str = "BTCUSDT", interval: str = "1h", start: int = T0) -> Klines:
@@ -427,7 +427,7 @@ def test_resample_aggregates_and_drops_incomplete_buckets():
     daily = resample(make_klines(24 * 3, start=ms("2024-03-01 00:00")), "1d")
     assert list(daily.open_time_ms) == [ms("2024-03-01"), ms("2024-03-02"), ms("2024-03-03")]
     eight = resample(make_klines(24, start=ms("2024-03-01 00:00")), "8h")
-    assert [dt.datetime.fromtimestamp(t / 1000, dt.timezone.utc).hour for t in eight.open_time_ms] == [0, 8, 16]
+    assert [dt.datetime.fromtimestamp(t / 1000, dt.UTC).hour for t in eight.open_time_ms] == [0, 8, 16]
 
 
 def test_resample_rejects_finer_or_non_multiple_intervals():

@@ -6,7 +6,6 @@ fail when a name or a default changes on one side only.
 """
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import json
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import alpha, regimes, screener, sl_tp
+from core import alpha, regimes, sl_tp
 from settings.errors import FRACTION_HINT, ConfigError
 from settings.loader import load_config, load_file
 from settings.models import (

@@ -46,7 +46,7 @@ def test_snapshot_round_trip_carries_schema_version_written_at_and_writer(tmp_pa
     assert doc["writer"] == "sync_state"
     written = dt.datetime.fromisoformat(doc["written_at"].replace("Z", "+00:00"))
     assert written.tzinfo is not None and written.utcoffset() == dt.timedelta(0)
-    assert abs((dt.datetime.now(dt.timezone.utc) - written).total_seconds()) < 5
+    assert abs((dt.datetime.now(dt.UTC) - written).total_seconds()) < 5
     # the file itself is plain JSON that jq can read: payload keys at the top level
     assert json.loads(path.read_text())["risk"]["portfolio_dd_pct"] == 0.02
     assert ss.read_snapshot("risk.json", root=tmp_path) == doc  # the suffix is optional
@@ -114,7 +114,7 @@ class _Intent(BaseModel):
 
 
 def test_decimals_dataclasses_and_pydantic_models_serialize_sensibly(tmp_path):
-    at = dt.datetime(2025, 8, 22, 8, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2025, 8, 22, 8, 0, tzinfo=dt.UTC)
     fill = _Fill("BTCUSDT", Decimal("0.001"), 65000.5, at)
     intent = _Intent(symbol="ETHUSDT", qty=Decimal("0.042"), fills=[{"p": Decimal("1.10")}])
     ss.write_snapshot("positions", {"fill": fill, "intent": intent, "tags": {"b", "a"}, "path": Path("x/y")},

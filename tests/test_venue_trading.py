@@ -1,7 +1,6 @@
 """Trading against the venue with the real python-binance client: orders, rejections, modes, margin."""
-from decimal import Decimal as D
-
 import json
+from decimal import Decimal as D
 
 import pytest
 from binance.exceptions import BinanceAPIException

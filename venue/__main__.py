@@ -15,10 +15,10 @@ from pathlib import Path
 from aiohttp import web
 
 from .book import BookModel
+from .brackets import bracket_table
 from .engine import Engine
 from .filters import SymbolSpec
 from .ratelimit import RateLimiter
-from .brackets import bracket_table
 from .replay import FileSource, Market, MarketClock, ShiftedSource, SyntheticSource, WallClock, wall_shift_ms
 from .server import Venue, make_socket
 
@@ -32,7 +32,7 @@ def parse_time(text: str) -> int:
         return int(text)
     d = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if d.tzinfo is None:
-        d = d.replace(tzinfo=dt.timezone.utc)
+        d = d.replace(tzinfo=dt.UTC)
     return int(d.timestamp() * 1000)
 
 
@@ -198,7 +198,7 @@ async def serve(args) -> None:
     site = web.SockSite(runner, sock)
     await site.start()
     host, port = sock.getsockname()[:2]
-    mt = dt.datetime.fromtimestamp(venue.clock.now_ms() / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    mt = dt.datetime.fromtimestamp(venue.clock.now_ms() / 1000, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     print(f"[venue] ready http://{host}:{port} symbols={info['symbols']} speed={args.speed} market_time={mt}"
           + (" clock=wall" if args.clock == "wall" else ""), flush=True)
     stop = asyncio.Event()

@@ -114,7 +114,7 @@ def validate_fault_rule(rule: dict) -> None:
     """Types of a fault rule from the Fault record's own fields, so a new field is checked too."""
     if rule.get("kind") not in KINDS:
         raise AdminError(f"kind must be one of {list(KINDS)}")
-    fields = {f.name: str(f.type) for f in dataclasses.fields(Fault)} 
+    fields = {f.name: str(f.type) for f in dataclasses.fields(Fault)}
     for key, v in rule.items():
         t = fields.get(key)
         if t is None or key in ("id", "fired"):

@@ -27,16 +27,15 @@ import itertools
 import secrets
 from decimal import Decimal
 
+from .advance import Advance
+from .algo import AlgoOrders
 from .book import BookModel
 from .brackets import Brackets, bracket_table
 from .errors import VenueError, bad_param, missing
 from .filters import SymbolSpec
 from .params import client_id, flag, integer, limit, num, time_param
-from .records import (CONDITIONAL_TYPES, ONE, ZERO, Account, Order, Position,
-                      Stats, norm, q8, s8)
+from .records import CONDITIONAL_TYPES, ONE, ZERO, Account, Order, Position, Stats, norm, q8, s8
 from .replay import Market
-from .advance import Advance
-from .algo import AlgoOrders
 
 # ------------------------------------------------------------------------------------------ engine
 

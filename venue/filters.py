@@ -51,7 +51,7 @@ class SymbolSpec:
     max_num_algo_orders: int
 
     @classmethod
-    def from_exchange_info(cls, s: dict) -> "SymbolSpec":
+    def from_exchange_info(cls, s: dict) -> SymbolSpec:
         f = {x["filterType"]: x for x in s.get("filters", [])}
         pf = f.get("PRICE_FILTER", {})
         lot = f.get("LOT_SIZE", {})

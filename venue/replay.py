@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.timeframes import DAY_MS, INTERVAL_MS as CORE_INTERVAL_MS
+from core.timeframes import DAY_MS
+from core.timeframes import INTERVAL_MS as CORE_INTERVAL_MS
 
 # Hedge's interval table plus the two longer intervals Binance serves and Hedge never trades on.
 INTERVAL_MS = {**CORE_INTERVAL_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS}
@@ -111,7 +112,7 @@ class ShiftedSource:
     def symbols(self) -> list[str]:
         return self.source.symbols()
 
-    def load(self, symbol: str) -> "Series":
+    def load(self, symbol: str) -> Series:
         s = self.source.load(symbol)
         return dataclasses.replace(s, t=s.t + self.shift_ms, fund_t=s.fund_t + self.shift_ms)
 

@@ -21,12 +21,12 @@ from aiohttp import web
 from . import auth
 from .account_views import AccountViews
 from .admin import Admin
-from .other_markets import capital_config, other_exchange_info
 from .engine import Engine
 from .errors import VenueError, missing
+from .faults import Faults
+from .other_markets import capital_config, other_exchange_info
 from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
 from .params import limit as params_limit
-from .faults import Faults
 from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
 from .replay import INTERVAL_MS
 

@@ -22,8 +22,9 @@ dead band of `core.indicators.SIGN_DEADBAND`). `spec.warm(bars, params)` builds 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -118,7 +119,7 @@ def expand_targets(targets_valid: np.ndarray, valid: np.ndarray) -> np.ndarray:
 class StrategyStateLike(Protocol):
     target: float
 
-    def update(self, bar: Bar) -> tuple["StrategyStateLike", float]: ...
+    def update(self, bar: Bar) -> tuple[StrategyStateLike, float]: ...
 
 
 BatchFn = Callable[[Ohlc, dict, int], np.ndarray]

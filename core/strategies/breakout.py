@@ -60,7 +60,7 @@ class _Rules:
     target_atr_pct: float
 
     @classmethod
-    def of(cls, p: dict, bar_ms: int) -> "_Rules":
+    def of(cls, p: dict, bar_ms: int) -> _Rules:
         return cls(p["atr_mult"], hours_to_bars(p["time_stop_hours"], bar_ms), p["risk_mult"], p["enable_shorts"], p["target_atr_pct"])
 
     def size(self, close: float, atr_value: float) -> float:
@@ -131,7 +131,7 @@ class BreakoutState:
     pos: tuple = _FLAT
     target: float = 0.0
 
-    def update(self, bar: Bar) -> tuple["BreakoutState", float]:
+    def update(self, bar: Bar) -> tuple[BreakoutState, float]:
         if not (math.isfinite(bar.close) and math.isfinite(bar.high) and math.isfinite(bar.low)):
             return self, self.target
         channel, (upper, lower) = self.channel.update(bar.high, bar.low)

@@ -40,7 +40,7 @@ class EmaCrossState:
     count: int = 0
     target: float = 0.0
 
-    def update(self, bar: Bar) -> tuple["EmaCrossState", float]:
+    def update(self, bar: Bar) -> tuple[EmaCrossState, float]:
         close = bar.close
         if not math.isfinite(close):
             return self, self.target

@@ -9,8 +9,9 @@ caller's switch: these functions compute the targets either way.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -57,14 +58,14 @@ class EnsembleState:
     states: tuple[StrategyStateLike, ...]
 
     @classmethod
-    def start(cls, ensemble: EnsembleConfig, *, bar_ms: int = HOUR_MS) -> "EnsembleState":
+    def start(cls, ensemble: EnsembleConfig, *, bar_ms: int = HOUR_MS) -> EnsembleState:
         sleeves = tuple(ensemble.sleeves)
         return cls(sleeves, tuple(STRATEGIES[s.strategy].start(s.params, bar_ms=bar_ms) for s in sleeves))
 
     @classmethod
     def warm(
         cls, ensemble: EnsembleConfig, bars_by_symbol: Mapping[str, Any], *, bar_ms: int = HOUR_MS
-    ) -> "EnsembleState":
+    ) -> EnsembleState:
         """The state after folding each sleeve's symbol bars, built from batch results (see `StrategySpec.warm`)."""
         sleeves = tuple(ensemble.sleeves)
         return cls(sleeves, tuple(
@@ -81,7 +82,7 @@ class EnsembleState:
             out[sleeve.symbol] = out.get(sleeve.symbol, 0.0) + sleeve.weight * state.target
         return out
 
-    def update(self, bars: Mapping[str, Bar]) -> tuple["EnsembleState", dict[str, float]]:
+    def update(self, bars: Mapping[str, Bar]) -> tuple[EnsembleState, dict[str, float]]:
         """Advance every sleeve whose symbol has a new bar in `bars`; a symbol without one keeps its
         target (as a skipped bar). Returns the per-symbol weighted targets."""
         states = tuple(

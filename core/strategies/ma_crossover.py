@@ -115,7 +115,7 @@ class MaCrossoverState:
     extreme: float = _NAN
     target: float = 0.0
 
-    def update(self, bar: Bar) -> tuple["MaCrossoverState", float]:
+    def update(self, bar: Bar) -> tuple[MaCrossoverState, float]:
         close = bar.close
         if not math.isfinite(close):
             return self, self.target

@@ -68,7 +68,7 @@ class TsmomState:
     count: int = 0
     target: float = 0.0
 
-    def update(self, bar: Bar) -> tuple["TsmomState", float]:
+    def update(self, bar: Bar) -> tuple[TsmomState, float]:
         close = bar.close
         if not math.isfinite(close):
             return self, self.target

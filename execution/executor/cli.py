@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 DEV_FAST_INTERVAL_S = 2.0  # ~30 request weight per cycle: well inside Binance's 2400/min
 
@@ -42,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def env_or_exit_code(env_file: Optional[str]):
+def env_or_exit_code(env_file: str | None):
     """(EnvSettings, None) from `env_file` (absent default .env = the process environment only), or
     (None, 2) after printing the file, the variable and the reason. Shared by the operator scripts."""
     from settings.env import load_env
@@ -59,14 +58,14 @@ def env_or_exit_code(env_file: Optional[str]):
         return None, 2
 
 
-def _split_symbols(values: Optional[list[str]]) -> Optional[list[str]]:
+def _split_symbols(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     out = [s.strip().upper() for v in values for s in v.split(",") if s.strip()]
     return list(dict.fromkeys(out)) or None
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.cycles is not None and args.cycles < 1:
         print("--cycles must be >= 1", file=sys.stderr)

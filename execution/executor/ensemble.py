@@ -10,12 +10,13 @@ Entries go through `check_order` like the hybrid path's; closes too (they pass i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
-from core.filters import quantize_qty
 from core.bars import Bar
+from core.filters import quantize_qty
 from core.risk_limits import ProposedOrder
 from core.strategies.ensemble import EnsembleState
 

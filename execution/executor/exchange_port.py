@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from core.filters import SymbolFilters
 from core.portfolio import OpenOrder, PositionLeg
@@ -36,7 +37,7 @@ class GateRefused(RuntimeError):
 
 
 def open_gate(env: EnvSettings, *, dry_run: bool, allow_live: bool = False, timeout: float = 10.0,
-              recv_window_ms: int = 5000, **adapter_kwargs: Any) -> "ExchangePort":
+              recv_window_ms: int = 5000, **adapter_kwargs: Any) -> ExchangePort:
     """The one safety gate (settings.safety_gate, via build_adapter), then the port (docs/EXCHANGE.md).
 
     `dry_run` is what this process enforces (the env's DRY_RUN or'ed with --dry-run by the caller); the gate
@@ -79,7 +80,7 @@ class SendResult:
     executed_qty: Decimal = ZERO
     avg_price: Decimal = ZERO
     order_id: int = 0
-    code: Optional[int] = None
+    code: int | None = None
     reason: str = ""
 
 
@@ -139,10 +140,10 @@ class ExchangePort:
     def filters(self, refresh: bool = False) -> dict[str, SymbolFilters]:
         return self.adapter.exchange_info(refresh=refresh)
 
-    def klines(self, symbol: str, interval: str, limit: int, start_ms: Optional[int] = None) -> list[Any]:
+    def klines(self, symbol: str, interval: str, limit: int, start_ms: int | None = None) -> list[Any]:
         return self.adapter.klines(symbol, interval, limit=limit, start_ms=start_ms)
 
-    def klines_many(self, wanted: list[tuple[str, str, int, Optional[int]]]) -> dict[str, Any]:
+    def klines_many(self, wanted: list[tuple[str, str, int, int | None]]) -> dict[str, Any]:
         """klines for many symbols at once: symbol -> [Kline] or the exception. Reads only, run on up to
         `read_workers` threads, each with its own client and adapter (an adapter is single-threaded) sharing
         this port's weight budget, so 300 symbols cost one round trip of wall time, not 300."""
@@ -155,7 +156,7 @@ class ExchangePort:
         futures = {w[0]: self._pool.submit(self._worker_klines, w) for w in wanted}
         return {s: f.result() for s, f in futures.items()}
 
-    def _worker_klines(self, w: tuple[str, str, int, Optional[int]]) -> Any:
+    def _worker_klines(self, w: tuple[str, str, int, int | None]) -> Any:
         adapter = getattr(self._local, "adapter", None)
         if adapter is None:
             adapter = self._local.adapter = self._clone_adapter()
@@ -165,7 +166,7 @@ class ExchangePort:
         return out
 
     @staticmethod
-    def _klines_or_error(adapter: Any, w: tuple[str, str, int, Optional[int]]) -> Any:
+    def _klines_or_error(adapter: Any, w: tuple[str, str, int, int | None]) -> Any:
         try:
             return adapter.klines(w[0], w[1], limit=w[2], start_ms=w[3])
         except Exception as e:  # noqa: BLE001 - the caller logs per symbol and goes on
@@ -201,7 +202,7 @@ class ExchangePort:
     def set_hedge_mode(self) -> Any:
         return self.adapter.set_position_mode(True)
 
-    def account(self, order_symbols: Optional[Iterable[str]] = None) -> AccountView:
+    def account(self, order_symbols: Iterable[str] | None = None) -> AccountView:
         """Balance + positions (weight 5 + 5) and open orders: of every symbol (weight 40) when
         `order_symbols` is None, else only of those symbols (weight 1 each; the executor's own unsettled
         orders - a cycle that has none costs nothing)."""
@@ -232,8 +233,8 @@ class ExchangePort:
         return make_client_order_id(intent_id, slice_index, revision)
 
     def submit(self, symbol: str, side: str, position_side: str, qty: Decimal, *, cid: str,
-               order_type: str = "MARKET", price: Optional[Decimal] = None, tif: Optional[str] = None,
-               reduce: bool = False, ref_price: Optional[Decimal] = None) -> SendResult:
+               order_type: str = "MARKET", price: Decimal | None = None, tif: str | None = None,
+               reduce: bool = False, ref_price: Decimal | None = None) -> SendResult:
         kw: dict[str, Any] = {"order_type": order_type, "client_order_id": cid, "reduce_only": reduce,
                               "position_side": position_side if self.hedge_mode() else None}
         if order_type == "LIMIT":
@@ -251,23 +252,23 @@ class ExchangePort:
             order_id=int(o.order_id or 0) if o is not None else 0,
             code=r.code, reason=r.reason)
 
-    def get_order(self, symbol: str, cid: str) -> Optional[OrderView]:
+    def get_order(self, symbol: str, cid: str) -> OrderView | None:
         o = self.adapter.get_order(symbol, client_order_id=cid)
         return _order_view(o) if o is not None else None
 
-    def cancel(self, symbol: str, cid: str) -> tuple[str, Optional[OrderView]]:
+    def cancel(self, symbol: str, cid: str) -> tuple[str, OrderView | None]:
         """('canceled'|'not_open'|'dry_run'|'rejected'|'unknown', the order's final state when known)."""
         r = self.adapter.cancel_order(symbol, client_order_id=cid)
         state = _order_view(r.order) if r.order is not None and r.order.status != "DRY_RUN" else None
         return (r.outcome.value if isinstance(r.outcome, CancelOutcome) else str(r.outcome)), state
 
-    def open_orders(self, symbol: Optional[str] = None) -> list[OrderView]:
+    def open_orders(self, symbol: str | None = None) -> list[OrderView]:
         return [_order_view(o) for o in self.adapter.open_orders(symbol)]
 
     def cancel_all(self, symbol: str) -> str:
         return self.adapter.cancel_all(symbol).outcome.value
 
-    def open_protective(self, symbol: Optional[str] = None) -> list[Any]:
+    def open_protective(self, symbol: str | None = None) -> list[Any]:
         return self.adapter.open_protective_orders(symbol)
 
     def cancel_all_protective(self, symbol: str) -> str:
@@ -282,7 +283,7 @@ class ExchangePort:
     def cancel_protective(self, symbol: str, client_algo_id: str) -> str:
         return self.adapter.cancel_protective_order(symbol, client_algo_id=client_algo_id).outcome.value
 
-    def user_trades(self, symbol: str, start_ms: Optional[int] = None, limit: int = 1000) -> list[Fill]:
+    def user_trades(self, symbol: str, start_ms: int | None = None, limit: int = 1000) -> list[Fill]:
         return [Fill(t.symbol, int(t.trade_id), int(t.order_id), t.side, t.position_side, t.price, t.qty,
                      t.realized_pnl, t.commission, bool(t.maker), int(t.time_ms))
                 for t in self.adapter.user_trades(symbol, start_ms=start_ms, limit=limit)]

@@ -20,10 +20,11 @@ Events (one JSON object per line, `event` says which):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from execution.state_store import append_event, read_events
 
@@ -67,8 +68,8 @@ class IntentState:
 @dataclass
 class SendState:
     record: dict[str, Any]
-    result: Optional[dict[str, Any]] = None
-    final: Optional[dict[str, Any]] = None
+    result: dict[str, Any] | None = None
+    final: dict[str, Any] | None = None
 
     @property
     def client_order_id(self) -> str:
@@ -148,7 +149,7 @@ class Journal:
                 self.last_fill_ms[e["symbol"]] = max(self.last_fill_ms.get(e["symbol"], 0), int(e["time_ms"]))
 
     # ------------------------------------------------------------------ writing
-    def append(self, record: dict[str, Any], *, fsync: Optional[bool] = None) -> None:
+    def append(self, record: dict[str, Any], *, fsync: bool | None = None) -> None:
         append_event(self.path, record, fsync=self.fsync if fsync is None else fsync)
         self._apply(record)
 

@@ -10,7 +10,7 @@ import getpass
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from execution.state_store import read_snapshot, snapshot_path, utc_now_iso, write_snapshot
 
@@ -21,7 +21,7 @@ NAME = "kill_switch"
 class KillSwitch:
     active: bool
     reason: str = ""
-    since: Optional[str] = None
+    since: str | None = None
     by: str = ""
     error: str = ""  # the file exists but cannot be read: treated as ENGAGED (fail safe)
 
@@ -45,13 +45,13 @@ def read(root: Path) -> KillSwitch:
     return KillSwitch(active, str(doc.get("reason", "")), doc.get("since"), str(doc.get("by", "")))
 
 
-def engage(root: Path, reason: str, by: Optional[str] = None) -> KillSwitch:
+def engage(root: Path, reason: str, by: str | None = None) -> KillSwitch:
     ks = KillSwitch(True, reason, utc_now_iso(), by or _who())
     write_snapshot(NAME, ks.to_dict(), root=root, writer="kill_switch")
     return ks
 
 
-def release(root: Path, by: Optional[str] = None, reason: str = "released") -> KillSwitch:
+def release(root: Path, by: str | None = None, reason: str = "released") -> KillSwitch:
     ks = KillSwitch(False, reason, utc_now_iso(), by or _who())
     write_snapshot(NAME, ks.to_dict(), root=root, writer="kill_switch")
     return ks

@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
 from core import sl_tp
 from core.alpha import TradeStats
-from core.cycle import CycleConfig, DecisionCycle, SymbolInputs
 from core.bars import Bar
+from core.cycle import CycleConfig, DecisionCycle, SymbolInputs
 from core.portfolio import NavPoint, PortfolioSnapshot
 from core.risk_limits import ProposedOrder, RiskContext
 from core.screener import format_breadcrumb, format_cycle_summary
@@ -33,8 +33,8 @@ from execution.log_setup import format_breadcrumb as crumb
 from execution.state_store import SnapshotReader, tail_events
 
 from . import kill_switch as ks
-from .exchange_port import ExchangePort
 from .ensemble import EnsembleSource
+from .exchange_port import ExchangePort
 from .journal import Journal
 from .protective import Protector
 from .publish import Publisher
@@ -55,12 +55,12 @@ class Options:
     dry_run: bool = True
     interval_s: float = 60.0
     once: bool = False
-    cycles: Optional[int] = None
-    symbols: Optional[list[str]] = None
+    cycles: int | None = None
+    symbols: list[str] | None = None
     reduce_only: bool = False
-    leverage: Optional[int] = None
-    order_type: Optional[str] = None  # market | limit | None (maker-first per config)
-    tif: Optional[str] = None
+    leverage: int | None = None
+    order_type: str | None = None  # market | limit | None (maker-first per config)
+    tif: str | None = None
     nav_source: str = "sync_state"  # sync_state | account (dev/test only: NAV from this cycle's balance)
     resume_max_age_s: float = 900.0
 
@@ -96,15 +96,15 @@ class Executor:
         self.peak_reader = SnapshotReader("peak_state", root=self.state_root)
         self.symbols: list[str] = []
         self.source = cfg.runtime.executor.decision_source
-        self.ensemble: Optional[EnsembleSource] = None
+        self.ensemble: EnsembleSource | None = None
         self.filters: dict[str, Any] = {}
-        self.state: Optional[DecisionCycle] = None
+        self.state: DecisionCycle | None = None
         self.registry = sl_tp.TpSlRegistry()
         self.protector = Protector(port)
         self.cycle_no = 0
-        self.last_cycle_ms: Optional[int] = None
+        self.last_cycle_ms: int | None = None
         self.own_nav: list[NavPoint] = []
-        self.risk_ctx: Optional[RiskContext] = None
+        self.risk_ctx: RiskContext | None = None
         self.stop = False
         self.account_state = "NORMAL"
         self.last_error = ""
@@ -449,7 +449,7 @@ class Executor:
         return summary.attempted, summary.emitted
 
     def _intent(self, iid: str, o: ProposedOrder, price: Decimal, now_ms: int, *, source: str, reason: str,
-                hybrid: Optional[float] = None, signal: Optional[str] = None, urgent: bool = False) -> None:
+                hybrid: float | None = None, signal: str | None = None, urgent: bool = False) -> None:
         rec = {"intent_id": iid, "symbol": o.symbol, "side": o.side, "positionSide": o.position_side,
                "qty": str(o.qty), "intent": o.intent, "price": str(price), "gross_usd": float(o.qty * price),
                "source": source, "reason": reason, "urgent": urgent, "dry_run": self.port.dry_run}

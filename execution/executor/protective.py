@@ -9,7 +9,8 @@ after a restart gets the same ids (the adapter finds them and sends nothing); a 
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .exchange_port import ExchangePort
 

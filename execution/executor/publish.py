@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from core.alpha import hybrid_score
 from execution.state_store import utc_now_iso, write_snapshot
@@ -17,7 +18,7 @@ SIGNALS_KEPT = 200
 SCREENER_TAIL = 50
 
 
-def _f(x: Any) -> Optional[float]:
+def _f(x: Any) -> float | None:
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -47,7 +48,7 @@ class Publisher:
             log.error("[executor] STATE_WRITE %s failed: %s", name, e)
 
     # ------------------------------------------------------------------ per cycle
-    def decision(self, d: Any, *, funding_rate: Optional[float], basis: Optional[float], bar_close_ms: int) -> None:
+    def decision(self, d: Any, *, funding_rate: float | None, basis: float | None, bar_close_ms: int) -> None:
         rec = dict(d.intel)
         rec["hybrid_score_plain"] = plain_hybrid(d.hybrid)
         rec["vol_regime"] = d.regime.vol_regime
@@ -73,7 +74,7 @@ class Publisher:
 
     def health(self, *, ok: bool, symbols: list[str], message: str = "", error: str = "",
                kill_switch: dict[str, Any], reduce_only: bool, account_state: str, cycle: int,
-               last_cycle_ms: Optional[int], **extra: Any) -> None:
+               last_cycle_ms: int | None, **extra: Any) -> None:
         self._write("health", {
             "timestamp": utc_now_iso(), "ok": ok, "profile": self.profile, "symbols": symbols,
             "last_decisions": dict(self.last_decisions), "message": message, "error": error,

@@ -9,9 +9,10 @@ The policy, its scenarios and invariants are in docs/Reconciliation.md; this mod
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .exchange_port import ExchangePort
 from .journal import Journal, positions_from_fills

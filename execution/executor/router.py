@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from core.twap import maker_price, plan_twap
 from execution.state_store import append_event
@@ -48,7 +49,7 @@ class RouterSettings:
     max_wait_wall_s: float = 30.0  # a resting maker order is never waited on longer than this in wall time
 
     @classmethod
-    def from_config(cls, router: Any, order_type: Optional[str] = None, tif: Optional[str] = None) -> "RouterSettings":
+    def from_config(cls, router: Any, order_type: str | None = None, tif: str | None = None) -> RouterSettings:
         t = router.twap
         ot = (order_type or "").lower()
         return cls(maker_first=router.maker_first and ot != "market", maker_offset_bps=router.maker_offset_bps,
@@ -100,7 +101,7 @@ class Metrics:
                 "orders_sent": self.orders_sent, "orders_filled": self.orders_filled}
 
     @classmethod
-    def from_journal(cls, journal: Any) -> "Metrics":
+    def from_journal(cls, journal: Any) -> Metrics:
         """The figures of every order this executor ever journaled (router.json survives restarts)."""
         m = cls()
         for it in journal.intents.values():
@@ -154,7 +155,7 @@ class Router:
     # ------------------------------------------------------------------ parents
     def submit_parent(self, *, intent_id: str, symbol: str, side: str, position_side: str, intent: str,
                       qty: Decimal, price: Decimal, now_ms: int, urgent: bool = False, source: str = "hybrid",
-                      reason: str = "") -> Optional[IntentState]:
+                      reason: str = "") -> IntentState | None:
         """Journal an approved parent and run what is due now. A known intent id is never journaled twice."""
         if intent_id in self.journal.intents:
             xlog.info("[executor] INTENT_KNOWN %s (journaled before: not sent again)", intent_id)
@@ -182,7 +183,7 @@ class Router:
         self.tick(now_ms, only=intent_id)
         return it
 
-    def tick(self, now_ms: int, only: Optional[str] = None) -> int:
+    def tick(self, now_ms: int, only: str | None = None) -> int:
         """Send every child that is due at market time `now_ms`. Returns the number of children run."""
         ran = 0
         for it in list(self.journal.open_intents()):
@@ -265,8 +266,8 @@ class Router:
             log.warning("[router] book %s unavailable (%s)", symbol, e)
             return ZERO, ZERO
 
-    def _send(self, it: IntentState, sl: SliceState, qty: Decimal, otype: str, price: Optional[Decimal],
-              tif: Optional[str], mid: Decimal, style: str, reduce: bool) -> Optional[SendResult]:
+    def _send(self, it: IntentState, sl: SliceState, qty: Decimal, otype: str, price: Decimal | None,
+              tif: str | None, mid: Decimal, style: str, reduce: bool) -> SendResult | None:
         rec = it.record
         iid, symbol = it.intent_id, rec["symbol"]
         rev = sl.revisions
