@@ -283,12 +283,11 @@ def test_state_root_comes_from_settings_when_not_given(tmp_path, monkeypatch):
     assert ss.state_root(tmp_path) == tmp_path
 
 
-def _hammer_writer(root: str, ready, done, seconds: float, queue) -> None:
+def _hammer_writer(root: str, ready, done, count: int, queue) -> None:
     rng = random.Random(7)
     ready.wait(30)
     writes = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while writes < count:  # a fixed amount of work, not a rate: speed is for benchmarks/, not tests
         size = rng.choice((0, 10, 300, 4_000, 20_000, 150_000))  # crosses page and buffer sizes
         ss.write_snapshot("nav", {"seq": writes, "size": size, "blob": "x" * size}, root=root,
                           writer="hammer", fsync=writes % 8 == 0, indent=None if writes % 2 else 2)
@@ -321,22 +320,25 @@ def _hammer_reader(root: str, ready, done, queue) -> None:
     queue.put(("reader", (reads, torn, reader.warnings)))
 
 
+HAMMER_WRITES = 800
+
+
 def test_concurrent_writer_and_reader_processes_never_see_a_torn_snapshot(tmp_path):
     ss.write_snapshot("nav", {"seq": -1, "size": 0, "blob": ""}, root=tmp_path)
     ready, done, queue = SPAWN.Event(), SPAWN.Event(), SPAWN.Queue()
     procs = [
         SPAWN.Process(target=_hammer_reader, args=(str(tmp_path), ready, done, queue)),
-        SPAWN.Process(target=_hammer_writer, args=(str(tmp_path), ready, done, 3.0, queue)),
+        SPAWN.Process(target=_hammer_writer, args=(str(tmp_path), ready, done, HAMMER_WRITES, queue)),
     ]
     for p in procs:
         p.start()
-    results = dict(queue.get(timeout=60) for _ in procs)
+    results = dict(queue.get(timeout=120) for _ in procs)
     for p in procs:
         p.join(10)
         assert p.exitcode == 0
     reads, torn, warnings = results["reader"]
-    assert results["writer"] >= 1000, results  # thousands on any sane machine
-    assert reads >= 100, results
+    assert results["writer"] == HAMMER_WRITES, results
+    assert reads >= 20, results  # the reader ran alongside the writer
     assert torn == 0 and warnings == 0, results
     assert [p.name for p in tmp_path.iterdir()] == ["nav.json"]  # no temp files left
 
