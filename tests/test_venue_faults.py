@@ -96,7 +96,7 @@ def test_errors_that_did_not_execute(v):
 def test_fault_targeting_count_and_latency(v):
     c = v.client()
     v.fault(kind="error", status=503, method="POST", path=ORDER, count=2)
-    v.fault(kind="latency", path="/fapi/v1/time", latency_ms=250)
+    v.fault(kind="latency", path="/fapi/v1/time", latency_ms=1500)
     assert c.futures_ping() == {}                              # other paths unaffected
     for _ in range(2):
         with pytest.raises(BinanceAPIException):
@@ -104,14 +104,14 @@ def test_fault_targeting_count_and_latency(v):
     market_buy(c, "n-ok")                                       # the count is used up
     t0 = time.monotonic()
     c.futures_time()
-    assert time.monotonic() - t0 >= 0.25
+    assert time.monotonic() - t0 >= 1.5  # the delay is a behaviour: the answer cannot come before it
     faults = v.admin("GET", "/_venue/faults")
     assert [f["kind"] for f in faults["rules"]] == ["latency"]
     v.clear_faults()
     assert v.admin("GET", "/_venue/faults")["rules"] == []
     t0 = time.monotonic()
     c.futures_time()
-    assert time.monotonic() - t0 < 0.2
+    assert time.monotonic() - t0 < 1.5  # cleared: no delay added (a loose bound: only the rule's absence)
 
 
 def test_forced_throttle_ban_and_1021(v):
