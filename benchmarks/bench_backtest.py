@@ -175,7 +175,6 @@ def main() -> None:
     g = align({s: k for s, (k, _) in r1.items()}, {s: f for s, (_, f) in r1.items()})
     risk = risk_setup(REPO / "config", args.data)
     t_r1, res = best(lambda: run_portfolio(cand, g, risk), max(1, args.repeat // 2))
-    events = len({f.bar for f in res.fills})
     rows.append(("4. R1 ensemble, live core + check_order", f"3 x {len(g.time_ms):,} bars", ""))
     rows.append(("   fast path", f"{t_r1 * 1e3:8.2f} ms",
                  f"{len(res.fills)} fills, {sum(res.vetoes.values())} vetoes (live risk files)"))

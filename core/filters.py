@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from typing import Any, Union
+from typing import Any
 
-Number = Union[Decimal, int, str, float]
+Number = Decimal | int | str | float
 
 ZERO = Decimal(0)
 # Working precision for rounding arithmetic: far above any price/qty digits, so every step is exact

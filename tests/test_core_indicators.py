@@ -437,7 +437,6 @@ def test_a_nan_price_never_poisons_later_values():
     x = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 400)))
     x[200] = np.nan
     x[201] = np.inf
-    h, l = x * 1.01, x * 0.99
     for out in _all_outputs(x)[:-2]:
         assert np.all(np.isfinite(out[60:]))
     # at the skipped bar the output repeats the previous one, and the state is untouched

@@ -1,4 +1,5 @@
 """core.filters: parsing real exchangeInfo, quantization properties, filter checks with Binance codes."""
+import dataclasses
 import gzip
 import json
 from decimal import Decimal as D
@@ -76,7 +77,7 @@ def test_from_exchange_info_defaults_and_spot_name():
 
 
 def test_filters_are_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         BTC.tick_size = D("1")  # type: ignore[misc]
 
 
