@@ -82,7 +82,8 @@ class SyncState:
     """One sync cycle = read → check → compute → publish. The loop around it lives in `run()`."""
 
     def __init__(self, env: Any, cfg: Any, adapter: Any, root: Path, *, mirror: Any = None,
-                 monotonic: Callable[[], float] = time.monotonic, wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
         self.env, self.cfg, self.adapter, self.root = env, cfg, adapter, Path(root)
         self.mirror = mirror
         self._monotonic, self._wall_ms = monotonic, wall_ms
@@ -117,8 +118,8 @@ class SyncState:
                             and all(isinstance(t.get(k), int) and not isinstance(t.get(k), bool)
                                     for k in ("trade_id", "time_ms")) and isinstance(t.get("symbol"), str)]
         cursors = trades_doc.get("cursors")
-        self._cursors = {**last_trade_ids(self._trades),
-                         **({k: v for k, v in cursors.items() if isinstance(v, int)} if isinstance(cursors, dict) else {})}
+        saved = {k: v for k, v in cursors.items() if isinstance(v, int)} if isinstance(cursors, dict) else {}
+        self._cursors = {**last_trade_ids(self._trades), **saved}
         with peak_lock(self.root):
             state, problem = load_peak(self.root)
             if problem:

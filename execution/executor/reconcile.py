@@ -75,11 +75,11 @@ def sync_fills(port: ExchangePort, journal: Journal, symbols: Iterable[str], *, 
     """Append every userTrade newer than the journal's last fill of the symbol (by trade id: no double).
     Symbols the journal never traded are skipped unless `all_symbols` (then from one hour back)."""
     order_cids = journal.order_ids()
-    first_send = {}
+    first_send: dict[str, int] = {}
     for s in journal.sends.values():
-        t = int(s.record.get("t_ms") or 0)
+        sent_ms = int(s.record.get("t_ms") or 0)
         sym = s.record["symbol"]
-        first_send[sym] = min(first_send.get(sym, t), t)
+        first_send[sym] = min(first_send.get(sym, sent_ms), sent_ms)
     added = 0
     for sym in symbols:
         if sym not in first_send and sym not in journal.last_fill_ms and not all_symbols:
@@ -116,7 +116,8 @@ def reconcile_start(port: ExchangePort, journal: Journal, symbols: list[str], no
             if o.client_order_id.startswith(OUR_PREFIX):
                 port.cancel(o.symbol, o.client_order_id)
                 rep.orphans_cancelled.append(o.client_order_id)
-                log.warning("[executor] RECONCILE orphan %s %s cancelled (not in the journal)", o.symbol, o.client_order_id)
+                log.warning("[executor] RECONCILE orphan %s %s cancelled (not in the journal)",
+                            o.symbol, o.client_order_id)
             else:
                 rep.foreign_orders.append(o.client_order_id)
                 log.warning("[executor] RECONCILE foreign order %s %s left alone", o.symbol, o.client_order_id)
