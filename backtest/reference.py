@@ -40,7 +40,8 @@ def cycle_config_for(strategies: Mapping[str, tuple[str, Mapping[str, Any]]], in
 def _snapshot(now_ms: int, nav: float, symbol: str, qty: float, close: float) -> PortfolioSnapshot:
     legs = ()
     if qty != 0.0:
-        legs = (PositionLeg(symbol, "LONG" if qty > 0 else "SHORT", Decimal(repr(abs(float(qty)))), mark_price=Decimal(repr(float(close)))),)
+        legs = (PositionLeg(symbol, "LONG" if qty > 0 else "SHORT", Decimal(repr(abs(float(qty)))),
+                            mark_price=Decimal(repr(float(close)))),)
     return PortfolioSnapshot(now_ms, nav_history=(NavPoint(now_ms, Decimal(repr(float(nav)))),), positions=legs)
 
 

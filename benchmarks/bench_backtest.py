@@ -145,7 +145,8 @@ def main() -> None:
     rows.append(("   Hedge fast path", f"{t_ours * 1e3:8.2f} ms", f"final equity {eq_ours:.6f}"))
     rows.append(("   Hedge, first call, fresh process", f"{first * 1e3:8.2f} ms", ""))
     rows.append(("   plain numpy (vectorised)", f"{t_np * 1e3:8.2f} ms",
-                 f"final equity {eq_np:.6f} (rel diff {abs(eq_np / eq_ours - 1):.1e}); Hedge/numpy {t_ours / t_np:.2f}x"))
+                 f"final equity {eq_np:.6f} (rel diff {abs(eq_np / eq_ours - 1):.1e}); "
+                 f"Hedge/numpy {t_ours / t_np:.2f}x"))
     if not args.no_vectorbt:
         t0 = time.perf_counter()
         eq_vbt = vectorbt_run(btc, 24, 96)

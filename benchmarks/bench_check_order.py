@@ -86,7 +86,8 @@ def main() -> None:
     timed("RiskContext.build (once per cycle)", lambda: RiskContext.build(snap, limits, groups), max(200, args.n // 20))
     allc: list[float] = []
     for o in probe:
-        allc += timed(f"ctx.check  {o.symbol} {o.side:<4s} {o.position_side:<5s} {o.qty}", lambda o=o: ctx.check(o), args.n)
+        allc += timed(f"ctx.check  {o.symbol} {o.side:<4s} {o.position_side:<5s} {o.qty}",
+                      lambda o=o: ctx.check(o), args.n)
     allc.sort()
     print(f"{'ctx.check (all probes)':<52s} median {statistics.median(allc):8.1f} us   "
           f"p95 {allc[int(0.95 * (len(allc) - 1))]:8.1f} us")

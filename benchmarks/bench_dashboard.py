@@ -79,7 +79,8 @@ def main() -> int:
         t = time.perf_counter()
         view = load_view(state_root, log_dir)
         series = local_nav_series(state_root)
-        print(f"{'state read (12 snapshots + nav_log tail), in-process':<58s} {(time.perf_counter() - t) * 1000:8.1f} ms"
+        label = "state read (12 snapshots + nav_log tail), in-process"
+        print(f"{label:<58s} {(time.perf_counter() - t) * 1000:8.1f} ms"
               f"  ({len(series.points)} points, {len(view.data('intel').get('intel', {}))} symbols)")
     load_before = os.getloadavg()[0]
     # the same page on a tiny state (2 days, 8 symbols) separates the data's cost from the machine's

@@ -107,10 +107,12 @@ class World:
     def __init__(self, symbols: list[str], bars: dict, history: int, rng: np.random.Generator) -> None:
         self.symbols, self.bars = symbols, bars
         self.filters = {s: filters_for(s, float(bars[s].close[history - 1])) for s in symbols}
-        self.trades = {s: TradeStats(int(rng.integers(0, 200)), float(rng.uniform(0.3, 0.6)), float(rng.uniform(0.8, 2.5)))
+        self.trades = {s: TradeStats(int(rng.integers(0, 200)), float(rng.uniform(0.3, 0.6)),
+                                     float(rng.uniform(0.8, 2.5)))
                        for s in symbols}
-        self.router = {s: RouterStats(float(rng.uniform(0, 8)), float(rng.uniform(0.7, 1)), float(rng.uniform(0.2, 0.9)),
-                                      int(rng.integers(0, 500))) for s in symbols}
+        self.router = {s: RouterStats(float(rng.uniform(0, 8)), float(rng.uniform(0.7, 1)),
+                                      float(rng.uniform(0.2, 0.9)), int(rng.integers(0, 500)))
+                       for s in symbols}
         self.rng = rng
         held = symbols[:30]
         self.legs = [(s, "LONG", "0.5") for s in held] + [(s, "SHORT", "0.3") for s in held[:20]]
@@ -122,7 +124,8 @@ class World:
         premium = self.rng.normal(0.0, 5e-4, len(self.symbols))
         for k, s in enumerate(self.symbols):
             close = float(self.bars[s].close[t])
-            out[s] = SymbolInputs(float(funding[k]), close * (1 + float(premium[k])), close, self.trades[s], self.router[s])
+            out[s] = SymbolInputs(float(funding[k]), close * (1 + float(premium[k])), close, self.trades[s],
+                                  self.router[s])
         return out
 
     def snapshot(self, t: int, inputs: dict[str, SymbolInputs]) -> PortfolioSnapshot:
@@ -188,7 +191,8 @@ def main() -> None:
     after = time.perf_counter() - t0
     n_fold = min(args.fold_symbols or args.symbols, args.symbols)
     t0 = time.perf_counter()
-    folded = DecisionCycle.warm({s: history[s] for s in symbols[:n_fold]}, config, last_bar_ms=last_ms, from_batch=False)
+    folded = DecisionCycle.warm({s: history[s] for s in symbols[:n_fold]}, config, last_bar_ms=last_ms,
+                                from_batch=False)
     before = (time.perf_counter() - t0) * args.symbols / n_fold
     note = "" if n_fold == args.symbols else f" (measured on {n_fold} symbols, scaled)"
     print(f"  before: fold {args.history:,} bars into every state, bar by bar  {ms(before)}  "

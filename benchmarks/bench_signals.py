@@ -76,7 +76,8 @@ def start_loops(symbols: list[str], rng: np.random.Generator) -> list[SymbolLoop
                 s, TIERS[i % len(TIERS)], name, ScreenerState.start(), TrendState.start(), RegimeState.start(H),
                 STRATEGIES[name].start(bar_ms=H),
                 TradeStats(int(rng.integers(0, 200)), float(rng.uniform(0.3, 0.6)), float(rng.uniform(0.8, 2.5))),
-                RouterStats(float(rng.uniform(0, 8)), float(rng.uniform(0.7, 1)), float(rng.uniform(0.2, 0.9)), int(rng.integers(0, 500))),
+                RouterStats(float(rng.uniform(0, 8)), float(rng.uniform(0.7, 1)), float(rng.uniform(0.2, 0.9)),
+                            int(rng.integers(0, 500))),
                 "LONG" if i % 7 == 0 else None,
             )
         )
@@ -99,7 +100,8 @@ def warm(loop: SymbolLoop, history: Ohlc) -> None:
     loop.target = STRATEGIES[loop.strategy].warm(history, bar_ms=H)
 
 
-def run_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, funding: np.ndarray, cfg: StrategyConfig, stages: dict[str, float]):
+def run_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, funding: np.ndarray, cfg: StrategyConfig,
+              stages: dict[str, float]):
     hs, vr = cfg.hybrid_scoring, cfg.vol_regimes
     clock = time.perf_counter
     rows, results, lines = [], [], []
@@ -190,7 +192,8 @@ def main() -> None:
         per_cycle.append(time.perf_counter() - t)
     ms = np.array(per_cycle) * 1000
     print(f"\nincremental cycle (one new bar per symbol), {args.cycles} cycles:")
-    print(f"  per cycle: median {np.median(ms):7.2f} ms   mean {ms.mean():7.2f} ms   p95 {np.percentile(ms, 95):7.2f} ms   "
+    print(f"  per cycle: median {np.median(ms):7.2f} ms   mean {ms.mean():7.2f} ms   "
+          f"p95 {np.percentile(ms, 95):7.2f} ms   "
           f"max {ms.max():7.2f} ms   (target: well under 50 ms)")
     print(f"  per symbol: {np.median(ms) / args.symbols * 1000:.1f} us")
     timed_total = sum(stages.values())

@@ -144,7 +144,9 @@ def _top_up_orders(c, lots: dict) -> None:
 
 
 def bench_clock_advance(n_running: int, reference: bool) -> None:
-    kinds = [("indexed advance (default)", [])] + ([("--full-advance reference", ["--full-advance"])] if reference else [])
+    kinds: list[tuple[str, list[str]]] = [("indexed advance (default)", [])]
+    if reference:
+        kinds.append(("--full-advance reference", ["--full-advance"]))
     with tempfile.TemporaryDirectory() as tmp:
         xpath, syms = _xinfo_300(Path(tmp))
         for label, flags in kinds:

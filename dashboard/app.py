@@ -47,7 +47,8 @@ def page() -> None:
     state_root, log_dir = _resolve(settings.STATE_ROOT), _resolve(settings.LOG_DIR)
     mode = f"{settings.ENV}{' · DRY_RUN' if settings.DRY_RUN else ' · LIVE'}"
     st.title("Hedge")
-    st.caption(f"{mode} · read-only · refreshes every {REFRESH_S} s · {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    st.caption(f"{mode} · read-only · refreshes every {REFRESH_S} s · {now}")
     view = load_view(state_root, log_dir)
     series, fs_note = nav_series(settings, state_root)
     overview, risk, hybrid, regimes, execution = st.tabs(

@@ -112,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--symbols", nargs="+", default=None)
     ap.add_argument("--env-file", default=str(REPO_ROOT / ".env"))
     ap.add_argument("--no-progress", action="store_true")
-    ap.add_argument("--now-ms", type=int, default=None, help="judge freshness against this time (default: exchange time)")
+    ap.add_argument("--now-ms", type=int, default=None,
+                    help="judge freshness against this time (default: exchange time)")
     args = ap.parse_args(argv)
     try:
         cand = load_candidate(args.config)

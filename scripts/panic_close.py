@@ -116,7 +116,8 @@ def main(argv=None) -> int:
               f"protective_cancelled={sum(len(c['orders']) for c in rep['cancelled_protective'])}")
         for c in rep["closes"]:
             print(f"  {c['symbol']} {c['position_side']} {c['side']} {c['qty']} -> {c['outcome']} {c['status']}"
-                  f" filled={c['executed_qty']} @ {c['avg_price']}" + (f" code={c['code']} {c['reason']}" if c["code"] else ""))
+                  f" filled={c['executed_qty']} @ {c['avg_price']}"
+                  + (f" code={c['code']} {c['reason']}" if c["code"] else ""))
         for x in rep["left_open"]:
             print(f"  STILL OPEN {x['symbol']} {x['position_side']} {x['qty']}")
         for e in rep["errors"]:

@@ -113,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         begin = parse_date(args.stage_start) if args.stage_start else (int(t_ms[0]) if len(t_ms) else now)
         cons = None
         try:
-            cons = float(json.loads((REPO_ROOT / "reports" / "consistency" / "latest.json").read_text())["signal_consistency"])
+            latest = REPO_ROOT / "reports" / "consistency" / "latest.json"
+            cons = float(json.loads(latest.read_text())["signal_consistency"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
         stage = stage_status(m, st, days_in_stage=(now - begin) / DAY_MS, api_issues_24h=api_issues,
@@ -148,7 +149,8 @@ def _sleeve_curves(candidate: Any, t_ms: np.ndarray, fills: list, funding: list,
     """Cumulative realized PnL - commission - funding per sleeve, as a fraction of the first NAV."""
     out = {}
     for s in candidate.ensemble.sleeves:
-        ev_t = [f["time_ms"] for f in fills if f["symbol"] == s.symbol] + [t for t, sym, _ in funding if sym == s.symbol]
+        ev_t = ([f["time_ms"] for f in fills if f["symbol"] == s.symbol]
+                + [t for t, sym, _ in funding if sym == s.symbol])
         ev_v = [(f.get("realized_pnl_usd") or 0.0) - (f.get("commission_usd") or 0.0) for f in fills
                 if f["symbol"] == s.symbol] + [-p for _, sym, p in funding if sym == s.symbol]
         order = np.argsort(ev_t, kind="stable")

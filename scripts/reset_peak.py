@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Operator command: reset the persisted NAV high-water mark (peak_state.json) the DD circuit measures from.
 
-    .venv/bin/python scripts/reset_peak.py --by alice --reason "new capital base after withdrawal"            # to the latest NAV
-    .venv/bin/python scripts/reset_peak.py --by alice --reason "..." --value 12000                             # to a given NAV
+    .venv/bin/python scripts/reset_peak.py --by alice --reason "new capital base after withdrawal"  # to the latest NAV
+    .venv/bin/python scripts/reset_peak.py --by alice --reason "..." --value 12000                   # to a given NAV
 
 Why it exists: the peak only rises by itself (docs/v7.4_Risk_and_Methodology.md §2.1), so a tripped DD
 circuit holds until NAV recovers or the config changes. A deliberate reset (after a withdrawal, or when the

@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--end", default=None)
     p.add_argument("--data", default=str(REPO_ROOT.parent / "shared" / "data"))
     p.add_argument("--config-dir", default=None, help="risk_limits.json / correlation_groups.json (default: -c's dir)")
-    p.add_argument("--rules", default=None, help="scale rules with the frozen hash (default: -c's dir/prod_scale_rules_R1.yaml)")
+    p.add_argument("--rules", default=None,
+                   help="scale rules with the frozen hash (default: -c's dir/prod_scale_rules_R1.yaml)")
     p.add_argument("--initial-cash", type=float, default=10_000.0)
     p.add_argument("--mode", choices=("fast", "reference"), default="fast")
     p.add_argument("--out", default=str(REPO_ROOT / "reports" / "backtests"))

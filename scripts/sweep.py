@@ -99,7 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             raise ValueError(f"{args.strategy}: unknown grid parameter(s) {', '.join(unknown)}; known: "
                              f"{', '.join(spec.defaults)}")
-        universes = [u.split(",") for u in args.universe] if args.universe else ([args.symbols] if args.symbols else None)
+        if args.universe:
+            universes = [u.split(",") for u in args.universe]
+        else:
+            universes = [args.symbols] if args.symbols else None
         if not universes:
             raise ValueError("give --symbols or --universe")
         symbols = sorted({s for u in universes for s in u})

@@ -113,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(eq) > 1 and len(nav_v) > 1:
         base = res.equity[lo - 1] if lo > 0 else res.initial_cash
         rep = {"return": float(eq[-1] / base - 1), "sharpe": sharpe(eq[1:] / eq[:-1] - 1, grid.bar_ms),
-               "mdd": max_drawdown(eq), "trades": sum(1 for f in res.fills if f.time_ms >= start_ms and f.intent == "OPEN")}
+               "mdd": max_drawdown(eq),
+               "trades": sum(1 for f in res.fills if f.time_ms >= start_ms and f.intent == "OPEN")}
         lr = nav_v[1:] / nav_v[:-1] - 1
         step = float(np.median(np.diff(nav_t))) if len(nav_t) > 1 else grid.bar_ms
         liv = {"return": float(nav_v[-1] / nav_v[0] - 1), "sharpe": sharpe(lr, int(step)), "mdd": max_drawdown(nav_v),
