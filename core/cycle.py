@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from core.alpha import (
     ComponentWeights,
@@ -226,7 +226,7 @@ class SymbolInputs:
 _NO_INPUTS = SymbolInputs()
 
 
-def _known(x: float | None) -> bool:
+def _known(x: float | None) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
@@ -542,7 +542,7 @@ def _screen(st: SymbolState, bar: Bar, fields: ScreenerFields, regime: VolRegime
     candidate (its decision is then completed by `_enter`)."""
     side: Side | None = gate(hybrid.hybrid, config.thresholds(st.tier)) if fields.ready else None
     position = side if side in held else (held[0] if held else None)
-    signal = emission_signal(side, position)  # type: ignore[arg-type]
+    signal = emission_signal(side, position)
     row = ScreenerRow(st.symbol, config.timeframe, fields.z, fields.rsi, fields.atr, fields.cross_up, fields.cross_down,
                       position is not None, position or FLAT, hybrid.hybrid, signal)
     if not fields.ready:
@@ -565,7 +565,7 @@ def _enter(d: Decision, x: SymbolInputs, snapshot: PortfolioSnapshot, ctx: RiskC
     filters = snapshot.filters.get(d.symbol)
     if filters is None:
         return replace(d, status="unsized"), ctx
-    price = x.mark_price if _known(x.mark_price) and x.mark_price > 0 else d.bar.close  # type: ignore[operator]
+    price = x.mark_price if _known(x.mark_price) and x.mark_price > 0 else d.bar.close
     block = None if d.strategy is None else config.block_for(d.symbol)
     sizing = size_position(
         d.symbol, ctx.nav_usd if ctx.nav_usd is not None else Decimal("NaN"), price, filters,

@@ -146,7 +146,7 @@ class ScreenerState:
             prev = deadband_sign(SmaState.warm(before, params.fast_ma).value,
                                  SmaState.warm(before, params.slow_ma).value)
             now = cross.prev_sign
-            up, down = now > 0 and prev <= 0, now < 0 and prev >= 0  # type: ignore[operator]
+            up, down = now > 0 and prev <= 0, now < 0 and prev >= 0  # type: ignore[operator]  # warm SMAs: signs known
         ok = np.flatnonzero(finite & np.isfinite(b.high) & np.isfinite(b.low))
         last_close = float(b.close[ok[-1]]) if len(ok) else math.nan
         z = ZScoreState.warm(closes, params.z_window)
@@ -194,7 +194,7 @@ class ScreenerRow:
         return self.signal is not None
 
 
-def emission_signal(gate_side: Side | None, position_side: Side | None) -> Signal | None:
+def emission_signal(gate_side: Side | None, position_side: str | None) -> Signal | None:
     """BUY for a LONG gate, SELL for a SHORT gate, unless the position is already on that side."""
     if gate_side is None or gate_side == position_side:
         return None

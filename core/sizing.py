@@ -89,7 +89,7 @@ def effective_per_trade_nav_pct(base_per_trade_nav_pct: Any, sizing_multiplier: 
 
 def per_trade_nav_pct(strategy_config: StrategyConfig, tier: str, regime: str) -> tuple[Decimal, Decimal, Decimal]:
     """(base, multiplier, effective) for a tier and a vol regime."""
-    base = to_decimal(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]
+    base = to_decimal(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]  # str key, Literal dict
     mult = to_decimal(strategy_config.vol_regimes.sizing_multiplier(tier, regime))
     return base, mult, effective_per_trade_nav_pct(base, mult)
 

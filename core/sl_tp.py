@@ -89,7 +89,8 @@ def round_level(level: Any, reference: Any, tick: Any) -> Decimal:
         r = (lvl / t).to_integral_value(rounding=ROUND_FLOOR) * t
         if r <= ref:
             r = ((ref / t).to_integral_value(rounding=ROUND_FLOOR) + 1) * t  # nearest tick strictly above
-    return r.quantize(t) if t.as_tuple().exponent < 0 else r  # type: ignore[operator]
+    exponent = t.as_tuple().exponent  # an int for a finite tick
+    return r.quantize(t) if isinstance(exponent, int) and exponent < 0 else r
 
 
 def _positive(level: Decimal, what: str) -> Decimal:

@@ -25,7 +25,7 @@ from execution import state_store as ss
 try:
     import fcntl
 except ImportError:  # not POSIX
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # module or None: callers check before locking
 
 log = logging.getLogger("hedge.sync_state")
 

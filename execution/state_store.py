@@ -36,7 +36,7 @@ from typing import Any
 try:
     import fcntl
 except ImportError:  # not POSIX: appends still use O_APPEND, just without the lock
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # module or None: callers check before locking
 
 log = logging.getLogger("hedge.state_store")
 

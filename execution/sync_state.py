@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # runbook 000 runs it as a plain script from the repo root
     sys.path.insert(0, str(REPO_ROOT))
 
-from core.account import (  # noqa: E402
+from core.account import (  # noqa: E402 - after the sys.path insert above
     AccountReading,
     BadReading,
     PeakState,
@@ -44,12 +44,12 @@ from core.account import (  # noqa: E402
     needs_confirmation,
     track_circuit,
 )
-from core.portfolio import PortfolioSnapshot  # noqa: E402
-from core.risk.state import to_risk_state  # noqa: E402
-from execution import state_store as ss  # noqa: E402
-from execution.account_reader import read_account, read_new_trades  # noqa: E402
-from execution.exchange import RetryPolicy  # noqa: E402
-from execution.nav_store import (  # noqa: E402
+from core.portfolio import PortfolioSnapshot  # noqa: E402 - after the sys.path insert above
+from core.risk.state import to_risk_state  # noqa: E402 - after the sys.path insert above
+from execution import state_store as ss  # noqa: E402 - after the sys.path insert above
+from execution.account_reader import read_account, read_new_trades  # noqa: E402 - after the sys.path insert above
+from execution.exchange import RetryPolicy  # noqa: E402 - after the sys.path insert above
+from execution.nav_store import (  # noqa: E402 - after the sys.path insert above
     NavLog,
     load_peak,
     peak_lock,

@@ -264,7 +264,7 @@ class Executor:
             if self.router.has_work():
                 try:
                     self.router.tick(self.port.market_time_ms(self.symbols[0]))
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:  # noqa: BLE001 - retried at the next step; the loop must not die
                     log.warning("[router] tick failed: %s", e)
             time.sleep(min(0.05 if self.router.has_work() else 0.25, max(0.0, until - time.monotonic())))
 
@@ -559,7 +559,7 @@ class Executor:
     def _health(self, ok: bool) -> None:
         try:
             self.publisher.health(**self._health_fields(ok))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - a failed health write is logged, never stops trading
             log.error("[executor] health write failed: %s", e)
 
     def _filters_of(self, symbol: str) -> Any:

@@ -121,7 +121,7 @@ def reconcile_start(port: ExchangePort, journal: Journal, symbols: list[str], no
             else:
                 rep.foreign_orders.append(o.client_order_id)
                 log.warning("[executor] RECONCILE foreign order %s %s left alone", o.symbol, o.client_order_id)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - what cannot be read is reported; the start goes on
         log.warning("[executor] RECONCILE open orders unavailable (%s)", e)
     traded = sorted({s.record["symbol"] for s in journal.sends.values()} | set(symbols))
     rep.fills_added = sync_fills(port, journal, traded)
@@ -135,11 +135,11 @@ def reconcile_start(port: ExchangePort, journal: Journal, symbols: list[str], no
         if rep.position_mismatch:
             log.warning("[executor] RECONCILE positions differ from the journal's fills (the exchange is the "
                         "truth; legs opened outside Hedge or before the journal): %s", rep.position_mismatch)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - what cannot be read is reported; the start goes on
         log.warning("[executor] RECONCILE positions unavailable (%s)", e)
     try:
         rep.protective = [p.client_algo_id for p in port.open_protective()]
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - what cannot be read is reported; the start goes on
         log.warning("[executor] RECONCILE protective orders unavailable (%s)", e)
     block = hard_state()
     for it in journal.open_intents():

@@ -354,7 +354,7 @@ class Router:
     def _get(self, symbol: str, cid: str) -> Any:
         try:
             return self.port.get_order(symbol, cid)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - unknown status: the caller leaves the order to reconciliation
             log.warning("[router] status of %s unavailable (%s)", cid, e)
             return None
 
