@@ -26,11 +26,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backtest.costs import Costs  # noqa: E402
-from backtest.data import load_bars  # noqa: E402
-from backtest.engine import run_targets  # noqa: E402
-from benchmarks._common import pin_one_core  # noqa: E402
-from core.strategies import STRATEGIES  # noqa: E402
+from backtest.costs import Costs
+from backtest.data import load_bars
+from backtest.engine import run_targets
+from benchmarks._common import pin_one_core
+from core.strategies import STRATEGIES
 
 FEE, SLIP = 0.0005, 0.0003
 TEN = ["ADAUSDT", "AVAXUSDT", "BNBUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "LINKUSDT", "LTCUSDT", "SOLUSDT", "XRPUSDT"]

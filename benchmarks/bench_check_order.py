@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.filters import SymbolFilters  # noqa: E402
-from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg  # noqa: E402
-from core.risk_limits import ProposedOrder, RiskContext, check_order  # noqa: E402
-from settings.models import CorrelationGroup, CorrelationGroups, RiskLimits  # noqa: E402
+from core.filters import SymbolFilters
+from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg
+from core.risk_limits import ProposedOrder, RiskContext, check_order
+from settings.models import CorrelationGroup, CorrelationGroups, RiskLimits
 
 NOW = 1_700_000_000_000
 

@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-from dashboard.state_view import load_view, local_nav_series  # noqa: E402
-from tests.plugins.dashboard_server import launch_chromium, missing_browser_parts, serve_dashboard  # noqa: E402
-from tests.state_fixtures import build_big  # noqa: E402
+from dashboard.state_view import load_view, local_nav_series
+from tests.plugins.dashboard_server import launch_chromium, missing_browser_parts, serve_dashboard
+from tests.state_fixtures import build_big
 
 READY = """() => {
   const vals = [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(e => e.innerText);

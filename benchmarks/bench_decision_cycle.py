@@ -40,12 +40,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import make_bars, pin_one_core  # noqa: E402
-from core.alpha import RouterStats, TradeStats  # noqa: E402
-from core.cycle import CycleConfig, DecisionCycle, SymbolInputs  # noqa: E402
-from core.filters import SymbolFilters  # noqa: E402
-from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg  # noqa: E402
-from settings.models import (  # noqa: E402
+from benchmarks._common import make_bars, pin_one_core
+from core.alpha import RouterStats, TradeStats
+from core.cycle import CycleConfig, DecisionCycle, SymbolInputs
+from core.filters import SymbolFilters
+from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg
+from settings.models import (
     STRATEGY_NAMES,
     TIERS,
     CorrelationGroup,
@@ -271,7 +271,7 @@ def main() -> None:
               f"x{first.sizing.leverage})")
     vetoed = next((d for d in last.decisions if d.status == "vetoed"), None)
     if vetoed is not None:
-        print(f"  e.g. vetoed:   {vetoed.symbol}: {vetoed.risk.vetoes[0].reason}")  # type: ignore[union-attr]
+        print(f"  e.g. vetoed:   {vetoed.symbol}: {vetoed.risk.vetoes[0].reason}")
 
     print(f"\n  not in the cycle (executor side): intel records for every symbol + [decision] payloads "
           f"for checked entries: {statistics.median(extras) * 1000:.2f} ms/cycle (median)")

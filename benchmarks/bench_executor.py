@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.cycle import DecisionCycle  # noqa: E402
-from tests.plugins.shared_data import find_shared_data  # noqa: E402
-from tests.plugins.venue import launch_venue  # noqa: E402
+from core.cycle import DecisionCycle
+from tests.plugins.shared_data import find_shared_data
+from tests.plugins.venue import launch_venue
 
 HOUR = 3_600_000
 

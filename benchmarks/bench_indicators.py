@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import pin_one_core  # noqa: E402
-from core import indicators as ind  # noqa: E402
+from benchmarks._common import pin_one_core
+from core import indicators as ind
 
 
 def bars(n: int):

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.plugins.venue import launch_venue  # noqa: E402
+from tests.plugins.venue import launch_venue
 
 # the benchmark measures speed, not throttling
 NO_LIMITS = ["--weight-limit", "100000000", "--orders-per-min", "100000000", "--orders-per-10s", "100000000"]

@@ -21,8 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from execution.executor import kill_switch as ks  # noqa: E402
-from execution.executor.cli import env_or_exit_code  # noqa: E402
+from execution.executor import kill_switch as ks
+from execution.executor.cli import env_or_exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from settings.env import load_env
+from settings.errors import ConfigError
 
 TEMPLATE = ROOT / "deploy" / "supervisor" / "hedge-local.conf"
 SITE = ROOT / "deploy" / "nginx" / "hedge-dashboard.conf"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from execution.exchange_utils import build_adapter  # noqa: E402
-from settings.env import load_env  # noqa: E402
+from execution.exchange_utils import build_adapter
+from settings.env import load_env
 
 STACK = Path(__file__).resolve().parents[1] / "var" / "supervisor" / "stack.json"
 

@@ -31,14 +31,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import frozen_checks, kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
-from backtest.data_checks import check_klines  # noqa: E402
-from backtest.live_metrics import DAY_MS, metrics_as_of  # noqa: E402
-from backtest.trading_db import TradingDB  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
-from marketdata import MarketDataError, load_dataset  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import frozen_checks, kill_switch_state, load_candidate, load_rules, resolve
+from backtest.data_checks import check_klines
+from backtest.live_metrics import DAY_MS, metrics_as_of
+from backtest.trading_db import TradingDB
+from execution.state_store import atomic_write_bytes, dumps
+from marketdata import MarketDataError, load_dataset
+from settings.env import load_env
+from settings.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import load_candidate, load_rules, resolve  # noqa: E402
-from backtest.data import parse_date  # noqa: E402
-from backtest.live_metrics import DAY_MS, bands, daily_metrics, stage_status  # noqa: E402
-from backtest.metrics import drawdown_series  # noqa: E402
-from backtest.plots import write_charts  # noqa: E402
-from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import load_candidate, load_rules, resolve
+from backtest.data import parse_date
+from backtest.live_metrics import DAY_MS, bands, daily_metrics, stage_status
+from backtest.metrics import drawdown_series
+from backtest.plots import write_charts
+from backtest.trading_db import TradingDB, sync_from_state
+from execution.state_store import atomic_write_bytes, dumps
+from settings.env import load_env
+from settings.errors import ConfigError
 
 LABELS = {"sharpe_14d": "14D rolling Sharpe", "sharpe_20d": "20D rolling Sharpe", "running_mdd": "Running MDD",
           "return_30d": "30D return", "slippage_ratio": "Realized slippage / assumed",

@@ -24,11 +24,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from execution import state_store as ss  # noqa: E402
-from execution.log_setup import setup_logging  # noqa: E402
-from execution.nav_store import reset_peak  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from execution import state_store as ss
+from execution.log_setup import setup_logging
+from execution.nav_store import reset_peak
+from settings.env import load_env
+from settings.errors import ConfigError
 
 log = logging.getLogger("hedge.sync_state")
 

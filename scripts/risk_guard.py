@@ -27,13 +27,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.alerts import send_telegram  # noqa: E402
-from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
-from backtest.live_metrics import daily_metrics, decide  # noqa: E402
-from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
-from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.alerts import send_telegram
+from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve
+from backtest.live_metrics import daily_metrics, decide
+from backtest.trading_db import TradingDB, sync_from_state
+from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot
+from settings.env import load_env
+from settings.errors import ConfigError
 
 PANIC_CLOSE = REPO_ROOT / "scripts" / "panic_close.py"
 

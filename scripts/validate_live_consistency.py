@@ -31,14 +31,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import load_candidate, risk_setup  # noqa: E402
-from backtest.data import load_bars, parse_date  # noqa: E402
-from backtest.metrics import max_drawdown, sharpe  # noqa: E402
-from backtest.portfolio import align, run_portfolio, weighted_targets  # noqa: E402
-from backtest.trading_db import TradingDB  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
-from marketdata import MarketDataError  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import load_candidate, risk_setup
+from backtest.data import load_bars, parse_date
+from backtest.metrics import max_drawdown, sharpe
+from backtest.portfolio import align, run_portfolio, weighted_targets
+from backtest.trading_db import TradingDB
+from execution.state_store import atomic_write_bytes, dumps
+from marketdata import MarketDataError
+from settings.errors import ConfigError
 
 SHARPE_DEV, MDD_DEV, CONSISTENCY_BAR = 0.3, 0.03, 0.98
 

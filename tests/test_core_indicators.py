@@ -360,7 +360,7 @@ def test_states_are_immutable_so_a_forming_bar_can_be_evaluated_without_committi
     peek_state, peek = state.update(2.0)  # the still-forming bar
     assert peek == 1.5 and state.value == 1.0  # the committed state did not move
     with pytest.raises(AttributeError):
-        state.value = 5.0  # type: ignore[misc]
+        state.value = 5.0  # type: ignore[misc]  # frozen: the assignment must raise
     again, value = state.update(3.0)  # the bar closed at a different price
     assert value == 2.0 and peek_state.value == 1.5
 

@@ -23,7 +23,7 @@ H = rg.HOUR_MS
 
 @pytest.fixture(scope="module")
 def strategy_config(repo_root) -> StrategyConfig:
-    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 def gbm(n: int, hourly_vol: float, seed: int = 0, start: float = 100.0) -> np.ndarray:

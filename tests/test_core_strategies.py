@@ -354,12 +354,12 @@ def test_ma_crossover_seed_defaults():
 
 @pytest.fixture(scope="module")
 def strategy_config(repo_root) -> StrategyConfig:
-    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 @pytest.fixture(scope="module")
 def r1(repo_root) -> CandidateConfig:
-    return load_file(repo_root / "config", "prod_candidate_R1.yaml")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "prod_candidate_R1.yaml")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 @pytest.fixture(scope="module")

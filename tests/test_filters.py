@@ -78,7 +78,7 @@ def test_from_exchange_info_defaults_and_spot_name():
 
 def test_filters_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        BTC.tick_size = D("1")  # type: ignore[misc]
+        BTC.tick_size = D("1")  # type: ignore[misc]  # frozen: the assignment must raise
 
 
 # ---------------------------------------------------------------- quantization examples
