@@ -163,7 +163,7 @@ class Executor:
     def _warm(self, now_ms: int) -> DecisionCycle:
         history: dict[str, _History] = {}
         n = int(self.cfg.runtime.loop.history_bars)
-        # weight 5 each
+        # one klines request per symbol, weight 5 each (limit <= 1000)
         fetched = self.port.klines_many([(s, self.timeframe, min(1000, n), None) for s in self.symbols])
         for s in self.symbols:
             ks_ = fetched[s]
