@@ -43,7 +43,7 @@ class Fill:
     slippage_cost: float  # |qty| x open x slippage
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__}
 
 
 def fill_step(cash: float, q_old: float, t_old: float, t_new: float, open_price: float, fee: float,
@@ -216,7 +216,7 @@ class _FillTable(Sequence):
     def __len__(self) -> int:
         return len(self.cols[0])
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         return self._build()[i]
 
     def __iter__(self):
@@ -227,7 +227,7 @@ class _FillTable(Sequence):
             return self._build() == tuple(other)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # equal to a tuple, so not hashable (as a list)
 
     def traded_notional(self) -> float:
         return float(np.dot(self.cols[3], self.cols[4]))

@@ -124,7 +124,7 @@ class PortfolioFill:
     slippage_cost: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__}
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,11 +26,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backtest.costs import Costs  # noqa: E402
-from backtest.data import load_bars  # noqa: E402
-from backtest.engine import run_targets  # noqa: E402
-from benchmarks._common import pin_one_core  # noqa: E402
-from core.strategies import STRATEGIES  # noqa: E402
+from backtest.costs import Costs
+from backtest.data import load_bars
+from backtest.engine import run_targets
+from benchmarks._common import pin_one_core
+from core.strategies import STRATEGIES
 
 FEE, SLIP = 0.0005, 0.0003
 TEN = ["ADAUSDT", "AVAXUSDT", "BNBUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "LINKUSDT", "LTCUSDT", "SOLUSDT", "XRPUSDT"]
@@ -145,7 +145,8 @@ def main() -> None:
     rows.append(("   Hedge fast path", f"{t_ours * 1e3:8.2f} ms", f"final equity {eq_ours:.6f}"))
     rows.append(("   Hedge, first call, fresh process", f"{first * 1e3:8.2f} ms", ""))
     rows.append(("   plain numpy (vectorised)", f"{t_np * 1e3:8.2f} ms",
-                 f"final equity {eq_np:.6f} (rel diff {abs(eq_np / eq_ours - 1):.1e}); Hedge/numpy {t_ours / t_np:.2f}x"))
+                 f"final equity {eq_np:.6f} (rel diff {abs(eq_np / eq_ours - 1):.1e}); "
+                 f"Hedge/numpy {t_ours / t_np:.2f}x"))
     if not args.no_vectorbt:
         t0 = time.perf_counter()
         eq_vbt = vectorbt_run(btc, 24, 96)
@@ -175,7 +176,6 @@ def main() -> None:
     g = align({s: k for s, (k, _) in r1.items()}, {s: f for s, (_, f) in r1.items()})
     risk = risk_setup(REPO / "config", args.data)
     t_r1, res = best(lambda: run_portfolio(cand, g, risk), max(1, args.repeat // 2))
-    events = len({f.bar for f in res.fills})
     rows.append(("4. R1 ensemble, live core + check_order", f"3 x {len(g.time_ms):,} bars", ""))
     rows.append(("   fast path", f"{t_r1 * 1e3:8.2f} ms",
                  f"{len(res.fills)} fills, {sum(res.vetoes.values())} vetoes (live risk files)"))

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.filters import SymbolFilters  # noqa: E402
-from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg  # noqa: E402
-from core.risk_limits import ProposedOrder, RiskContext, check_order  # noqa: E402
-from settings.models import CorrelationGroup, CorrelationGroups, RiskLimits  # noqa: E402
+from core.filters import SymbolFilters
+from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg
+from core.risk_limits import ProposedOrder, RiskContext, check_order
+from settings.models import CorrelationGroup, CorrelationGroups, RiskLimits
 
 NOW = 1_700_000_000_000
 
@@ -86,7 +86,8 @@ def main() -> None:
     timed("RiskContext.build (once per cycle)", lambda: RiskContext.build(snap, limits, groups), max(200, args.n // 20))
     allc: list[float] = []
     for o in probe:
-        allc += timed(f"ctx.check  {o.symbol} {o.side:<4s} {o.position_side:<5s} {o.qty}", lambda o=o: ctx.check(o), args.n)
+        allc += timed(f"ctx.check  {o.symbol} {o.side:<4s} {o.position_side:<5s} {o.qty}",
+                      lambda o=o: ctx.check(o), args.n)
     allc.sort()
     print(f"{'ctx.check (all probes)':<52s} median {statistics.median(allc):8.1f} us   "
           f"p95 {allc[int(0.95 * (len(allc) - 1))]:8.1f} us")

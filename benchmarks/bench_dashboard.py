@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
-from dashboard.state_view import load_view, local_nav_series  # noqa: E402
-from tests.plugins.dashboard_server import launch_chromium, missing_browser_parts, serve_dashboard  # noqa: E402
-from tests.state_fixtures import build_big  # noqa: E402
+from dashboard.state_view import load_view, local_nav_series
+from tests.plugins.dashboard_server import launch_chromium, missing_browser_parts, serve_dashboard
+from tests.state_fixtures import build_big
 
 READY = """() => {
   const vals = [...document.querySelectorAll('[data-testid="stMetricValue"]')].map(e => e.innerText);
@@ -79,7 +79,8 @@ def main() -> int:
         t = time.perf_counter()
         view = load_view(state_root, log_dir)
         series = local_nav_series(state_root)
-        print(f"{'state read (12 snapshots + nav_log tail), in-process':<58s} {(time.perf_counter() - t) * 1000:8.1f} ms"
+        label = "state read (12 snapshots + nav_log tail), in-process"
+        print(f"{label:<58s} {(time.perf_counter() - t) * 1000:8.1f} ms"
               f"  ({len(series.points)} points, {len(view.data('intel').get('intel', {}))} symbols)")
     load_before = os.getloadavg()[0]
     # the same page on a tiny state (2 days, 8 symbols) separates the data's cost from the machine's

@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.filters import decimal_to_str, quantize_price  # noqa: E402
-from execution.exchange_utils import build_adapter  # noqa: E402
-from settings.env import EnvSettings  # noqa: E402
-from tests.plugins.venue import launch_venue  # noqa: E402
+from core.filters import decimal_to_str, quantize_price
+from execution.exchange_utils import build_adapter
+from settings.env import EnvSettings
+from tests.plugins.venue import launch_venue
 
 
 def pct(values: list[float], q: float) -> float:

@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.cycle import DecisionCycle  # noqa: E402
-from tests.plugins.shared_data import find_shared_data  # noqa: E402
-from tests.plugins.venue import launch_venue  # noqa: E402
+from core.cycle import DecisionCycle
+from tests.plugins.shared_data import find_shared_data
+from tests.plugins.venue import launch_venue
 
 HOUR = 3_600_000
 
@@ -104,7 +104,8 @@ def bench_cycles(n: int, cycles: int, info: Path | None) -> None:
             med, p95 = statistics.median(walls), sorted(walls)[int(0.95 * (len(walls) - 1))]
             dmed = statistics.median(step_times)
             print(f"symbols={n_eff:4d} cycle wall median={med * 1000:7.1f} ms p95={p95 * 1000:7.1f} ms | "
-                  f"decision (core.cycle.step) median={dmed * 1000:6.2f} ms | requests/cycle={statistics.median(weights):.0f} "
+                  f"decision (core.cycle.step) median={dmed * 1000:6.2f} ms | "
+                  f"requests/cycle={statistics.median(weights):.0f} "
                   f"| venue used weight now={used_weight(port)}")
             port.close()
     finally:
@@ -125,7 +126,8 @@ def bench_rss(days: int, n: int) -> None:
                 ex.cycle()
                 if i == 24:
                     after_day1 = rss_mb()
-            print(f"RSS replay {days} days x {len(ex.symbols)} symbols ({days * 24} cycles, {time.perf_counter() - t:.0f} s): "
+            print(f"RSS replay {days} days x {len(ex.symbols)} symbols "
+                  f"({days * 24} cycles, {time.perf_counter() - t:.0f} s): "
                   f"start={start:.1f} MB after day 1={after_day1:.1f} MB end={rss_mb():.1f} MB")
             port.close()
     finally:

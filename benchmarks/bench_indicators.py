@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import pin_one_core  # noqa: E402
-from core import indicators as ind  # noqa: E402
+from benchmarks._common import pin_one_core
+from core import indicators as ind
 
 
 def bars(n: int):
@@ -97,14 +97,14 @@ def main() -> None:
 
     print(f"\nincremental: one update, averaged over {args.updates:,} bars (warm windows)")
     n = min(args.updates, args.bars)
-    h, l, c = high[:n].tolist(), low[:n].tolist(), close[:n].tolist()
+    h, lo, c = high[:n].tolist(), low[:n].tolist(), close[:n].tolist()
     states = {
         "EmaState(20)": (ind.EmaState.start(20), lambda st, i: st.update(c[i])),
         "SmaState(20)": (ind.SmaState.start(20), lambda st, i: st.update(c[i])),
         "RsiState(14)": (ind.RsiState.start(14), lambda st, i: st.update(c[i])),
-        "AtrState(14)": (ind.AtrState.start(14), lambda st, i: st.update(h[i], l[i], c[i])),
+        "AtrState(14)": (ind.AtrState.start(14), lambda st, i: st.update(h[i], lo[i], c[i])),
         "ZScoreState(20)": (ind.ZScoreState.start(20), lambda st, i: st.update(c[i])),
-        "DonchianState(336)": (ind.DonchianState.start(336), lambda st, i: st.update(h[i], l[i])),
+        "DonchianState(336)": (ind.DonchianState.start(336), lambda st, i: st.update(h[i], lo[i])),
         "EwmaVolState(168)": (ind.EwmaVolState.start(168), lambda st, i: st.update(c[i])),
         "CrossState": (ind.CrossState.start(), lambda st, i: st.update(c[i], c[i - 1])),
     }

@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from marketdata.files import find_shared_data, load_dataset, load_klines, resample, write_klines  # noqa: E402
-from marketdata.synthetic import generate_dataset, generate_klines  # noqa: E402
+from marketdata.files import find_shared_data, load_dataset, load_klines, resample, write_klines
+from marketdata.synthetic import generate_dataset, generate_klines
 
 
 def timed(label: str, fn, repeat: int = 3):

@@ -23,9 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import make_bars, pin_one_core  # noqa: E402
-from core.alpha import (  # noqa: E402
+from benchmarks._common import make_bars, pin_one_core
+from core.alpha import (
     RouterStats,
+    Side,
     TradeStats,
     TrendState,
     carry_score,
@@ -35,9 +36,9 @@ from core.alpha import (  # noqa: E402
     score_symbol,
     trend_score,
 )
-from core.bars import Ohlc  # noqa: E402
-from core.regimes import RegimeState, sizing_multiplier, vol_regime  # noqa: E402
-from core.screener import (  # noqa: E402
+from core.bars import Ohlc
+from core.regimes import RegimeState, sizing_multiplier, vol_regime
+from core.screener import (
     ScreenerState,
     format_breadcrumb,
     format_cycle_summary,
@@ -45,8 +46,9 @@ from core.screener import (  # noqa: E402
     screen_symbol,
     screener_fields,
 )
-from core.strategies import STRATEGIES  # noqa: E402
-from settings.models import STRATEGY_NAMES, TIERS, StrategyConfig, TrendSettings  # noqa: E402
+from core.strategies import STRATEGIES
+from core.strategies.base import StrategyStateLike
+from settings.models import STRATEGY_NAMES, TIERS, StrategyConfig, TrendSettings
 
 H = 3_600_000
 
@@ -61,10 +63,10 @@ class SymbolLoop:
     screener: ScreenerState
     trend: TrendState
     regime: RegimeState
-    target: object
+    target: StrategyStateLike
     trades: TradeStats
     router: RouterStats
-    position: str | None = None
+    position: Side | None = None
 
 
 def start_loops(symbols: list[str], rng: np.random.Generator) -> list[SymbolLoop]:
@@ -76,7 +78,8 @@ def start_loops(symbols: list[str], rng: np.random.Generator) -> list[SymbolLoop
                 s, TIERS[i % len(TIERS)], name, ScreenerState.start(), TrendState.start(), RegimeState.start(H),
                 STRATEGIES[name].start(bar_ms=H),
                 TradeStats(int(rng.integers(0, 200)), float(rng.uniform(0.3, 0.6)), float(rng.uniform(0.8, 2.5))),
-                RouterStats(float(rng.uniform(0, 8)), float(rng.uniform(0.7, 1)), float(rng.uniform(0.2, 0.9)), int(rng.integers(0, 500))),
+                RouterStats(float(rng.uniform(0, 8)), float(rng.uniform(0.7, 1)), float(rng.uniform(0.2, 0.9)),
+                            int(rng.integers(0, 500))),
                 "LONG" if i % 7 == 0 else None,
             )
         )
@@ -88,7 +91,7 @@ def advance(loop: SymbolLoop, bar) -> None:
     loop.screener, _ = loop.screener.update(bar)
     loop.trend, _ = loop.trend.update(bar.close)
     loop.regime, _ = loop.regime.update(bar.close)
-    loop.target, _ = loop.target.update(bar)  # type: ignore[attr-defined]
+    loop.target, _ = loop.target.update(bar)
 
 
 def warm(loop: SymbolLoop, history: Ohlc) -> None:
@@ -99,7 +102,8 @@ def warm(loop: SymbolLoop, history: Ohlc) -> None:
     loop.target = STRATEGIES[loop.strategy].warm(history, bar_ms=H)
 
 
-def run_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, funding: np.ndarray, cfg: StrategyConfig, stages: dict[str, float]):
+def run_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, funding: np.ndarray, cfg: StrategyConfig,
+              stages: dict[str, float]):
     hs, vr = cfg.hybrid_scoring, cfg.vol_regimes
     clock = time.perf_counter
     rows, results, lines = [], [], []
@@ -112,7 +116,7 @@ def run_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, funding: n
         t2 = clock()
         loop.regime, regime = loop.regime.update(bar.close)
         t3 = clock()
-        loop.target, target = loop.target.update(bar)  # type: ignore[attr-defined]
+        loop.target, target = loop.target.update(bar)
         t4 = clock()
         result = score_symbol(
             loop.symbol, loop.tier, trend=trend, carry=carry_score(float(funding[k]), scoring=hs),
@@ -120,7 +124,7 @@ def run_cycle(loops: list[SymbolLoop], bars: dict[str, Ohlc], t: int, funding: n
             scoring=hs, regime=regime.vol_regime, vol_regimes=vr,
         )
         t5 = clock()
-        row = screen_symbol(loop.symbol, "1h", fields, position_side=loop.position, hybrid=result, scoring=hs)  # type: ignore[arg-type]
+        row = screen_symbol(loop.symbol, "1h", fields, position_side=loop.position, hybrid=result, scoring=hs)
         lines.append(format_breadcrumb(row))
         sizing_multiplier(vr, loop.tier, regime.vol_regime)
         rows.append(row)
@@ -190,7 +194,8 @@ def main() -> None:
         per_cycle.append(time.perf_counter() - t)
     ms = np.array(per_cycle) * 1000
     print(f"\nincremental cycle (one new bar per symbol), {args.cycles} cycles:")
-    print(f"  per cycle: median {np.median(ms):7.2f} ms   mean {ms.mean():7.2f} ms   p95 {np.percentile(ms, 95):7.2f} ms   "
+    print(f"  per cycle: median {np.median(ms):7.2f} ms   mean {ms.mean():7.2f} ms   "
+          f"p95 {np.percentile(ms, 95):7.2f} ms   "
           f"max {ms.max():7.2f} ms   (target: well under 50 ms)")
     print(f"  per symbol: {np.median(ms) / args.symbols * 1000:.1f} us")
     timed_total = sum(stages.values())

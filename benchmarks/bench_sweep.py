@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backtest.costs import Costs  # noqa: E402
-from backtest.data import load_bars  # noqa: E402
-from backtest.sweep import LOCAL_RAY_ENV, expand_grid, run_chunk, run_on_ray  # noqa: E402
+from backtest.costs import Costs
+from backtest.data import load_bars
+from backtest.sweep import LOCAL_RAY_ENV, expand_grid, run_chunk, run_on_ray
 
 
 def main() -> None:

@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from execution.exchange import RateLimits, WeightBudget  # noqa: E402
-from execution.exchange_utils import build_adapter  # noqa: E402
-from execution.firestore_mirror import FirestoreMirror  # noqa: E402
-from execution.sync_state import RETRY_POLICY, SyncState  # noqa: E402
-from settings.env import EnvSettings  # noqa: E402
-from settings.loader import load_config  # noqa: E402
-from tests.plugins.venue import launch_venue  # noqa: E402
+from execution.exchange import RateLimits, WeightBudget
+from execution.exchange_utils import build_adapter
+from execution.firestore_mirror import FirestoreMirror
+from execution.sync_state import RETRY_POLICY, SyncState
+from settings.env import EnvSettings
+from settings.loader import load_config
+from tests.plugins.venue import launch_venue
 
 REPO = Path(__file__).resolve().parents[1]
 SYMBOLS = [("BTCUSDT", "0.01"), ("ETHUSDT", "0.1"), ("SOLUSDT", "1"), ("BNBUSDT", "0.1"), ("XRPUSDT", "50"),

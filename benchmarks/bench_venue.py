@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.plugins.venue import launch_venue  # noqa: E402
+from tests.plugins.venue import launch_venue
 
 # the benchmark measures speed, not throttling
 NO_LIMITS = ["--weight-limit", "100000000", "--orders-per-min", "100000000", "--orders-per-10s", "100000000"]
@@ -62,7 +62,7 @@ def bench_round_trips(n: int) -> None:
         m = Decimal(c.futures_mark_price(symbol="ETHUSDT")["markPrice"])
         price = str((m * Decimal("0.97")).quantize(Decimal("0.01")))
         place, cancel = [], []
-        for i in range(n):
+        for _ in range(n):
             t0 = time.perf_counter()
             o = c.futures_create_order(symbol="ETHUSDT", side="BUY", type="LIMIT", timeInForce="GTC",
                                        quantity="0.010", price=price)
@@ -144,7 +144,9 @@ def _top_up_orders(c, lots: dict) -> None:
 
 
 def bench_clock_advance(n_running: int, reference: bool) -> None:
-    kinds = [("indexed advance (default)", [])] + ([("--full-advance reference", ["--full-advance"])] if reference else [])
+    kinds: list[tuple[str, list[str]]] = [("indexed advance (default)", [])]
+    if reference:
+        kinds.append(("--full-advance reference", ["--full-advance"]))
     with tempfile.TemporaryDirectory() as tmp:
         xpath, syms = _xinfo_300(Path(tmp))
         for label, flags in kinds:
@@ -156,10 +158,10 @@ def bench_clock_advance(n_running: int, reference: bool) -> None:
                   f"(series load lazily)")
             try:
                 c, lots = _setup_300(v, syms)
-                report("admin GET /_venue/clock (baseline, no advance)", timed(lambda i: v.clock(), 50))
+                report("admin GET /_venue/clock (baseline, no advance)", timed(lambda i, v=v: v.clock(), 50))
                 for name, step in (("1 s", 1_000), ("1 min", 60_000), ("1 h", 3_600_000),
                                    ("8 h (a funding event per position)", 8 * 3_600_000)):
-                    report(f"clock step {name}", timed(lambda i: v.clock(step_ms=step), 20))
+                    report(f"clock step {name}", timed(lambda i, v=v, step=step: v.clock(step_ms=step), 20))
                 st = v.stats()
                 print(f"after stepping: fills={st['fills']} funding_events={st['funding_events']} "
                       f"liquidations={st['liquidations']} symbols_loaded={st['symbols_loaded']}")
@@ -167,8 +169,8 @@ def bench_clock_advance(n_running: int, reference: bool) -> None:
                 # a running clock: every request advances the market (speed 60: ~1 market s per request)
                 v.clock(speed=60, resume=True)
                 report("signed MARKET order, 300 active symbols, speed 60", timed(
-                    lambda i: c.futures_create_order(symbol="ETHUSDT", side="BUY" if i % 2 else "SELL",
-                                                     type="MARKET", quantity="0.010"), n_running))
+                    lambda i, c=c: c.futures_create_order(symbol="ETHUSDT", side="BUY" if i % 2 else "SELL",
+                                                          type="MARKET", quantity="0.010"), n_running))
                 v.clock(pause=True)
             finally:
                 v.stop()

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import numpy as np
 
@@ -222,7 +222,7 @@ def annualise_basis(mark: float, index: float, horizon_hours: float = 8.0) -> fl
     return (mark - index) / index * (_HOURS_PER_YEAR / horizon_hours)
 
 
-def _known(x: float | None) -> bool:
+def _known(x: float | None) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
@@ -242,10 +242,10 @@ def carry_score(
     """
     parts: list[tuple[float, float]] = []
     if _known(funding_rate):
-        apr = annualise_funding(float(funding_rate), params.funding_interval_hours)  # type: ignore[arg-type]
+        apr = annualise_funding(float(funding_rate), params.funding_interval_hours)
         parts.append((params.funding_weight, _clip1(-apr / scoring.carry_funding_saturation_apr)))
     if _known(mark) and _known(index):
-        apr = annualise_basis(float(mark), float(index), params.basis_horizon_hours)  # type: ignore[arg-type]
+        apr = annualise_basis(float(mark), float(index), params.basis_horizon_hours)
         if math.isfinite(apr):
             parts.append((1.0 - params.funding_weight, _clip1(-apr / scoring.carry_basis_saturation_apr)))
     if not parts:
@@ -300,7 +300,7 @@ class TradeStats:
 def expectancy_per_unit_risk(stats: TradeStats) -> float:
     """E = win_rate * payoff_ratio - loss_rate: mean PnL per trade in units of the average loss."""
     won = 0.0 if stats.win_rate == 0.0 else stats.win_rate * stats.payoff_ratio
-    return won - float(stats.loss_rate)  # type: ignore[arg-type]
+    return won - float(stats.loss_rate)  # type: ignore[arg-type]  # __post_init__ sets it: never None
 
 
 def expectancy_score(stats: TradeStats | None, params: ExpectancySettings = ExpectancySettings()) -> float:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 from core.alpha import (
     ComponentWeights,
@@ -116,6 +116,13 @@ Lap = Callable[[str], None]
 
 # --------------------------------------------------------------------------- inputs
 
+_T = TypeVar("_T")
+
+
+def _or(override: _T | None, default: _T) -> _T:
+    """A config override, else the default (an explicit False or 0 is an override, not a gap)."""
+    return default if override is None else override
+
 
 @dataclass(frozen=True, eq=False)
 class CycleConfig:
@@ -125,9 +132,11 @@ class CycleConfig:
     target 0); a disabled block means no strategy. Its tier is the block's `tier`, else the universe's
     (`pairs_universe.json`), else SATELLITE. Every block must be on `timeframe` (the bars the cycle is fed).
 
-    The parameter blocks (`screener`, `trend`, `carry`, `expectancy`, `router`, `orient_quality`) left at None
-    come from the strategy config (`strategy_config.screener`, `hybrid_scoring.trend_params`, ...): the
-    settings.models types are the core's parameter types, there is no copy to keep in step.
+    The parameter blocks (`screener`, `trend`, `carry`, `expectancy`, `router`, `orient_quality`) are
+    overrides: left at None they come from the strategy config (`strategy_config.screener`,
+    `hybrid_scoring.trend_params`, ...). The blocks in force are the `*_params` fields (and
+    `quality_oriented`), resolved once here: the settings.models types are the core's parameter types,
+    there is no copy to keep in step.
     """
 
     strategy_config: StrategyConfig = StrategyConfig()
@@ -145,6 +154,12 @@ class CycleConfig:
     require_strategy_agreement: bool = False  # enter only where the strategy target points the gate's way
     orient_quality: bool | None = None  # see core.alpha.hybrid_score (default True)
     bar_ms: int = field(init=False)
+    screener_params: ScreenerSettings = field(init=False, repr=False)
+    trend_params: TrendSettings = field(init=False, repr=False)
+    carry_params: CarrySettings = field(init=False, repr=False)
+    expectancy_params: ExpectancySettings = field(init=False, repr=False)
+    router_params: RouterScoreSettings = field(init=False, repr=False)
+    quality_oriented: bool = field(init=False, repr=False)
     _weights: Mapping[tuple[str, str], ComponentWeights] = field(init=False, repr=False)
     _thresholds: Mapping[str, ScoreThresholds] = field(init=False, repr=False)
 
@@ -152,14 +167,12 @@ class CycleConfig:
         set_ = object.__setattr__
         set_(self, "bar_ms", interval_ms(self.timeframe))
         scoring, vol = self.strategy_config.hybrid_scoring, self.strategy_config.vol_regimes
-        defaults = {"screener": self.strategy_config.screener, "trend": scoring.trend_params,
-                    "carry": scoring.carry_params, "expectancy": scoring.expectancy_params,
-                    "router": scoring.router_params}
-        for name, params in defaults.items():
-            if getattr(self, name) is None:
-                set_(self, name, params)
-        if self.orient_quality is None:
-            set_(self, "orient_quality", scoring.orient_quality)
+        set_(self, "screener_params", _or(self.screener, self.strategy_config.screener))
+        set_(self, "trend_params", _or(self.trend, scoring.trend_params))
+        set_(self, "carry_params", _or(self.carry, scoring.carry_params))
+        set_(self, "expectancy_params", _or(self.expectancy, scoring.expectancy_params))
+        set_(self, "router_params", _or(self.router, scoring.router_params))
+        set_(self, "quality_oriented", _or(self.orient_quality, scoring.orient_quality))
         set_(self, "_weights", MappingProxyType(
             {(t, r): effective_weights(scoring, t, r, vol) for t in TIERS for r in REGIMES}))
         set_(self, "_thresholds", MappingProxyType({t: scoring.thresholds_for(t) for t in TIERS}))
@@ -213,7 +226,7 @@ class SymbolInputs:
 _NO_INPUTS = SymbolInputs()
 
 
-def _known(x: float | None) -> bool:
+def _known(x: float | None) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
@@ -247,8 +260,8 @@ class SymbolState:
         block = config.block_for(symbol)
         strategy = get_strategy(block.strategy).start(block.params, bar_ms=config.bar_ms) if block else None
         regime = RegimeState.start(config.bar_ms, config.strategy_config.vol_regimes.defaults)
-        return cls(symbol, config.tier_for(symbol), block, ScreenerState.start(config.screener),
-                   TrendState.start(config.trend), regime, strategy)
+        return cls(symbol, config.tier_for(symbol), block, ScreenerState.start(config.screener_params),
+                   TrendState.start(config.trend_params), regime, strategy)
 
     @classmethod
     def warm(cls, symbol: str, bars: Any, config: CycleConfig, last_bar_ms: int | None = None) -> SymbolState:
@@ -256,8 +269,8 @@ class SymbolState:
         b = Ohlc.of(bars)
         block = config.block_for(symbol)
         strategy = get_strategy(block.strategy).warm(b, block.params, bar_ms=config.bar_ms) if block else None
-        return cls(symbol, config.tier_for(symbol), block, ScreenerState.warm(b, config.screener),
-                   TrendState.warm(b.close, config.trend),
+        return cls(symbol, config.tier_for(symbol), block, ScreenerState.warm(b, config.screener_params),
+                   TrendState.warm(b.close, config.trend_params),
                    RegimeState.warm(b.close, config.bar_ms, config.strategy_config.vol_regimes.defaults),
                    strategy, last_bar_ms, len(b))
 
@@ -514,13 +527,13 @@ def _held_sides(snapshot: PortfolioSnapshot) -> dict[str, tuple[str, ...]]:
 def _score(symbol: str, tier: str, regime: str, trend: float, x: SymbolInputs, config: CycleConfig) -> HybridResult:
     scoring = config.strategy_config.hybrid_scoring
     if _known(x.funding_rate) or (_known(x.mark_price) and _known(x.index_price)):
-        carry: float | None = carry_score(x.funding_rate, x.mark_price, x.index_price, scoring, config.carry)
+        carry: float | None = carry_score(x.funding_rate, x.mark_price, x.index_price, scoring, config.carry_params)
     else:
         carry = None
-    expectancy = expectancy_score(x.trade_stats, config.expectancy) if x.trade_stats is not None else None
-    router = router_score(x.router_stats, config.router) if x.router_stats is not None else None
+    expectancy = expectancy_score(x.trade_stats, config.expectancy_params) if x.trade_stats is not None else None
+    router = router_score(x.router_stats, config.router_params) if x.router_stats is not None else None
     return score_with_weights(symbol, tier, regime, config.weights(tier, regime), trend=trend, carry=carry,
-                              expectancy=expectancy, router=router, orient_quality=config.orient_quality)
+                              expectancy=expectancy, router=router, orient_quality=config.quality_oriented)
 
 
 def _screen(st: SymbolState, bar: Bar, fields: ScreenerFields, regime: VolRegimeResult, hybrid: HybridResult,
@@ -529,7 +542,7 @@ def _screen(st: SymbolState, bar: Bar, fields: ScreenerFields, regime: VolRegime
     candidate (its decision is then completed by `_enter`)."""
     side: Side | None = gate(hybrid.hybrid, config.thresholds(st.tier)) if fields.ready else None
     position = side if side in held else (held[0] if held else None)
-    signal = emission_signal(side, position)  # type: ignore[arg-type]
+    signal = emission_signal(side, position)
     row = ScreenerRow(st.symbol, config.timeframe, fields.z, fields.rsi, fields.atr, fields.cross_up, fields.cross_down,
                       position is not None, position or FLAT, hybrid.hybrid, signal)
     if not fields.ready:
@@ -552,7 +565,7 @@ def _enter(d: Decision, x: SymbolInputs, snapshot: PortfolioSnapshot, ctx: RiskC
     filters = snapshot.filters.get(d.symbol)
     if filters is None:
         return replace(d, status="unsized"), ctx
-    price = x.mark_price if _known(x.mark_price) and x.mark_price > 0 else d.bar.close  # type: ignore[operator]
+    price = x.mark_price if _known(x.mark_price) and x.mark_price > 0 else d.bar.close
     block = None if d.strategy is None else config.block_for(d.symbol)
     sizing = size_position(
         d.symbol, ctx.nav_usd if ctx.nav_usd is not None else Decimal("NaN"), price, filters,

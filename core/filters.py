@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from typing import Any, Union
+from typing import Any
 
-Number = Union[Decimal, int, str, float]
+Number = Decimal | int | str | float
 
 ZERO = Decimal(0)
 # Working precision for rounding arithmetic: far above any price/qty digits, so every step is exact
@@ -88,7 +88,7 @@ def is_multiple(value: Decimal, step: Decimal) -> bool:
         return True
     _, v_digits, ev = value.as_tuple()
     _, s_digits, es = step.as_tuple()
-    shift = es - ev  # type: ignore[operator]
+    shift = es - ev  # type: ignore[operator]  # int exponents: both are finite here
     if s_digits == (1,):  # the usual step, a power of ten: only the value's trailing digits matter
         return shift <= 0 or (shift < len(v_digits) and not any(v_digits[-shift:]))
     v, s = _coefficient(v_digits), _coefficient(s_digits)
@@ -173,7 +173,7 @@ def _quantize_to(value: Decimal, step: Decimal, rounding: str) -> Decimal:
         return value
     # `%` is exact (and does not raise) only while the quotient value / step fits the precision, and the result
     # needs every digit from the value's first to the step's last: 120 digits unless the numbers need more.
-    need = max(value.adjusted() - step.as_tuple().exponent, len(value.as_tuple().digits)) + 2  # type: ignore[operator]
+    need = max(value.adjusted() - step.as_tuple().exponent, len(value.as_tuple().digits)) + 2  # type: ignore[operator]  # finite: int exponent
     if need > _MAX_PREC:
         if is_multiple(value, step):  # already on the grid (e.g. 1E+999999999 on a 0.001 step)
             return value

@@ -256,7 +256,7 @@ def leg_notional(leg: PositionLeg, mark: Decimal | None = None) -> Decimal:
         return ZERO
     for m in (mark, leg.mark_price, leg.entry_price):
         if is_finite_positive(m):
-            return leg.qty * m  # type: ignore[operator]
+            return leg.qty * m  # type: ignore[operator]  # is_finite_positive checked it is a Decimal
     return ZERO
 
 
@@ -285,7 +285,7 @@ def gross_by_group(symbol_gross: Mapping[str, Decimal], groups: CorrelationGroup
 
 
 def nav_pct(amount_usd: Decimal, nav_usd: Decimal | None) -> Decimal | None:
-    return amount_usd / nav_usd if is_finite_positive(nav_usd) else None  # type: ignore[operator]
+    return amount_usd / nav_usd if is_finite_positive(nav_usd) else None  # type: ignore[operator]  # is_finite_positive checked it is a Decimal
 
 
 def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fraction: Any = Decimal("0.8")) -> str:
@@ -295,7 +295,7 @@ def group_status(gross_usd: Decimal, nav_usd: Decimal | None, cap: Any, near_fra
     """
     if not is_finite_positive(nav_usd):
         return "UNKNOWN"
-    cap_usd = to_decimal(cap) * nav_usd  # type: ignore[operator]
+    cap_usd = to_decimal(cap) * nav_usd  # type: ignore[operator]  # is_finite_positive checked it is a Decimal
     if gross_usd > cap_usd:
         return "CAPPED"
     if gross_usd >= to_decimal(near_fraction) * cap_usd:

@@ -292,4 +292,4 @@ def sizing_multiplier(vol_regimes: VolRegimes, tier: str, regime: str) -> float:
 def weight_modifiers(vol_regimes: VolRegimes, regime: str) -> WeightModifiers:
     """`hybrid_weight_modifiers[regime]`, or no modification when the config has no entry."""
     modifiers = vol_regimes.hybrid_weight_modifiers
-    return modifiers.get(check_regime(regime), WeightModifiers())  # type: ignore[call-overload]
+    return modifiers.get(check_regime(regime), WeightModifiers())  # type: ignore[call-overload]  # str key, Literal dict

@@ -88,7 +88,8 @@ def screener_fields(bars: Any, params: ScreenerSettings = ScreenerSettings()) ->
     r = rsi(b.close, params.rsi_period)[-1]
     a = atr(b.high, b.low, b.close, params.atr_period)[-1]
     up, down = crossover(sma(b.close, params.fast_ma), sma(b.close, params.slow_ma))
-    return ScreenerFields(float(z), float(r), _atr_fraction(float(a), _last_valid_close(b)), bool(up[-1]), bool(down[-1]))
+    return ScreenerFields(float(z), float(r), _atr_fraction(float(a), _last_valid_close(b)),
+                          bool(up[-1]), bool(down[-1]))
 
 
 def _last_valid_close(b: Ohlc) -> float:
@@ -142,9 +143,10 @@ class ScreenerState:
         up = down = False
         if len(closes) > params.slow_ma and finite[-1]:  # the SMAs were ready at the previous valid close too
             before = closes[:-1]
-            prev = deadband_sign(SmaState.warm(before, params.fast_ma).value, SmaState.warm(before, params.slow_ma).value)
+            prev = deadband_sign(SmaState.warm(before, params.fast_ma).value,
+                                 SmaState.warm(before, params.slow_ma).value)
             now = cross.prev_sign
-            up, down = now > 0 and prev <= 0, now < 0 and prev >= 0  # type: ignore[operator]
+            up, down = now > 0 and prev <= 0, now < 0 and prev >= 0  # type: ignore[operator]  # warm SMAs: signs known
         ok = np.flatnonzero(finite & np.isfinite(b.high) & np.isfinite(b.low))
         last_close = float(b.close[ok[-1]]) if len(ok) else math.nan
         z = ZScoreState.warm(closes, params.z_window)
@@ -192,7 +194,7 @@ class ScreenerRow:
         return self.signal is not None
 
 
-def emission_signal(gate_side: Side | None, position_side: Side | None) -> Signal | None:
+def emission_signal(gate_side: Side | None, position_side: str | None) -> Signal | None:
     """BUY for a LONG gate, SELL for a SHORT gate, unless the position is already on that side."""
     if gate_side is None or gate_side == position_side:
         return None

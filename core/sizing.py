@@ -71,7 +71,7 @@ class SizingResult:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             v = getattr(self, name)
             if isinstance(v, Decimal):
                 v = str(v)
@@ -89,7 +89,7 @@ def effective_per_trade_nav_pct(base_per_trade_nav_pct: Any, sizing_multiplier: 
 
 def per_trade_nav_pct(strategy_config: StrategyConfig, tier: str, regime: str) -> tuple[Decimal, Decimal, Decimal]:
     """(base, multiplier, effective) for a tier and a vol regime."""
-    base = to_decimal(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]
+    base = to_decimal(strategy_config.tiers[tier].per_trade_nav_pct)  # type: ignore[index]  # str key, Literal dict
     mult = to_decimal(strategy_config.vol_regimes.sizing_multiplier(tier, regime))
     return base, mult, effective_per_trade_nav_pct(base, mult)
 
@@ -123,7 +123,8 @@ def target_leverage(
     return sizing, exchange, cands
 
 
-def qty_for_notional(notional_usd: Any, price: Any, filters: SymbolFilters, market: bool = True) -> tuple[Decimal, Decimal]:
+def qty_for_notional(notional_usd: Any, price: Any, filters: SymbolFilters,
+                     market: bool = True) -> tuple[Decimal, Decimal]:
     """(raw qty, qty floored to the step)."""
     raw = to_decimal(notional_usd) / to_decimal(price)
     return raw, quantize_qty(raw, filters, market=market)
@@ -166,7 +167,7 @@ def size_position(
 
     def result(margin: Decimal, target: Decimal, raw: Decimal, qty: Decimal, reason: str) -> SizingResult:
         return SizingResult(
-            symbol=symbol, tier=tier, regime=regime, nav_usd=nav, price=px,  # type: ignore[arg-type]
+            symbol=symbol, tier=tier, regime=regime, nav_usd=nav, price=px,
             base_per_trade_nav_pct=base, sizing_multiplier=mult, effective_per_trade_nav_pct=eff,
             margin_usd=margin, leverage_candidates=cands, leverage=lev, exchange_leverage=exch_lev,
             target_notional_usd=target, cap_notional_usd=cap, raw_qty=raw, qty=qty,

@@ -89,7 +89,8 @@ def round_level(level: Any, reference: Any, tick: Any) -> Decimal:
         r = (lvl / t).to_integral_value(rounding=ROUND_FLOOR) * t
         if r <= ref:
             r = ((ref / t).to_integral_value(rounding=ROUND_FLOOR) + 1) * t  # nearest tick strictly above
-    return r.quantize(t) if t.as_tuple().exponent < 0 else r  # type: ignore[operator]
+    exponent = t.as_tuple().exponent  # an int for a finite tick
+    return r.quantize(t) if isinstance(exponent, int) and exponent < 0 else r
 
 
 def _positive(level: Decimal, what: str) -> Decimal:
@@ -237,14 +238,14 @@ class ExitRule:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             v = getattr(self, name)
             out[name] = str(v) if isinstance(v, Decimal) else v
         return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ExitRule:
-        return cls(**{k: d[k] for k in cls.__slots__ if k in d})  # type: ignore[attr-defined]
+        return cls(**{k: d[k] for k in cls.__slots__ if k in d})
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,8 @@ def make_rule(
         take_profit=level(take_profit_price, tp_atr_mult, tp_pct),
         trail_pct=trail,
         trail_anchor=e if trail is not None else None,
-        trail_stop=trailing_stop_price(e, position_side, trail, tick_size=tick, direction=d) if trail is not None else None,
+        trail_stop=(trailing_stop_price(e, position_side, trail, tick_size=tick, direction=d)
+                    if trail is not None else None),
         time_stop_ms=time_stop_ms, tick_size=tick,
     )
 
@@ -371,12 +373,13 @@ def get_rule(registry: TpSlRegistry, symbol: str, position_side: str) -> ExitRul
 def pending_exits(registry: TpSlRegistry) -> tuple[ExitSignal, ...]:
     """Exits that fired and whose leg is still registered (the close is not confirmed yet)."""
     return tuple(
-        ExitSignal(r.symbol, r.position_side, r.triggered, r.triggered_price or ZERO, None, r.triggered_ms or 0)  # type: ignore[arg-type]
+        ExitSignal(r.symbol, r.position_side, r.triggered, r.triggered_price or ZERO, None, r.triggered_ms or 0)
         for r in registry.entries if r.triggered is not None
     )
 
 
-def reconcile(registry: TpSlRegistry, open_legs: Iterable[Any]) -> tuple[TpSlRegistry, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+def reconcile(registry: TpSlRegistry, open_legs: Iterable[Any],
+              ) -> tuple[TpSlRegistry, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """(registry without rules for legs that are gone, removed keys, open legs that have no rule).
 
     `open_legs`: anything with `.symbol`, `.position_side` and `.qty` (core.portfolio.PositionLeg).
@@ -388,7 +391,8 @@ def reconcile(registry: TpSlRegistry, open_legs: Iterable[Any]) -> tuple[TpSlReg
     return (_with(registry, kept) if gone else registry), gone, unprotected
 
 
-def _fire(rule: ExitRule, reason: str, level: Decimal, observed: Decimal | None, now_ms: int) -> tuple[ExitRule, ExitSignal]:
+def _fire(rule: ExitRule, reason: str, level: Decimal, observed: Decimal | None,
+          now_ms: int) -> tuple[ExitRule, ExitSignal]:
     sig = ExitSignal(rule.symbol, rule.position_side, reason, level, observed, now_ms)
     return replace(rule, triggered=reason, triggered_price=level, triggered_ms=now_ms), sig
 
@@ -411,13 +415,15 @@ def _ratchet(rule: ExitRule, best: Decimal) -> ExitRule:
     anchor = rule.trail_anchor if rule.trail_anchor is not None else rule.entry_price
     if (best <= anchor) if long else (best >= anchor):
         return rule
-    stop = trailing_stop_price(best, rule.position_side, rule.trail_pct, tick_size=rule.tick_size, direction=rule.direction)
+    stop = trailing_stop_price(best, rule.position_side, rule.trail_pct, tick_size=rule.tick_size,
+                               direction=rule.direction)
     if rule.trail_stop is not None:
         stop = max(stop, rule.trail_stop) if long else min(stop, rule.trail_stop)
     return replace(rule, trail_anchor=best, trail_stop=stop)
 
 
-def update_on_price(registry: TpSlRegistry, marks: Mapping[str, Any], now_ms: int) -> tuple[TpSlRegistry, list[ExitSignal]]:
+def update_on_price(registry: TpSlRegistry, marks: Mapping[str, Any],
+                    now_ms: int) -> tuple[TpSlRegistry, list[ExitSignal]]:
     """Judge every registered, untriggered leg against its symbol's mark; then trail the anchors.
 
     Marks for unregistered symbols are ignored; a registered leg without a mark can only time out.
@@ -475,7 +481,9 @@ def update_on_bar(registry: TpSlRegistry, bars: Mapping[str, PriceBar | Bar],
 
 
 def _price_bar(bar: PriceBar | Bar) -> PriceBar:
-    return bar if isinstance(bar, PriceBar) else PriceBar(bar.open, bar.high, bar.low, bar.close)
+    if isinstance(bar, PriceBar):
+        return bar
+    return PriceBar(to_decimal(bar.open), to_decimal(bar.high), to_decimal(bar.low), to_decimal(bar.close))
 
 
 def _judge_bar(rule: ExitRule, bar: PriceBar | None, now_ms: int) -> tuple[ExitRule, ExitSignal | None]:

@@ -108,7 +108,8 @@ class TwapPlan:
     def __post_init__(self) -> None:
         total = self.filled_qty + self.remaining_qty
         if total != self.parent_qty:  # the whole-plan invariant: nothing lost, nothing duplicated
-            raise AssertionError(f"TWAP plan broken: filled {self.filled_qty} + remaining {self.remaining_qty} != parent {self.parent_qty}")
+            raise AssertionError(f"TWAP plan broken: filled {self.filled_qty} + remaining {self.remaining_qty}"
+                                 f" != parent {self.parent_qty}")
         if len({s.slice_index for s in self.slices}) != len(self.slices):
             raise AssertionError("TWAP plan broken: duplicate slice index")
 
@@ -185,7 +186,10 @@ def plan_twap(
         n = max(1, min(snap.slices, units))
         while n > 1 and not _child_ok(_smallest(step, units, n), px, filters.min_notional, min_qty):
             n -= 1
-        reason = "" if n == snap.slices else ("reduced_to_single_by_min_notional" if n == 1 else "slices_reduced_by_min_notional")
+        if n == snap.slices:
+            reason = ""
+        else:
+            reason = "reduced_to_single_by_min_notional" if n == 1 else "slices_reduced_by_min_notional"
 
     qtys = [qty] if n == 1 else [u * step for u in _split(int(qty / step), n)]
     slices = tuple(
@@ -245,8 +249,8 @@ def remaining_plan(
         if left <= 0:
             continue
         attempt = s.attempt + 1 if s.slice_index == failed_slice else s.attempt
-        kept.append(replace(s, slice_qty=left, attempt=attempt,
-                            client_order_id=child_client_order_id(plan.parent_id, s.slice_index, s.slice_count, attempt)))
+        cid = child_client_order_id(plan.parent_id, s.slice_index, s.slice_count, attempt)
+        kept.append(replace(s, slice_qty=left, attempt=attempt, client_order_id=cid))
     kept = _merge_small(kept, plan)
     return replace(plan, slices=tuple(kept), filled_qty=plan.filled_qty + sum(filled.values(), ZERO))
 

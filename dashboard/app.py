@@ -15,13 +15,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # `streamlit run dashboard/app.py` puts dashboard/ first, not the repo root
     sys.path.insert(0, str(REPO_ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st  # noqa: E402 - after the sys.path insert above
 
-from dashboard import panels  # noqa: E402
-from dashboard.firestore_nav import nav_series  # noqa: E402
-from dashboard.state_view import load_view  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from dashboard import panels  # noqa: E402 - after the sys.path insert above
+from dashboard.firestore_nav import nav_series  # noqa: E402 - after the sys.path insert above
+from dashboard.state_view import load_view  # noqa: E402 - after the sys.path insert above
+from settings.env import load_env  # noqa: E402 - after the sys.path insert above
+from settings.errors import ConfigError  # noqa: E402 - after the sys.path insert above
 
 REFRESH_S = 30
 
@@ -47,7 +47,8 @@ def page() -> None:
     state_root, log_dir = _resolve(settings.STATE_ROOT), _resolve(settings.LOG_DIR)
     mode = f"{settings.ENV}{' · DRY_RUN' if settings.DRY_RUN else ' · LIVE'}"
     st.title("Hedge")
-    st.caption(f"{mode} · read-only · refreshes every {REFRESH_S} s · {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    st.caption(f"{mode} · read-only · refreshes every {REFRESH_S} s · {now}")
     view = load_view(state_root, log_dir)
     series, fs_note = nav_series(settings, state_root)
     overview, risk, hybrid, regimes, execution = st.tabs(

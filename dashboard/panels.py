@@ -277,7 +277,8 @@ def execution(view: StateView) -> None:
         tw, sg = num(data.get("twap_trades_count")), num(data.get("single_trades_count"))
         c1.metric("TWAP / single trades", f"{tw:.0f} / {sg:.0f}" if tw is not None and sg is not None else "n/a")
         ts, ss = num(data.get("twap_avg_slippage_bps")), num(data.get("single_avg_slippage_bps"))
-        c2.metric("Avg slippage TWAP / single", f"{ts:.1f} / {ss:.1f} bps" if ts is not None and ss is not None else "n/a")
+        c2.metric("Avg slippage TWAP / single",
+                  f"{ts:.1f} / {ss:.1f} bps" if ts is not None and ss is not None else "n/a")
         mr, fr = num(data.get("maker_ratio")), num(data.get("fill_rate"))
         c3.metric("Maker ratio", pct(mr, digits=1))
         c4.metric("Fill rate", pct(fr, digits=1))

@@ -223,7 +223,8 @@ def trade_rows(view: StateView, n: int) -> tuple[list[dict[str, Any]], int]:
     """The last n trades by time, newest first."""
     raw = view.data("trade_log").get("trades")
     if isinstance(raw, list):
-        raw = sorted(raw, key=lambda t: t["time_ms"] if isinstance(t, dict) and isinstance(t.get("time_ms"), int) else 0)
+        raw = sorted(raw, key=lambda t: (t["time_ms"] if isinstance(t, dict) and isinstance(t.get("time_ms"), int)
+                                         else 0))
     return _last(raw, n, lambda t: isinstance(t.get("symbol"), str) and isinstance(t.get("time_ms"), int))
 
 

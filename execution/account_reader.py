@@ -75,7 +75,8 @@ def trade_record(t: UserTrade) -> dict[str, Any]:
 
 def read_new_trades(adapter: ExchangeAdapter, symbols: Iterable[str], cursors: dict[str, int], *,
                     limit: int = 500, deadline: float | None = None,
-                    monotonic: Callable[[], float] = time.monotonic) -> tuple[list[dict[str, Any]], dict[str, int], list[str]]:
+                    monotonic: Callable[[], float] = time.monotonic,
+                    ) -> tuple[list[dict[str, Any]], dict[str, int], list[str]]:
     """Trades after each symbol's cursor (last logged trade id). Returns (rows, new cursors, symbols not read).
 
     A symbol that fails or that the deadline cuts off keeps its cursor and is read next cycle, so nothing

@@ -25,7 +25,7 @@ from execution import state_store as ss
 try:
     import fcntl
 except ImportError:  # not POSIX
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # module or None: callers check before locking
 
 log = logging.getLogger("hedge.sync_state")
 
@@ -99,7 +99,8 @@ def recover_peak_state(root: Path, history: list[NavPoint], now_ms: int, writer:
     return state
 
 
-def reset_peak(root: Path, new_peak: Decimal, by: str, reason: str, now_iso: str, writer: str) -> tuple[PeakState | None, PeakState]:
+def reset_peak(root: Path, new_peak: Decimal, by: str, reason: str, now_iso: str,
+               writer: str) -> tuple[PeakState | None, PeakState]:
     """The operator reset: set the high-water mark to `new_peak` (usually the current NAV). Returns (old, new)."""
     with peak_lock(root):
         old, problem = load_peak(root)
@@ -177,8 +178,9 @@ class NavLog:
 class NavInputs:
     """What a risk check needs from sync_state's files (the executor builds its PortfolioSnapshot from it):
     `nav_history` (newest `window` points, oldest first), `hwm_nav_usd` (peak_state.json; when that is absent
-    or unusable, the highest peak nav.json / risk.json published), and nav.json's freshness: `stale` (true also when nav.json is missing or unusable),
-    `stale_reason`, `as_of_ms` (market time of the last good figures, None without any)."""
+    or unusable, the highest peak nav.json / risk.json published), and nav.json's freshness: `stale` (true also
+    when nav.json is missing or unusable), `stale_reason`, `as_of_ms` (market time of the last good figures,
+    None without any)."""
 
     nav_history: tuple[NavPoint, ...]
     hwm_nav_usd: Decimal | None

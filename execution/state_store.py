@@ -10,8 +10,9 @@ warning and the caller gets "no data" (or the last good value).
 Values must be strict JSON: NaN/inf are refused at write time, and a file holding NaN, Infinity or a number
 that overflows to infinity (1e999) is corrupt on read. Any failure to parse (including RecursionError from
 content nested 100,000 deep) is "bad data", never an exception out of a reader.
-Temp files left by writers killed mid-write are swept when a process first writes into a directory. Decimals are written as strings (exact;
-read them back with Decimal(x)); dataclasses and pydantic models become objects; datetimes ISO 8601.
+Temp files left by writers killed mid-write are swept when a process first writes into a directory.
+Decimals are written as strings (exact; read them back with Decimal(x)); dataclasses and pydantic models
+become objects; datetimes ISO 8601.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from typing import Any
 try:
     import fcntl
 except ImportError:  # not POSIX: appends still use O_APPEND, just without the lock
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # module or None: callers check before locking
 
 log = logging.getLogger("hedge.state_store")
 

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # runbook 000 runs it as a plain script from the repo root
     sys.path.insert(0, str(REPO_ROOT))
 
-from core.account import (  # noqa: E402
+from core.account import (  # noqa: E402 - after the sys.path insert above
     AccountReading,
     BadReading,
     PeakState,
@@ -44,12 +44,12 @@ from core.account import (  # noqa: E402
     needs_confirmation,
     track_circuit,
 )
-from core.portfolio import PortfolioSnapshot  # noqa: E402
-from core.risk.state import to_risk_state  # noqa: E402
-from execution import state_store as ss  # noqa: E402
-from execution.account_reader import read_account, read_new_trades  # noqa: E402
-from execution.exchange import RetryPolicy  # noqa: E402
-from execution.nav_store import (  # noqa: E402
+from core.portfolio import PortfolioSnapshot  # noqa: E402 - after the sys.path insert above
+from core.risk.state import to_risk_state  # noqa: E402 - after the sys.path insert above
+from execution import state_store as ss  # noqa: E402 - after the sys.path insert above
+from execution.account_reader import read_account, read_new_trades  # noqa: E402 - after the sys.path insert above
+from execution.exchange import RetryPolicy  # noqa: E402 - after the sys.path insert above
+from execution.nav_store import (  # noqa: E402 - after the sys.path insert above
     NavLog,
     load_peak,
     peak_lock,
@@ -82,7 +82,8 @@ class SyncState:
     """One sync cycle = read → check → compute → publish. The loop around it lives in `run()`."""
 
     def __init__(self, env: Any, cfg: Any, adapter: Any, root: Path, *, mirror: Any = None,
-                 monotonic: Callable[[], float] = time.monotonic, wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
         self.env, self.cfg, self.adapter, self.root = env, cfg, adapter, Path(root)
         self.mirror = mirror
         self._monotonic, self._wall_ms = monotonic, wall_ms
@@ -117,8 +118,8 @@ class SyncState:
                             and all(isinstance(t.get(k), int) and not isinstance(t.get(k), bool)
                                     for k in ("trade_id", "time_ms")) and isinstance(t.get("symbol"), str)]
         cursors = trades_doc.get("cursors")
-        self._cursors = {**last_trade_ids(self._trades),
-                         **({k: v for k, v in cursors.items() if isinstance(v, int)} if isinstance(cursors, dict) else {})}
+        saved = {k: v for k, v in cursors.items() if isinstance(v, int)} if isinstance(cursors, dict) else {}
+        self._cursors = {**last_trade_ids(self._trades), **saved}
         with peak_lock(self.root):
             state, problem = load_peak(self.root)
             if problem:

@@ -26,13 +26,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import load_candidate  # noqa: E402
-from backtest.data_checks import check_klines  # noqa: E402
-from core.timeframes import INTERVAL_MS  # noqa: E402
-from marketdata import Funding, Klines, MarketDataError, load_funding, load_klines, write_funding, write_klines  # noqa: E402
-from marketdata.files import funding_path, klines_path  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import load_candidate
+from backtest.data_checks import check_klines
+from core.timeframes import INTERVAL_MS
+from marketdata import Funding, Klines, MarketDataError, load_funding, load_klines, write_funding, write_klines
+from marketdata.files import funding_path, klines_path
+from settings.env import load_env
+from settings.errors import ConfigError
 
 KLINE_PAGE, FUNDING_PAGE = 1500, 1000
 
@@ -112,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--symbols", nargs="+", default=None)
     ap.add_argument("--env-file", default=str(REPO_ROOT / ".env"))
     ap.add_argument("--no-progress", action="store_true")
-    ap.add_argument("--now-ms", type=int, default=None, help="judge freshness against this time (default: exchange time)")
+    ap.add_argument("--now-ms", type=int, default=None,
+                    help="judge freshness against this time (default: exchange time)")
     args = ap.parse_args(argv)
     try:
         cand = load_candidate(args.config)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Kill switch, the operator command (docs/Runbook.md "Executor — kill switch").
 
-    .venv/bin/python scripts/kill_switch.py on --reason "manual: investigating fills"   # engage (halts new risk at once)
-    .venv/bin/python scripts/kill_switch.py off                                         # release
-    .venv/bin/python scripts/kill_switch.py status                                      # print the file
+    .venv/bin/python scripts/kill_switch.py on --reason "manual: investigating fills"  # engage (halts new risk)
+    .venv/bin/python scripts/kill_switch.py off                                        # release
+    .venv/bin/python scripts/kill_switch.py status                                     # print the file
     [--env-file PATH] [--state-root DIR]
 
 It writes STATE_ROOT/kill_switch.json (docs/STATE_FILES.md). The executor reads the file every cycle and
@@ -21,8 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from execution.executor import kill_switch as ks  # noqa: E402
-from execution.executor.cli import env_or_exit_code  # noqa: E402
+from execution.executor import kill_switch as ks
+from execution.executor.cli import env_or_exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(a.state_root) if a.state_root else Path(env.STATE_ROOT)
     if a.action == "on":
         if not a.reason.strip():
-            print("kill_switch on needs --reason \"...\" (it is shown in health.json and the dashboard)", file=sys.stderr)
+            print("kill_switch on needs --reason \"...\" (it is shown in health.json and the dashboard)",
+                  file=sys.stderr)
             return 2
         k = ks.engage(root, a.reason.strip(), a.by)
         print(f"[kill_switch] ENGAGED reason={k.reason!r} since={k.since} by={k.by} file={root / 'kill_switch.json'}")

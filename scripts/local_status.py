@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from execution.exchange_utils import build_adapter  # noqa: E402
-from settings.env import load_env  # noqa: E402
+from execution.exchange_utils import build_adapter
+from settings.env import load_env
 
 STACK = Path(__file__).resolve().parents[1] / "var" / "supervisor" / "stack.json"
 
@@ -54,7 +54,8 @@ def check_dashboard(wait_s: float) -> bool:
             anon, _ = _get(stack["url"], None)
             code, body = _get(stack["url"], (creds["user"], creds["password"]))
             if anon == 401 and code == 200 and "<title>" in body.lower():
-                print(f"[status] dashboard {stack['url']} OK (401 without login, 200 with it; login in {stack['credentials']})")
+                print(f"[status] dashboard {stack['url']} OK (401 without login, 200 with it; "
+                      f"login in {stack['credentials']})")
                 return True
         except OSError as exc:
             anon, code = 0, f"{type(exc).__name__}"
@@ -91,7 +92,8 @@ def main(argv=None) -> int:
     print(f"[status] USDT balance={usdt.balance if usdt else 'n/a'} reserve_btc={settings.RESERVE_BTC} (not in NAV)")
     for symbol in [s for s in args.symbols.split(",") if s]:
         mark = adapter.mark_price(symbol)
-        print(f"[status] {symbol} mark={mark.mark_price} funding={mark.last_funding_rate} market_time_ms={mark.time_ms}")
+        print(f"[status] {symbol} mark={mark.mark_price} funding={mark.last_funding_rate} "
+              f"market_time_ms={mark.time_ms}")
     dashboard_ok = check_dashboard(args.dashboard_wait)
     return 0 if dual and dashboard_ok else 1
 

@@ -23,13 +23,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-import logging  # noqa: E402
+import logging
 
-from execution.executor import kill_switch as ks  # noqa: E402
-from execution.executor.cli import env_or_exit_code  # noqa: E402
-from execution.executor.exchange_port import GateRefused, open_gate  # noqa: E402
-from execution.log_setup import setup_logging  # noqa: E402
-from execution.state_store import append_event  # noqa: E402
+from execution.executor import kill_switch as ks
+from execution.executor.cli import env_or_exit_code
+from execution.executor.exchange_port import GateRefused, open_gate
+from execution.log_setup import setup_logging
+from execution.state_store import append_event
 
 log = logging.getLogger("hedge.executor")
 
@@ -116,7 +116,8 @@ def main(argv=None) -> int:
               f"protective_cancelled={sum(len(c['orders']) for c in rep['cancelled_protective'])}")
         for c in rep["closes"]:
             print(f"  {c['symbol']} {c['position_side']} {c['side']} {c['qty']} -> {c['outcome']} {c['status']}"
-                  f" filled={c['executed_qty']} @ {c['avg_price']}" + (f" code={c['code']} {c['reason']}" if c["code"] else ""))
+                  f" filled={c['executed_qty']} @ {c['avg_price']}"
+                  + (f" code={c['code']} {c['reason']}" if c["code"] else ""))
         for x in rep["left_open"]:
             print(f"  STILL OPEN {x['symbol']} {x['position_side']} {x['qty']}")
         for e in rep["errors"]:

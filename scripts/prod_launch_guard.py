@@ -31,14 +31,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import frozen_checks, kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
-from backtest.data_checks import check_klines  # noqa: E402
-from backtest.live_metrics import DAY_MS, metrics_as_of  # noqa: E402
-from backtest.trading_db import TradingDB  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
-from marketdata import MarketDataError, load_dataset  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import frozen_checks, kill_switch_state, load_candidate, load_rules, resolve
+from backtest.data_checks import check_klines
+from backtest.live_metrics import DAY_MS, metrics_as_of
+from backtest.trading_db import TradingDB
+from execution.state_store import atomic_write_bytes, dumps
+from marketdata import MarketDataError, load_dataset
+from settings.env import load_env
+from settings.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,13 @@ def paper_checks(rules: Any, cand: Any, db_path: Path, consistency: Path, now: i
     m = metrics_as_of(now, t_ms, nav, [], [], cand)
     if stage0.exit_sharpe_30d_gt is not None:
         ok = m.sharpe_30d is not None and m.sharpe_30d > stage0.exit_sharpe_30d_gt
-        out.append(Check("paper_sharpe_30d", "HARD", ok, f"30D paper Sharpe {m.sharpe_30d if m.sharpe_30d is None else round(m.sharpe_30d, 3)}"
-                         f" (must be > {stage0.exit_sharpe_30d_gt:g})"))
+        sharpe = m.sharpe_30d if m.sharpe_30d is None else round(m.sharpe_30d, 3)
+        out.append(Check("paper_sharpe_30d", "HARD", ok,
+                         f"30D paper Sharpe {sharpe} (must be > {stage0.exit_sharpe_30d_gt:g})"))
     if stage0.exit_mdd_lt is not None:
         ok = m.mdd_30d is not None and m.mdd_30d < stage0.exit_mdd_lt
-        out.append(Check("paper_mdd_30d", "HARD", ok, f"30D paper MDD {m.mdd_30d:.2%} (must be < {stage0.exit_mdd_lt:.0%})"
+        out.append(Check("paper_mdd_30d", "HARD", ok,
+                         f"30D paper MDD {m.mdd_30d:.2%} (must be < {stage0.exit_mdd_lt:.0%})"
                          if m.mdd_30d is not None else "no 30D paper MDD"))
     if stage0.exit_signal_consistency_gt is not None:
         try:
@@ -168,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         engaged, detail = kill_switch_state(root)
         checks.append(Check("kill_switch", "HARD", not engaged, detail))
         tg = bool(env.TELEGRAM_BOT_TOKEN.get_secret_value() and env.TELEGRAM_CHAT_ID)
-        checks.append(Check("telegram", "SOFT", tg, "configured" if tg else "FUTURES_TELEGRAM_BOT_TOKEN / _CHAT_ID unset"))
+        checks.append(Check("telegram", "SOFT", tg,
+                            "configured" if tg else "FUTURES_TELEGRAM_BOT_TOKEN / _CHAT_ID unset"))
     checks += paper_checks(rules, cand, Path(args.db), Path(args.consistency), now)
     allow = all(c.ok for c in checks if c.severity == "HARD")
     verdict = "ALLOW_LAUNCH" if allow else "BLOCK_LAUNCH"

@@ -27,15 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import load_candidate, load_rules, resolve  # noqa: E402
-from backtest.data import parse_date  # noqa: E402
-from backtest.live_metrics import DAY_MS, bands, daily_metrics, stage_status  # noqa: E402
-from backtest.metrics import drawdown_series  # noqa: E402
-from backtest.plots import write_charts  # noqa: E402
-from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import load_candidate, load_rules, resolve
+from backtest.data import parse_date
+from backtest.live_metrics import DAY_MS, bands, daily_metrics, stage_status
+from backtest.metrics import drawdown_series
+from backtest.plots import write_charts
+from backtest.trading_db import TradingDB, sync_from_state
+from execution.state_store import atomic_write_bytes, dumps
+from settings.env import load_env
+from settings.errors import ConfigError
 
 LABELS = {"sharpe_14d": "14D rolling Sharpe", "sharpe_20d": "20D rolling Sharpe", "running_mdd": "Running MDD",
           "return_30d": "30D return", "slippage_ratio": "Realized slippage / assumed",
@@ -113,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         begin = parse_date(args.stage_start) if args.stage_start else (int(t_ms[0]) if len(t_ms) else now)
         cons = None
         try:
-            cons = float(json.loads((REPO_ROOT / "reports" / "consistency" / "latest.json").read_text())["signal_consistency"])
+            latest = REPO_ROOT / "reports" / "consistency" / "latest.json"
+            cons = float(json.loads(latest.read_text())["signal_consistency"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
         stage = stage_status(m, st, days_in_stage=(now - begin) / DAY_MS, api_issues_24h=api_issues,
@@ -148,7 +149,8 @@ def _sleeve_curves(candidate: Any, t_ms: np.ndarray, fills: list, funding: list,
     """Cumulative realized PnL - commission - funding per sleeve, as a fraction of the first NAV."""
     out = {}
     for s in candidate.ensemble.sleeves:
-        ev_t = [f["time_ms"] for f in fills if f["symbol"] == s.symbol] + [t for t, sym, _ in funding if sym == s.symbol]
+        ev_t = ([f["time_ms"] for f in fills if f["symbol"] == s.symbol]
+                + [t for t, sym, _ in funding if sym == s.symbol])
         ev_v = [(f.get("realized_pnl_usd") or 0.0) - (f.get("commission_usd") or 0.0) for f in fills
                 if f["symbol"] == s.symbol] + [-p for _, sym, p in funding if sym == s.symbol]
         order = np.argsort(ev_t, kind="stable")

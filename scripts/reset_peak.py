@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Operator command: reset the persisted NAV high-water mark (peak_state.json) the DD circuit measures from.
 
-    .venv/bin/python scripts/reset_peak.py --by alice --reason "new capital base after withdrawal"            # to the latest NAV
-    .venv/bin/python scripts/reset_peak.py --by alice --reason "..." --value 12000                             # to a given NAV
+    .venv/bin/python scripts/reset_peak.py --by alice --reason "new capital base after withdrawal"  # to the latest NAV
+    .venv/bin/python scripts/reset_peak.py --by alice --reason "..." --value 12000                   # to a given NAV
 
 Why it exists: the peak only rises by itself (docs/v7.4_Risk_and_Methodology.md §2.1), so a tripped DD
 circuit holds until NAV recovers or the config changes. A deliberate reset (after a withdrawal, or when the
@@ -24,11 +24,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from execution import state_store as ss  # noqa: E402
-from execution.log_setup import setup_logging  # noqa: E402
-from execution.nav_store import reset_peak  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from execution import state_store as ss
+from execution.log_setup import setup_logging
+from execution.nav_store import reset_peak
+from settings.env import load_env
+from settings.errors import ConfigError
 
 log = logging.getLogger("hedge.sync_state")
 

@@ -27,13 +27,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.alerts import send_telegram  # noqa: E402
-from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve  # noqa: E402
-from backtest.live_metrics import daily_metrics, decide  # noqa: E402
-from backtest.trading_db import TradingDB, sync_from_state  # noqa: E402
-from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot  # noqa: E402
-from settings.env import load_env  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.alerts import send_telegram
+from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve
+from backtest.live_metrics import daily_metrics, decide
+from backtest.trading_db import TradingDB, sync_from_state
+from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot
+from settings.env import load_env
+from settings.errors import ConfigError
 
 PANIC_CLOSE = REPO_ROOT / "scripts" / "panic_close.py"
 
@@ -47,7 +47,8 @@ def account_inputs(db: TradingDB, source: str) -> dict[str, Any]:
     return {"t_ms": t_ms, "nav": nav, "fills": fills, "funding": funding, "flatten_times_ms": flatten}
 
 
-def flatten(reason: str, state_root: Path, dry_run: bool, panic_close: Path = PANIC_CLOSE) -> tuple[dict[str, Any], bool]:
+def flatten(reason: str, state_root: Path, dry_run: bool,
+            panic_close: Path = PANIC_CLOSE) -> tuple[dict[str, Any], bool]:
     """Engage the kill switch and run the panic close; (actions record, fully carried out)."""
     if dry_run:
         return {"kill_switch": "dry-run: not engaged", "panic_close": "dry-run: not run"}, True
@@ -91,7 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, OSError) as exc:
         print(f"risk_guard: {exc}", file=sys.stderr)
         return 2
-    state_root = Path(args.state_root) if args.state_root else (REPO_ROOT / env.STATE_ROOT if not env.STATE_ROOT.is_absolute() else env.STATE_ROOT)
+    if args.state_root:
+        state_root = Path(args.state_root)
+    else:
+        state_root = env.STATE_ROOT if env.STATE_ROOT.is_absolute() else REPO_ROOT / env.STATE_ROOT
     now = args.now_ms if args.now_ms is not None else int(time.time() * 1000)
     with TradingDB(args.db) as db:
         imported = sync_from_state(db, state_root, args.source)

@@ -28,15 +28,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from pydantic import ValidationError  # noqa: E402
+from pydantic import ValidationError
 
-from backtest.config_files import frozen_checks, load_candidate, load_rules, risk_setup, sha256_file  # noqa: E402
-from backtest.data import load_bars  # noqa: E402
-from backtest.plots import write_charts  # noqa: E402
-from backtest.portfolio import PortfolioResult, align, run_portfolio  # noqa: E402
-from marketdata import MarketDataError  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
-from settings.models import CandidateConfig  # noqa: E402
+from backtest.config_files import frozen_checks, load_candidate, load_rules, risk_setup, sha256_file
+from backtest.data import load_bars
+from backtest.plots import write_charts
+from backtest.portfolio import PortfolioResult, align, run_portfolio
+from marketdata import MarketDataError
+from settings.errors import ConfigError
+from settings.models import CandidateConfig
 
 
 def with_weights(cand: CandidateConfig, symbols: Sequence[str], weights: Sequence[float] | None) -> CandidateConfig:
@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--end", default=None)
     p.add_argument("--data", default=str(REPO_ROOT.parent / "shared" / "data"))
     p.add_argument("--config-dir", default=None, help="risk_limits.json / correlation_groups.json (default: -c's dir)")
-    p.add_argument("--rules", default=None, help="scale rules with the frozen hash (default: -c's dir/prod_scale_rules_R1.yaml)")
+    p.add_argument("--rules", default=None,
+                   help="scale rules with the frozen hash (default: -c's dir/prod_scale_rules_R1.yaml)")
     p.add_argument("--initial-cash", type=float, default=10_000.0)
     p.add_argument("--mode", choices=("fast", "reference"), default="fast")
     p.add_argument("--out", default=str(REPO_ROOT / "reports" / "backtests"))

@@ -27,11 +27,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.costs import Costs  # noqa: E402
-from backtest.data import load_bars  # noqa: E402
-from backtest.sweep import METRICS, expand_grid, parse_grid, rank, run_chunk, run_on_ray  # noqa: E402
-from core.strategies import get_strategy  # noqa: E402
-from marketdata import MarketDataError  # noqa: E402
+from backtest.costs import Costs
+from backtest.data import load_bars
+from backtest.sweep import METRICS, expand_grid, parse_grid, rank, run_chunk, run_on_ray
+from core.strategies import get_strategy
+from marketdata import MarketDataError
 
 
 def write_heatmap(rows: list[dict], grid: dict, metric: str, path: Path, universe: str) -> Path | None:
@@ -99,7 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             raise ValueError(f"{args.strategy}: unknown grid parameter(s) {', '.join(unknown)}; known: "
                              f"{', '.join(spec.defaults)}")
-        universes = [u.split(",") for u in args.universe] if args.universe else ([args.symbols] if args.symbols else None)
+        if args.universe:
+            universes = [u.split(",") for u in args.universe]
+        else:
+            universes = [args.symbols] if args.symbols else None
         if not universes:
             raise ValueError("give --symbols or --universe")
         symbols = sorted({s for u in universes for s in u})

@@ -31,14 +31,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from backtest.config_files import load_candidate, risk_setup  # noqa: E402
-from backtest.data import load_bars, parse_date  # noqa: E402
-from backtest.metrics import max_drawdown, sharpe  # noqa: E402
-from backtest.portfolio import align, run_portfolio, weighted_targets  # noqa: E402
-from backtest.trading_db import TradingDB  # noqa: E402
-from execution.state_store import atomic_write_bytes, dumps  # noqa: E402
-from marketdata import MarketDataError  # noqa: E402
-from settings.errors import ConfigError  # noqa: E402
+from backtest.config_files import load_candidate, risk_setup
+from backtest.data import load_bars, parse_date
+from backtest.metrics import max_drawdown, sharpe
+from backtest.portfolio import align, run_portfolio, weighted_targets
+from backtest.trading_db import TradingDB
+from execution.state_store import atomic_write_bytes, dumps
+from marketdata import MarketDataError
+from settings.errors import ConfigError
 
 SHARPE_DEV, MDD_DEV, CONSISTENCY_BAR = 0.3, 0.03, 0.98
 
@@ -113,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(eq) > 1 and len(nav_v) > 1:
         base = res.equity[lo - 1] if lo > 0 else res.initial_cash
         rep = {"return": float(eq[-1] / base - 1), "sharpe": sharpe(eq[1:] / eq[:-1] - 1, grid.bar_ms),
-               "mdd": max_drawdown(eq), "trades": sum(1 for f in res.fills if f.time_ms >= start_ms and f.intent == "OPEN")}
+               "mdd": max_drawdown(eq),
+               "trades": sum(1 for f in res.fills if f.time_ms >= start_ms and f.intent == "OPEN")}
         lr = nav_v[1:] / nav_v[:-1] - 1
         step = float(np.median(np.diff(nav_t))) if len(nav_t) > 1 else grid.bar_ms
         liv = {"return": float(nav_v[-1] / nav_v[0] - 1), "sharpe": sharpe(lr, int(step)), "mdd": max_drawdown(nav_v),

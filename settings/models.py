@@ -44,6 +44,7 @@ from settings.pairs_universe import (
 )
 from settings.profiles import (
     Profile,
+    ProfileName,
     Profiles,
 )
 from settings.risk_limits import (
@@ -137,6 +138,7 @@ __all__ = [
     "RuntimeConfig",
     "TwapConfig",
     "Profile",
+    "ProfileName",
     "Profiles",
     "CandidateConfig",
     "CostsConfig",

@@ -13,6 +13,8 @@ from settings.model_base import (
     PositiveFloat,
 )
 
+ProfileName = Literal["dev", "demo", "prod"]
+
 
 class Profile(Frozen):
     """Seed 003 profile. `max_position_usd` caps ONE SYMBOL's post-trade gross notional in USD, both
@@ -25,7 +27,7 @@ class Profile(Frozen):
 
 
 class Profiles(Frozen):
-    profiles: dict[Literal["dev", "demo", "prod"], Profile]
+    profiles: dict[ProfileName, Profile]
 
     @field_validator("profiles")
     @classmethod

@@ -13,6 +13,7 @@ from settings.model_base import (
     PositiveFloat,
     Timeframe,
 )
+from settings.profiles import ProfileName
 
 
 class TwapConfig(Frozen):
@@ -51,7 +52,7 @@ class ExecutorConfig(Frozen):
 
 
 class RuntimeConfig(Frozen):
-    profile: Literal["dev", "demo", "prod"] = "dev"
+    profile: ProfileName = "dev"
     router: RouterConfig = RouterConfig()
     loop: LoopConfig = LoopConfig()
     exchange: ExchangeConfig = ExchangeConfig()

@@ -27,9 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # cron runs this by path: sys.path[0] is telegram/, not the repo root
     sys.path.insert(1, str(REPO_ROOT))
 
-from dashboard.firestore_nav import read_nav_series  # noqa: E402
-from dashboard.heartbeat_message import Leg, NavFigures, build_payload, render_text  # noqa: E402
-from dashboard.state_view import StateView, load_view, local_nav_series, num, position_rows, trade_rows  # noqa: E402
+from dashboard.firestore_nav import read_nav_series  # noqa: E402 - after the sys.path insert above
+from dashboard.heartbeat_message import Leg, NavFigures, build_payload, render_text  # noqa: E402 - after the sys.path insert above
+from dashboard.state_view import StateView, load_view, local_nav_series, num, position_rows, trade_rows  # noqa: E402 - after the sys.path insert above
 
 DAY_MS = 86_400_000
 
@@ -42,7 +42,7 @@ class Deadline(Exception):
     pass
 
 
-def _on_alarm(signum, frame):  # noqa: ARG001
+def _on_alarm(signum, frame):  # noqa: ARG001 - the signal handler signature
     raise Deadline("the heartbeat's time bound was reached")
 
 

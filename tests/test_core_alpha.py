@@ -39,7 +39,7 @@ DEFAULT = ComponentWeights(0.40, 0.25, 0.20, 0.15)
 
 @pytest.fixture(scope="module")
 def cfg(repo_root) -> StrategyConfig:
-    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 # ----------------------------------------------------------------------------- hybrid: hand-computed
@@ -226,7 +226,7 @@ def test_short_side_carry_is_the_negation():
     assert al.for_side(long_side, "LONG") == long_side
     assert al.for_side(long_side, "SHORT") == -long_side > 0  # shorts are paid when funding is positive
     with pytest.raises(ValueError):
-        al.for_side(0.1, "BUY")  # type: ignore[arg-type]
+        al.for_side(0.1, "BUY")  # type: ignore[arg-type]  # a wrong value on purpose
 
 
 @given(f1=st.floats(-0.01, 0.01), f2=st.floats(-0.01, 0.01), basis=st.floats(-0.01, 0.01))

@@ -42,7 +42,7 @@ def test_records_are_frozen_and_convert_numbers_to_decimal():
     assert leg.position_side == "LONG" and leg.qty == D("0.02") and isinstance(leg.mark_price, D)
     assert leg.notional_usd == D("2000") and leg.key == ("BTCUSDT", "LONG")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        leg.qty = D(1)  # type: ignore[misc]
+        leg.qty = D(1)  # type: ignore[misc]  # frozen: the assignment must raise
     assert NavPoint(1, 10000.5).nav_usd == D("10000.5")
 
 
@@ -60,7 +60,7 @@ def test_snapshot_sorts_history_rejects_duplicate_legs_and_freezes_maps():
                           mark_prices={"BTCUSDT": 1})
     assert [p.ts_ms for p in s.nav_history] == [1, 2, 3]
     with pytest.raises(TypeError):
-        s.mark_prices["BTCUSDT"] = D(2)  # type: ignore[index]
+        s.mark_prices["BTCUSDT"] = D(2)  # type: ignore[index]  # read-only mapping: must raise
     legs = (PositionLeg("BTCUSDT", "LONG", 1), PositionLeg("BTCUSDT", "LONG", 2))
     with pytest.raises(ValueError, match="duplicate leg"):
         PortfolioSnapshot(now_ms=NOW, positions=legs)

@@ -2,6 +2,7 @@
 weight modifiers from config, incremental == batch, intel.json shape, and the March 2020 crash."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -22,7 +23,7 @@ H = rg.HOUR_MS
 
 @pytest.fixture(scope="module")
 def strategy_config(repo_root) -> StrategyConfig:
-    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 def gbm(n: int, hourly_vol: float, seed: int = 0, start: float = 100.0) -> np.ndarray:
@@ -278,7 +279,7 @@ def test_to_intel_dict_contract():
     json.dumps(d, allow_nan=False)
     flagged = rg.vol_regime([1.0, 2.0]).to_intel_dict()
     assert flagged["vol"]["ratio"] is None and flagged["insufficient_data"] is True
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         r.vol_regime = "low"  # type: ignore[misc]  # frozen
 
 

@@ -170,7 +170,7 @@ def test_no_scores_or_no_data_means_no_emission():
     row = screen_symbol("SOLUSDT", "15m", warm, hybrid=strong)
     assert not row.emitted and row.hybrid == 1.0
     with pytest.raises(ValueError):
-        screen_symbol("SOLUSDT", "15m", fields, position_side="BUY")  # type: ignore[arg-type]
+        screen_symbol("SOLUSDT", "15m", fields, position_side="BUY")  # type: ignore[arg-type]  # a wrong value on purpose
 
 
 def test_cycle_signals_are_ordered_by_conviction():

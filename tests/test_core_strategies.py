@@ -354,12 +354,12 @@ def test_ma_crossover_seed_defaults():
 
 @pytest.fixture(scope="module")
 def strategy_config(repo_root) -> StrategyConfig:
-    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "strategy_config.json")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 @pytest.fixture(scope="module")
 def r1(repo_root) -> CandidateConfig:
-    return load_file(repo_root / "config", "prod_candidate_R1.yaml")  # type: ignore[return-value]
+    return load_file(repo_root / "config", "prod_candidate_R1.yaml")  # type: ignore[return-value]  # load_file returns the file's model
 
 
 @pytest.fixture(scope="module")
@@ -370,7 +370,7 @@ def synthetic_r1_bars():
 
 def test_every_configured_block_runs(strategy_config, synthetic_r1_bars):
     bars = synthetic_r1_bars["BTCUSDT"]
-    for symbol, block in strategy_config.strategies.items():
+    for block in strategy_config.strategies.values():
         t = targets_for_block(block, bars)
         assert len(t) == len(bars) and np.all(np.abs(t) <= 1)
         np.testing.assert_array_equal(fold(start_for_block(block), Ohlc.of(bars)), t)

@@ -32,4 +32,4 @@ def test_interval_ms():
     assert interval_ms("1h") == HOUR_MS
     for bad in ("2d", "1H", "", None):
         with pytest.raises(ValueError, match="unknown interval"):
-            interval_ms(bad)  # type: ignore[arg-type]
+            interval_ms(bad)  # type: ignore[arg-type]  # a wrong value on purpose

@@ -240,7 +240,7 @@ def test_unknown_variables_are_ignored(tmp_path):
 def test_settings_are_frozen(tmp_path):
     s = load_env(None)
     with pytest.raises(ValidationError):
-        s.DRY_RUN = False  # type: ignore[misc]
+        s.DRY_RUN = False  # type: ignore[misc]  # frozen: the assignment must raise
 
 
 def test_redaction_never_shows_secrets(tmp_path):

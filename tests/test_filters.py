@@ -1,4 +1,5 @@
 """core.filters: parsing real exchangeInfo, quantization properties, filter checks with Binance codes."""
+import dataclasses
 import gzip
 import json
 from decimal import Decimal as D
@@ -76,8 +77,8 @@ def test_from_exchange_info_defaults_and_spot_name():
 
 
 def test_filters_are_frozen():
-    with pytest.raises(Exception):
-        BTC.tick_size = D("1")  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        BTC.tick_size = D("1")  # type: ignore[misc]  # frozen: the assignment must raise
 
 
 # ---------------------------------------------------------------- quantization examples

@@ -155,8 +155,10 @@ class RsiState:
         if k == p:
             g, l = (self.avg_gain + gain) / p, (self.avg_loss + loss) / p
         else:
-            g = self.avg_gain + (gain - self.avg_gain) / p
-            l = self.avg_loss + (loss - self.avg_loss) / p
+            # ((p - 1) * avg + x) / p, not avg + (x - avg) / p: at period 1 the latter cancels a gain or loss
+            # far smaller than the old average to 0 (a 1-ulp fall read as flat, RSI 50 instead of 0)
+            g = ((p - 1) * self.avg_gain + gain) / p
+            l = ((p - 1) * self.avg_loss + loss) / p
         total = g + l
         value = 100.0 * (g / total) if total > 0.0 else 50.0
         return RsiState(p, float(close), k, g, l, value), value

@@ -1,4 +1,5 @@
-"""`.venv/bin/python -m execution.executor` command line (seed 003's style; docs/Runbook.md "Executor — start and stop").
+"""`.venv/bin/python -m execution.executor` command line (seed 003's style;
+docs/Runbook.md "Executor — start and stop").
 
     --profile dev|demo|prod   --dry-run (forces DRY_RUN on; nothing turns it off)   --dev-fast (short loop)
     --once | --cycles N (exit 0 after N)   --symbols A B   --interval S   --reduce-only   --leverage N
@@ -31,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, metavar="SECONDS", help="loop interval (default: runtime.yaml)")
     p.add_argument("--reduce-only", action="store_true", help="only orders that shrink a leg (REDUCING)")
     p.add_argument("--leverage", type=int, metavar="N", help="leverage for every symbol (capped by profile/limits)")
-    p.add_argument("--order-type", choices=("market", "limit"), help="market: no maker attempts; limit: maker with --tif")
+    p.add_argument("--order-type", choices=("market", "limit"),
+                   help="market: no maker attempts; limit: maker with --tif")
     p.add_argument("--tif", choices=("GTC", "IOC", "GTX"), help="time in force of limit orders (default GTX)")
     p.add_argument("--env-file", default=".env", help="env file (default .env)")
     p.add_argument("--config-dir", help="config directory (default: the env's CONFIG_DIR)")

@@ -67,7 +67,8 @@ class EnsembleSource:
                 if abs(diff) < band and not (want[ps] == 0 and held_qty > 0 and t == 0.0):
                     continue  # inside the dead band (a zero target always closes the leg)
                 if diff > 0:
-                    side, intent, qty = ("BUY" if ps == "LONG" else "SELL"), "OPEN", quantize_qty(diff / mark, f, market=True)
+                    side, intent = ("BUY" if ps == "LONG" else "SELL"), "OPEN"
+                    qty = quantize_qty(diff / mark, f, market=True)
                 else:
                     side, intent = ("SELL" if ps == "LONG" else "BUY"), "CLOSE"
                     qty = held_qty if want[ps] == 0 else min(held_qty, quantize_qty(-diff / mark, f, market=True))

@@ -220,8 +220,8 @@ class ExchangePort:
             legs=legs,
             open_orders=tuple(to_open_order(o) for o in orders),
             raw_orders=tuple(_order_view(o) for o in orders),
-            balances=({"asset": "USDT", "wallet_balance": float(usdt.balance), "available_balance": float(usdt.available)},)
-            if usdt else (),
+            balances=({"asset": "USDT", "wallet_balance": float(usdt.balance),
+                       "available_balance": float(usdt.available)},) if usdt else (),
         )
 
     def legs(self) -> tuple[PositionLeg, ...]:

@@ -1,8 +1,9 @@
 """hedge-executor's live loop: start sequence, one cycle per new closed bar, router ticks in between.
 
-docs/Runbook.md "Executor — start and stop". Start: settings -> safety gate + client -> `[executor] account OK` heartbeat ->
-symbols (delisted dropped) -> hedge mode / leverage / margin type written only where they differ -> warm
-start from closed klines (`DecisionCycle.warm`) -> `gc.collect(); gc.freeze()` -> reconciliation -> loop.
+docs/Runbook.md "Executor — start and stop". Start: settings -> safety gate + client ->
+`[executor] account OK` heartbeat -> symbols (delisted dropped) -> hedge mode / leverage / margin type
+written only where they differ -> warm start from closed klines (`DecisionCycle.warm`) ->
+`gc.collect(); gc.freeze()` -> reconciliation -> loop.
 Each cycle: market time (premiumIndex `time`) -> new closed bars only -> funding / basis -> snapshot
 (positions, open orders, NAV + peak from sync_state's files) -> `core.cycle.step` -> SL/TP exits ->
 check_order -> router. The pure core decides; this module only moves data in and out.
@@ -25,12 +26,14 @@ from core import sl_tp
 from core.alpha import TradeStats
 from core.bars import Bar
 from core.cycle import CycleConfig, DecisionCycle, SymbolInputs
+from core.orders import Intent
 from core.portfolio import NavPoint, PortfolioSnapshot
 from core.risk_limits import ProposedOrder, RiskContext
 from core.screener import format_breadcrumb, format_cycle_summary
 from core.timeframes import interval_ms
 from execution.log_setup import format_breadcrumb as crumb
 from execution.state_store import SnapshotReader, tail_events
+from settings.profiles import ProfileName
 
 from . import kill_switch as ks
 from .ensemble import EnsembleSource
@@ -51,7 +54,7 @@ HEARTBEAT_S = 600.0  # the `[executor] account OK` line: at start, then every 10
 
 @dataclass
 class Options:
-    profile: str = "dev"
+    profile: ProfileName = "dev"
     dry_run: bool = True
     interval_s: float = 60.0
     once: bool = False
@@ -73,6 +76,11 @@ class _History:
     close: np.ndarray
     open_time_ms: np.ndarray
 
+    @classmethod
+    def of(cls, klines: list[Any]) -> _History:
+        o, h, lo, c = (np.array([float(getattr(k, f)) for k in klines]) for f in ("open", "high", "low", "close"))
+        return cls(o, h, lo, c, open_time_ms=np.array([k.open_time_ms for k in klines], dtype=np.int64))
+
 
 class Executor:
     def __init__(self, port: ExchangePort, cfg: Any, env: Any, opts: Options):
@@ -85,7 +93,8 @@ class Executor:
         self.journal = Journal(self.log_dir / "execution" / "orders.jsonl")
         self.publisher = Publisher(self.state_root, dry_run=port.dry_run, profile=opts.profile)
         self.profile = cfg.profiles.profiles[opts.profile]
-        self.router = Router(port, self.journal, RouterSettings.from_config(cfg.runtime.router, opts.order_type, opts.tif),
+        router_settings = RouterSettings.from_config(cfg.runtime.router, opts.order_type, opts.tif)
+        self.router = Router(port, self.journal, router_settings,
                              twap_events=self.log_dir / "execution" / "twap_events.jsonl",
                              hard_state=self.hard_state, filters=self._filters_of)
         self.timeframe = _cycle_timeframe(cfg)
@@ -132,7 +141,8 @@ class Executor:
         for s in self.symbols:
             lev = self.o.leverage or _target_leverage(self.cfg.pairs, s)
             try:
-                self.port.ensure_setup(s, int(min(lev, self.profile.max_leverage, self.cfg.risk.MAX_LEVERAGE)), "CROSSED")
+                capped = int(min(lev, self.profile.max_leverage, self.cfg.risk.MAX_LEVERAGE))
+                self.port.ensure_setup(s, capped, "CROSSED")
             except Exception as e:  # noqa: BLE001 - a refused setting (e.g. open orders) must not stop the start
                 log.warning("[executor] SYMBOL_SETUP %s failed: %s", s, e)
         now = self.port.market_time_ms(self.symbols[0])
@@ -153,7 +163,8 @@ class Executor:
     def _warm(self, now_ms: int) -> DecisionCycle:
         history: dict[str, _History] = {}
         n = int(self.cfg.runtime.loop.history_bars)
-        fetched = self.port.klines_many([(s, self.timeframe, min(1000, n), None) for s in self.symbols])  # weight 5 each
+        # one klines request per symbol, weight 5 each (limit <= 1000)
+        fetched = self.port.klines_many([(s, self.timeframe, min(1000, n), None) for s in self.symbols])
         for s in self.symbols:
             ks_ = fetched[s]
             if isinstance(ks_, Exception):
@@ -161,8 +172,7 @@ class Executor:
                 continue
             rows = [k for k in ks_ if k.close_time_ms < now_ms and _finite_kline(k)]
             if rows:
-                history[s] = _History(*(np.array([float(getattr(k, f)) for k in rows]) for f in ("open", "high", "low", "close")),
-                                      open_time_ms=np.array([k.open_time_ms for k in rows], dtype=np.int64))
+                history[s] = _History.of(rows)
         log.info("[executor] WARM %d/%d symbols, %s bars each (closed bars before %d)", len(history), len(self.symbols),
                  {s: len(h.close) for s, h in list(history.items())[:3]}, now_ms)
         if self.source == "ensemble":
@@ -254,7 +264,7 @@ class Executor:
             if self.router.has_work():
                 try:
                     self.router.tick(self.port.market_time_ms(self.symbols[0]))
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:  # noqa: BLE001 - retried at the next step; the loop must not die
                     log.warning("[router] tick failed: %s", e)
             time.sleep(min(0.05 if self.router.has_work() else 0.25, max(0.0, until - time.monotonic())))
 
@@ -324,8 +334,7 @@ class Executor:
             self.state, result = self.state.step(new, inputs, snapshot, self.cycle_cfg, bar_time_ms=t)
             final = t == times[-1]
             hybrid = self.source == "hybrid"
-            a, e = self._decisions(result, prem, t, act=hybrid and final and not self.stop, now_ms=now)
-            attempted, emitted = a, e
+            attempted, emitted = self._decisions(result, prem, t, act=hybrid and final and not self.stop, now_ms=now)
             if self.ensemble is not None:
                 self.ensemble.update(new)
                 for sym, target in self.ensemble.targets.items():
@@ -422,7 +431,8 @@ class Executor:
         lines = []
         for d in result.decisions:
             m = prem.get(d.symbol)
-            basis = float((m.mark_price - m.index_price) / m.index_price) if m is not None and m.index_price > 0 else None
+            basis = (float((m.mark_price - m.index_price) / m.index_price)
+                     if m is not None and m.index_price > 0 else None)
             self.publisher.decision(d, funding_rate=float(m.last_funding_rate) if m is not None else None, basis=basis,
                                     bar_close_ms=bar_ms + self.bar_ms)
             line = format_breadcrumb(d.row)
@@ -450,6 +460,10 @@ class Executor:
 
     def _intent(self, iid: str, o: ProposedOrder, price: Decimal, now_ms: int, *, source: str, reason: str,
                 hybrid: float | None = None, signal: str | None = None, urgent: bool = False) -> None:
+        if not isinstance(o.intent, Intent):
+            # the router picks reduce-only from the intent: an order that does not declare one is never routed
+            log.error("[executor] INTENT_UNDECLARED %s %s %s %s: not routed", iid, o.symbol, o.side, o.position_side)
+            return
         rec = {"intent_id": iid, "symbol": o.symbol, "side": o.side, "positionSide": o.position_side,
                "qty": str(o.qty), "intent": o.intent, "price": str(price), "gross_usd": float(o.qty * price),
                "source": source, "reason": reason, "urgent": urgent, "dry_run": self.port.dry_run}
@@ -459,34 +473,38 @@ class Executor:
                                "gross_usd": float(o.qty * price), "qty": float(o.qty), "veto": [], "source": source,
                                "intent_id": iid})
         self.router.submit_parent(intent_id=iid, symbol=o.symbol, side=o.side, position_side=o.position_side,
-                                  intent=o.intent, qty=o.qty, price=price, now_ms=now_ms, urgent=urgent,
+                                  intent=o.intent.value, qty=o.qty, price=price, now_ms=now_ms, urgent=urgent,
                                   source=source, reason=reason)
 
     # ================================================================== the R1 ensemble source
     def _rebalance(self, snapshot: PortfolioSnapshot, prem: dict[str, Any], bar_ms: int, now: int) -> None:
         assert self.ensemble is not None
         ctx = self.risk_ctx
-        if ctx is None or not ctx.nav_ok or ctx.nav_stale_reason:
-            log.warning("[executor] ENSEMBLE no rebalance: NAV unusable (%s)", ctx.nav_stale_reason if ctx else "no context")
+        nav = ctx.nav_usd if ctx is not None else None
+        if ctx is None or nav is None or not ctx.nav_ok or ctx.nav_stale_reason:
+            log.warning("[executor] ENSEMBLE no rebalance: NAV unusable (%s)",
+                        ctx.nav_stale_reason if ctx else "no context")
             return
         legs = {leg.key: leg.qty for leg in snapshot.open_legs}
         marks = {s: Decimal(str(m.mark_price)) for s, m in prem.items()}
-        for lo in self.ensemble.orders(ctx.nav_usd, marks, legs, self.filters, hedge_mode=snapshot.hedge_mode):
+        for lo in self.ensemble.orders(nav, marks, legs, self.filters, hedge_mode=snapshot.hedge_mode):
             o = lo.order
             decision = ctx.check(o)
-            dlog.info(crumb("decision", "", {"symbol": o.symbol, "status": "approved" if decision.approved else "vetoed",
+            dlog.info(crumb("decision", "", {"symbol": o.symbol,
+                                             "status": "approved" if decision.approved else "vetoed",
                                              "source": "ensemble", "target": lo.target,
                                              "target_usd": float(lo.target_usd), "held_usd": float(lo.held_usd),
                                              "order": o.to_dict(), "veto": list(decision.codes)}))
             if not decision.approved:
                 continue
             ctx = ctx.after(o)
-            iid = _intent_id("en", o.symbol, o.position_side, o.intent[0], bar_ms)
+            iid = _intent_id("en", o.symbol, o.position_side, o.intent_text[:1], bar_ms)
             log.info(crumb("screener->executor", "", {"symbol": o.symbol, "signal": o.side, "side": o.side,
                                                      "positionSide": o.position_side, "qty": str(o.qty),
                                                      "intent": o.intent, "source": "ensemble", "intent_id": iid}))
             self._intent(iid, o, marks[o.symbol], now, source="ensemble",
-                         reason=f"target {lo.target:+.3f} -> {float(lo.target_usd):.2f} USD (held {float(lo.held_usd):.2f})",
+                         reason=(f"target {lo.target:+.3f} -> {float(lo.target_usd):.2f} USD"
+                                 f" (held {float(lo.held_usd):.2f})"),
                          signal=o.side)
 
     # ================================================================== exits (core.sl_tp)
@@ -541,7 +559,7 @@ class Executor:
     def _health(self, ok: bool) -> None:
         try:
             self.publisher.health(**self._health_fields(ok))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - a failed health write is logged, never stops trading
             log.error("[executor] health write failed: %s", e)
 
     def _filters_of(self, symbol: str) -> Any:
@@ -589,7 +607,10 @@ def _trade_stats(fills: list[dict[str, Any]]) -> dict[str, TradeStats]:
     for s, pnls in per.items():
         wins = [p for p in pnls if p > 0]
         losses = [-p for p in pnls if p < 0]
-        payoff = (sum(wins) / len(wins)) / (sum(losses) / len(losses)) if wins and losses else (float("inf") if wins else 0.0)
+        if wins and losses:
+            payoff = (sum(wins) / len(wins)) / (sum(losses) / len(losses))
+        else:
+            payoff = float("inf") if wins else 0.0
         out[s] = TradeStats(n_trades=len(pnls), win_rate=len(wins) / len(pnls), payoff_ratio=payoff,
                             loss_rate=len(losses) / len(pnls))
     return out

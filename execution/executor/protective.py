@@ -19,7 +19,8 @@ KINDS = (("STOP_MARKET", "stop_loss"), ("TAKE_PROFIT_MARKET", "take_profit"))
 
 
 def protection_id(symbol: str, position_side: str, entry_price: Any) -> str:
-    return f"pr-{symbol}-{position_side[0]}-{entry_price.normalize() if hasattr(entry_price, 'normalize') else entry_price}"
+    price = entry_price.normalize() if hasattr(entry_price, "normalize") else entry_price
+    return f"pr-{symbol}-{position_side[0]}-{price}"
 
 
 class Protector:

@@ -75,11 +75,11 @@ def sync_fills(port: ExchangePort, journal: Journal, symbols: Iterable[str], *, 
     """Append every userTrade newer than the journal's last fill of the symbol (by trade id: no double).
     Symbols the journal never traded are skipped unless `all_symbols` (then from one hour back)."""
     order_cids = journal.order_ids()
-    first_send = {}
+    first_send: dict[str, int] = {}
     for s in journal.sends.values():
-        t = int(s.record.get("t_ms") or 0)
+        sent_ms = int(s.record.get("t_ms") or 0)
         sym = s.record["symbol"]
-        first_send[sym] = min(first_send.get(sym, t), t)
+        first_send[sym] = min(first_send.get(sym, sent_ms), sent_ms)
     added = 0
     for sym in symbols:
         if sym not in first_send and sym not in journal.last_fill_ms and not all_symbols:
@@ -116,11 +116,12 @@ def reconcile_start(port: ExchangePort, journal: Journal, symbols: list[str], no
             if o.client_order_id.startswith(OUR_PREFIX):
                 port.cancel(o.symbol, o.client_order_id)
                 rep.orphans_cancelled.append(o.client_order_id)
-                log.warning("[executor] RECONCILE orphan %s %s cancelled (not in the journal)", o.symbol, o.client_order_id)
+                log.warning("[executor] RECONCILE orphan %s %s cancelled (not in the journal)",
+                            o.symbol, o.client_order_id)
             else:
                 rep.foreign_orders.append(o.client_order_id)
                 log.warning("[executor] RECONCILE foreign order %s %s left alone", o.symbol, o.client_order_id)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - what cannot be read is reported; the start goes on
         log.warning("[executor] RECONCILE open orders unavailable (%s)", e)
     traded = sorted({s.record["symbol"] for s in journal.sends.values()} | set(symbols))
     rep.fills_added = sync_fills(port, journal, traded)
@@ -134,11 +135,11 @@ def reconcile_start(port: ExchangePort, journal: Journal, symbols: list[str], no
         if rep.position_mismatch:
             log.warning("[executor] RECONCILE positions differ from the journal's fills (the exchange is the "
                         "truth; legs opened outside Hedge or before the journal): %s", rep.position_mismatch)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - what cannot be read is reported; the start goes on
         log.warning("[executor] RECONCILE positions unavailable (%s)", e)
     try:
         rep.protective = [p.client_algo_id for p in port.open_protective()]
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - what cannot be read is reported; the start goes on
         log.warning("[executor] RECONCILE protective orders unavailable (%s)", e)
     block = hard_state()
     for it in journal.open_intents():

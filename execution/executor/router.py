@@ -122,7 +122,8 @@ class Metrics:
                 it = journal.intents.get(rec.get("intent_id", ""))
                 style = it.record.get("style", "single") if it is not None else "single"
                 sign = 1 if rec["side"] == "BUY" else -1
-                m.filled(rec["symbol"], style, float(sign * (avg - mid) / mid * 10_000), rec.get("order_type") == "LIMIT")
+                m.filled(rec["symbol"], style, float(sign * (avg - mid) / mid * 10_000),
+                         rec.get("order_type") == "LIMIT")
         return m
 
     def router_stats(self, symbol: str) -> Any:
@@ -196,7 +197,8 @@ class Router:
                 block = self.hard_state()
                 if block:
                     self.journal.intent_end(iid, "cancelled", f"hard state: {block}")
-                    log.warning("[router] TWAP_CANCELLED %s: %s (no child of an OPEN parent in a hard state)", iid, block)
+                    log.warning("[router] TWAP_CANCELLED %s: %s (no child of an OPEN parent in a hard state)",
+                                iid, block)
                     continue
             pending = it.open_slices
             if not pending:
@@ -213,7 +215,10 @@ class Router:
 
     def _end_intent(self, it: IntentState) -> None:
         statuses = {s.ended for s in it.slices.values()}
-        status = "dry_run" if statuses == {"dry_run"} else ("done" if it.filled > 0 or statuses == {"done"} else "cancelled")
+        if statuses == {"dry_run"}:
+            status = "dry_run"
+        else:
+            status = "done" if it.filled > 0 or statuses == {"done"} else "cancelled"
         self.journal.intent_end(it.intent_id, status)
         self.due_ms.pop(it.intent_id, None)
 
@@ -252,7 +257,8 @@ class Router:
                 self._await_maker(it, sl, r.client_order_id, symbol, mid, style)
             bid, ask = self._book(symbol)
         left = sl.qty - sl.filled
-        if left > 0 and (urgent or self.s.taker_fallback or not self.s.maker_first) and (reduce or not self.hard_state()):
+        taker_now = urgent or self.s.taker_fallback or not self.s.maker_first
+        if left > 0 and taker_now and (reduce or not self.hard_state()):
             r = self._send(it, sl, left, "MARKET", None, None, mid, style, reduce)
             if r is None or r.outcome in ("unknown", "dry_run"):
                 return
@@ -333,7 +339,8 @@ class Router:
             if o is not None and not o.is_open:
                 self._final(it, cid, o.status, o.executed_qty, o.avg_price, mid, style, True)
                 return
-            if self._now(symbol) >= deadline or self.wall() >= wall_end or (not it.record["intent"] == "CLOSE" and self.hard_state()):
+            if (self._now(symbol) >= deadline or self.wall() >= wall_end
+                    or (not it.record["intent"] == "CLOSE" and self.hard_state())):
                 break
             self.sleep(_POLL_WALL_S)
         outcome, state = self.port.cancel(symbol, cid)
@@ -347,7 +354,7 @@ class Router:
     def _get(self, symbol: str, cid: str) -> Any:
         try:
             return self.port.get_order(symbol, cid)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - unknown status: the caller leaves the order to reconciliation
             log.warning("[router] status of %s unavailable (%s)", cid, e)
             return None
 
