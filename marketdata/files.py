@@ -279,7 +279,7 @@ def _parse_name(path: Path, pattern: re.Pattern[str], expected: str) -> re.Match
 
 def _read_header(path: Path) -> str:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
         return fh.readline().rstrip("\r\n").lstrip("\ufeff")
 
 
@@ -289,7 +289,7 @@ def _locate_bad_cell(path: Path, columns: tuple[str, ...]) -> MarketDataError | 
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (ValueError, pd.errors.ParserError):
         return None
-    bad_row, bad_msg = None, None
+    bad: tuple[int, str] | None = None          # (first bad row, what is wrong there)
     for j, name in enumerate(columns):
         text = raw[name].astype(str).str.strip()
         num = pd.to_numeric(text, errors="coerce")
@@ -297,9 +297,9 @@ def _locate_bad_cell(path: Path, columns: tuple[str, ...]) -> MarketDataError | 
         if j == 0:  # times must be integers
             mask = mask | ~text.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
         i = _first(mask)
-        if i is not None and (bad_row is None or i < bad_row):
-            bad_row, bad_msg = i, f"{name} {text.iloc[i]!r} is not {'an integer' if j == 0 else 'a number'}"
-    return _fail(str(path), bad_row, bad_msg) if bad_row is not None else None
+        if i is not None and (bad is None or i < bad[0]):
+            bad = i, f"{name} {text.iloc[i]!r} is not {'an integer' if j == 0 else 'a number'}"
+    return _fail(str(path), *bad) if bad is not None else None
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

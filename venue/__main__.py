@@ -121,6 +121,7 @@ def setup(args) -> tuple[Venue, dict]:
     xinfo = json.loads((xpath or DEFAULT_EXCHANGE_INFO).read_text())
     by_name = {s["symbol"]: s for s in xinfo["symbols"]}
 
+    source: FileSource | SyntheticSource | ShiftedSource | None
     if args.data is not None:
         source = FileSource(args.data, args.interval)
         available = [s for s in source.symbols() if s in by_name]
@@ -166,6 +167,7 @@ def setup(args) -> tuple[Venue, dict]:
         {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": limiter.orders_per_min},
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": limiter.orders_per_10s},
     ]
+    clock: MarketClock
     if args.clock == "wall":
         if args.paused or args.speed != 1.0:
             raise SystemExit("[venue] --clock wall runs at speed 1 and cannot start paused")

@@ -3,12 +3,28 @@ commission rate and the single open order, in Binance's JSON shapes. A mixin of 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .errors import VenueError
 from .records import ONE, ZERO, norm, s8
 
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .filters import SymbolSpec
+    from .replay import Market, MarketClock
+
 
 class AccountViews:
+    # what the views use of the Venue they are mixed into (declarations only)
+    engine: Engine
+    market: Market
+    clock: MarketClock
+    exchange_info: dict
+
+    if TYPE_CHECKING:
+        def _spec(self, params: dict) -> SymbolSpec: ...
+        def _symbols(self, params: dict) -> list[SymbolSpec]: ...
+
     # ------------------------------------------------------------------ account views
     def h_commission(self, params, acct):
         spec = self._spec(params)

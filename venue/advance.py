@@ -10,6 +10,7 @@ import heapq
 from collections import defaultdict
 from decimal import Decimal
 
+from .engine_state import EngineState
 from .records import ZERO, Account, AlgoOrder, Order, Position, q8, s8
 from .replay import Market
 
@@ -18,7 +19,7 @@ _PAD = 1e-9                # relative padding on a cell's price range (float noi
 _TOL = 1e-8                # relative slack of the float bounds; anything closer is decided exactly
 
 
-class Advance:
+class Advance(EngineState):
     # ---------------------------------------------------------------- the clock advance
     #
     # What an advance does is defined by the full pass (`_step_all`): for each sub-interval (cur, b] cut at
@@ -172,6 +173,7 @@ class Advance:
     # -- the hour's bounds
     def _cell(self, symbol: str) -> tuple[int, float, float]:
         k = self._cell_k
+        assert k is not None, "the hour's bounds are read only while they are built"
         c = self._cell_rng.get(symbol)
         if c is None or c[0] != k:
             lo, hi = self.market.series(symbol).range_between(k * CELL_MS, (k + 1) * CELL_MS)

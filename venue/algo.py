@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 
+from .engine_state import EngineState
 from .errors import VenueError, bad_param, missing
 from .params import client_id, flag, integer, num
 from .records import ZERO, Account, AlgoOrder, Order
 
 
-class AlgoOrders:
+class AlgoOrders(EngineState):
     # ---------------------------------------------------------------- algo (conditional) orders
     def place_algo(self, acct: Account, params: dict) -> dict:
         otype = (params.get("type") or "").upper() or "?"

@@ -489,10 +489,10 @@ class Engine(AlgoOrders, Advance):
 
     def set_leverage(self, acct: Account, params: dict) -> dict:
         spec = self.spec(params.get("symbol"))
-        if not params.get("leverage"):
-            raise missing("leverage")
         br = self.brackets[spec.symbol]
         lev = integer(params, "leverage", lo=1, hi=br.max_leverage, code=-4028)   # the first tier's cap
+        if lev is None:                 # absent or empty
+            raise missing("leverage")
         cap = br.max_notional(lev)
         for side in ("BOTH", "LONG", "SHORT"):
             p = acct.positions.get((spec.symbol, side))

@@ -89,6 +89,8 @@ class VenueError(Exception):
         self.code = code
         self.msg = msg
         self.http = http or HTTP_STATUS.get(code, 400)
+        self.retry_after: int | None = None         # seconds, for the Retry-After header (429 / 418)
+        self.counts: tuple[int, int] | None = None  # new orders in the 10 s / 1 min windows (-1015)
 
     def body(self) -> dict:
         return {"code": self.code, "msg": self.msg}

@@ -18,6 +18,7 @@ import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -35,6 +36,10 @@ class MarketClock:
     so speed changes and steps never make market time jump backwards. Used from one event loop only."""
 
     def __init__(self, start_ms: int, speed: float = 1.0, paused: bool = False):
+        self.restart(start_ms, speed, paused)
+
+    def restart(self, start_ms: int, speed: float, paused: bool) -> None:
+        """Start over at `start_ms` (/_venue/reset): the one clock object the market and routes share."""
         self._anchor_market = int(start_ms)
         self._anchor_mono = time.monotonic()
         self.speed = float(speed)
@@ -95,18 +100,26 @@ class WallClock(MarketClock):
     def now_ms(self) -> int:
         return self.wall_ms()
 
-    def _fixed(self, *_a) -> None:
+    def _fixed(self, *_a: object, **_kw: object) -> None:
         raise ValueError("the market clock follows the wall clock (--clock wall): it cannot be paused, "
                          "stepped or sped up")
 
     pause = resume = set_speed = step = set_time = _fixed
 
 
+class SeriesSource(Protocol):
+    """Where the market's per-symbol history comes from (FileSource, SyntheticSource, ShiftedSource)."""
+
+    def symbols(self) -> list[str]: ...
+
+    def load(self, symbol: str) -> Series: ...
+
+
 class ShiftedSource:
     """Another source's history moved `shift_ms` later (bars, funding). Whole days keep bars on their
     interval boundaries and funding on 00/08/16 UTC."""
 
-    def __init__(self, source, shift_ms: int):
+    def __init__(self, source: SeriesSource, shift_ms: int):
         self.source, self.shift_ms = source, shift_ms
 
     def symbols(self) -> list[str]:
@@ -436,8 +449,8 @@ class FileSource:
 
     def default_start_ms(self, symbols: list[str]) -> int:
         """30 days after the latest listing among the chosen symbols, on a day boundary."""
-        firsts = [first_open_time(self.files[s]) for s in symbols if s in self.files]
-        firsts = [f for f in firsts if f is not None]
+        opens = (first_open_time(self.files[s]) for s in symbols if s in self.files)
+        firsts = [f for f in opens if f is not None]
         base = max(firsts) if firsts else 0
         return (base // 86_400_000 + 30) * 86_400_000
 
@@ -483,7 +496,7 @@ class SyntheticSource:
 class Market:
     """Lazy per-symbol series + the clock: the engine's and the routes' view of 'the market now'."""
 
-    def __init__(self, source, clock: MarketClock, symbols: list[str]):
+    def __init__(self, source: SeriesSource, clock: MarketClock, symbols: list[str]):
         self.source = source
         self.clock = clock
         self.symbols = list(symbols)

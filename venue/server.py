@@ -15,6 +15,7 @@ import time
 import traceback
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 
@@ -24,10 +25,12 @@ from .admin import Admin
 from .engine import Engine
 from .errors import VenueError, missing
 from .faults import Faults
+from .filters import SymbolSpec
 from .other_markets import capital_config, other_exchange_info
 from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
 from .params import limit as params_limit
 from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
+from .records import Account, Stats
 from .replay import INTERVAL_MS
 
 PUBLIC, KEY, SIGNED = 0, 1, 2
@@ -49,11 +52,11 @@ class Venue(AccountViews):
         self.faults = Faults()
         self.api_key, self.api_secret, self.balance = api_key, api_secret, balance
         self.tick_ms = tick_ms
-        self.requests = defaultdict(int)
-        self.statuses = defaultdict(int)
+        self.requests: defaultdict[str, int] = defaultdict(int)       # by path
+        self.statuses: defaultdict[int | str, int] = defaultdict(int)  # by HTTP status or "fault:<kind>"
         self.start_market_ms = self.clock.now_ms()
         self._update_id = 1_000_000
-        self._xinfo_parts = None
+        self._xinfo_parts: tuple[bytes, bytes] | None = None
         engine.add_account(api_key, api_secret, balance)
         self.routes = self._routes()
         self._admin = Admin(self, admin_token)
@@ -179,7 +182,7 @@ class Venue(AccountViews):
             params = auth.parse_params(raw_query, raw_body)
             used = self.limiter.charge(ip, request_weight(method, path, params), now_wall)
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
-            acct = None
+            acct: Account | None = None
             if kind != PUBLIC:
                 acct = auth.check_key(request.headers.get("X-MBX-APIKEY"), self.engine.accounts)
                 if kind == SIGNED:
@@ -188,6 +191,7 @@ class Venue(AccountViews):
             if allowed is not None:
                 auth.check_known(params, allowed)
             if order_ep:
+                assert acct is not None, "order endpoints are SIGNED"
                 n10, n60 = self.limiter.count_order(acct.api_key, now_wall)
                 headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
                 headers["X-MBX-ORDER-COUNT-1M"] = str(n60)
@@ -195,12 +199,10 @@ class Venue(AccountViews):
             status, body = 200, (result if isinstance(result, bytes) else _dumps(result))
         except VenueError as err:
             status, body = err.http, _dumps(err.body())
-            retry = getattr(err, "retry_after", None)
-            if retry is not None:
-                headers["Retry-After"] = str(retry)
-            counts = getattr(err, "counts", None)
-            if counts:
-                headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"] = map(str, counts)
+            if err.retry_after is not None:
+                headers["Retry-After"] = str(err.retry_after)
+            if err.counts:
+                headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"] = map(str, err.counts)
             if "X-MBX-USED-WEIGHT-1M" not in headers:
                 headers["X-MBX-USED-WEIGHT-1M"] = str(self.limiter.used(ip))
         except (ValueError, ArithmeticError):
@@ -265,10 +267,10 @@ class Venue(AccountViews):
         return self._drop(request)
 
     # ------------------------------------------------------------------ market data
-    def _spec(self, params):
+    def _spec(self, params: dict) -> SymbolSpec:
         return self.engine.spec(params.get("symbol"))
 
-    def _symbols(self, params) -> list:
+    def _symbols(self, params: dict) -> list[SymbolSpec]:
         sym = params.get("symbol")
         if sym:
             return [self._spec(params)]
@@ -331,7 +333,7 @@ class Venue(AccountViews):
         limit = params_limit(params, 100, 1000)
         start, end = time_param(params, "startTime"), time_param(params, "endTime")
         end = now if end is None else min(end, now)
-        out = []
+        out: list[dict[str, Any]] = []          # JSON rows
         for spec in self._symbols(params):
             for t, r in self.market.series(spec.symbol).funding_history(start, end, limit):
                 out.append({"symbol": spec.symbol, "fundingTime": t, "fundingRate": f"{Decimal(repr(r)):.8f}",
@@ -403,15 +405,15 @@ class Venue(AccountViews):
         original start, speed or None to keep it, paused) restarts the market clock. Arguments are valid."""
         e = self.engine
         e.accounts.clear()
-        e.stats.__init__()
+        e.stats = Stats()
         self.requests.clear()
         self.statuses.clear()
         self.faults.clear()
         self.limiter.reset()
         if clock is not None:
             start, speed, paused = clock
-            self.clock.__init__(self.start_market_ms if start is None else start,
-                                self.clock.speed if speed is None else speed, paused)
+            self.clock.restart(self.start_market_ms if start is None else start,
+                               self.clock.speed if speed is None else speed, paused)
         e.last_sync = self.clock.now_ms()
         acct = e.add_account(self.api_key, self.api_secret, self.balance if balance is None else balance)
         acct.dual = dual
