@@ -106,7 +106,8 @@ class Klines:
         n = len(self.open_time_ms)
         bad = [name for name in KLINE_COLUMNS if len(getattr(self, name)) != n]
         if bad:
-            raise MarketDataError(f"{self.symbol} {self.interval}: columns {bad} differ in length from open_time_ms ({n})")
+            raise MarketDataError(f"{self.symbol} {self.interval}: columns {bad} differ in length "
+                                  f"from open_time_ms ({n})")
 
     def __len__(self) -> int:
         return len(self.open_time_ms)
@@ -120,7 +121,7 @@ class Klines:
             and all(np.array_equal(getattr(self, c), getattr(other, c)) for c in KLINE_COLUMNS)
         )
 
-    __hash__ = None  # type: ignore[assignment]  # arrays are not hashable
+    __hash__ = None  # type: ignore[assignment]  # unhashable (arrays); typeshed types __hash__ as a method
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -176,7 +177,7 @@ class Funding:
             and np.array_equal(self.funding_rate, other.funding_rate)
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable (arrays); typeshed types __hash__ as a method
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -264,7 +265,8 @@ def validate_funding(f: Funding, source: str | None = None) -> None:
     _check_times(src, f.funding_time_ms, "funding_time_ms")
     i = _first(~np.isfinite(f.funding_rate))
     if i is not None:
-        raise _fail(src, i, f"funding_rate is {float(f.funding_rate[i])!r} (funding_time_ms={int(f.funding_time_ms[i])})")
+        raise _fail(src, i, f"funding_rate is {float(f.funding_rate[i])!r} "
+                            f"(funding_time_ms={int(f.funding_time_ms[i])})")
 
 
 # --------------------------------------------------------------------------- reading

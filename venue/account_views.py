@@ -41,7 +41,8 @@ class AccountViews:
     def _asset_row(self, acct, s, now):
         return {"accountAlias": "SgsRmYFzoCTiAuXq", "asset": "USDT", "balance": s8(s["wallet"]),
                 "crossWalletBalance": s8(s["cross_wallet"]), "crossUnPnl": s8(s["cross_un"]),
-                "availableBalance": s8(s["available"]), "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
+                "availableBalance": s8(s["available"]),
+                "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
                 "marginAvailable": True, "updateTime": acct.update_time or now}
 
     def h_balance(self, params, acct):
@@ -101,7 +102,8 @@ class AccountViews:
                     "symbol": spec.symbol, "positionAmt": spec.qty(p.amt), "entryPrice": _px8(p.entry),
                     "breakEvenPrice": _px8(n["be"]), "markPrice": f"{mark:.8f}",
                     "unRealizedProfit": s8(n["un"]), "liquidationPrice": _px8(n["liq"]),
-                    "leverage": str(n["lev"]), "maxNotionalValue": norm(self.engine.brackets[spec.symbol].max_notional(n["lev"])),
+                    "leverage": str(n["lev"]),
+                    "maxNotionalValue": norm(self.engine.brackets[spec.symbol].max_notional(n["lev"])),
                     "marginType": "isolated" if n["iso"] else "cross", "isolatedMargin": s8(iso_margin),
                     "isAutoAddMargin": "false", "positionSide": p.side, "notional": s8(n["notional"]),
                     "isolatedWallet": s8(p.isolated_wallet), "updateTime": p.update_time,
@@ -141,16 +143,19 @@ class AccountViews:
         if version == 2:
             positions = []
             for spec, p in self._legs(acct, self._symbols({})):
+                lev = acct.settings[spec.symbol].leverage
                 mark = marks.get(spec.symbol) if p.amt else None
                 n = self._pos_numbers(acct, spec, p, mark or p.entry, marks) if p.amt else None
                 positions.append({
                     "symbol": spec.symbol, "initialMargin": s8(n["im"] + n["oim"]) if n else "0",
-                    "maintMargin": s8(n["maint"]) if n else "0", "unrealizedProfit": s8(n["un"]) if n else "0.00000000",
-                    "positionInitialMargin": s8(n["im"]) if n else "0", "openOrderInitialMargin": s8(n["oim"]) if n else "0",
-                    "leverage": str(acct.settings[spec.symbol].leverage), "isolated": acct.isolated(spec.symbol),
+                    "maintMargin": s8(n["maint"]) if n else "0",
+                    "unrealizedProfit": s8(n["un"]) if n else "0.00000000",
+                    "positionInitialMargin": s8(n["im"]) if n else "0",
+                    "openOrderInitialMargin": s8(n["oim"]) if n else "0",
+                    "leverage": str(lev), "isolated": acct.isolated(spec.symbol),
                     "entryPrice": _px8(p.entry), "breakEvenPrice": _px8(n["be"]) if n else "0.0",
-                    "maxNotional": norm(self.engine.brackets[spec.symbol].max_notional(acct.settings[spec.symbol].leverage)), "bidNotional": "0",
-                    "askNotional": "0", "positionSide": p.side, "positionAmt": spec.qty(p.amt),
+                    "maxNotional": norm(self.engine.brackets[spec.symbol].max_notional(lev)),
+                    "bidNotional": "0", "askNotional": "0", "positionSide": p.side, "positionAmt": spec.qty(p.amt),
                     "updateTime": p.update_time,
                 })
             return {"feeTier": 0, "feeBurn": True, "canTrade": True, "canDeposit": True, "canWithdraw": True,

@@ -64,7 +64,7 @@ def parse_json_body(raw: bytes) -> dict:
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise AdminError(f"body must be a JSON object ({type(exc).__name__})")
+        raise AdminError(f"body must be a JSON object ({type(exc).__name__})") from exc
     if not isinstance(body, dict):
         raise AdminError(f"body must be a JSON object, not {type(body).__name__}")
     return body
@@ -103,8 +103,8 @@ def _money(body: dict, key: str, positive: bool) -> Decimal:
         raise AdminError(f"{key} must be a decimal number")
     try:
         d = Decimal(str(v).strip()) if not isinstance(v, str) else Decimal(v)
-    except InvalidOperation:
-        raise AdminError(f"{key} must be a decimal number")
+    except InvalidOperation as exc:
+        raise AdminError(f"{key} must be a decimal number") from exc
     if not d.is_finite() or d > MAX_MONEY or d < 0 or (positive and d == 0):
         raise AdminError(f"{key} must be a finite number {'>' if positive else '>='} 0 and <= {MAX_MONEY}")
     return d
@@ -167,8 +167,8 @@ class Admin:
                     raise AdminError("admin calls that change state need Content-Type: application/json", 415)
                 try:
                     raw = await request.read()
-                except web.HTTPRequestEntityTooLarge:
-                    raise AdminError("body too large", 413)
+                except web.HTTPRequestEntityTooLarge as exc:
+                    raise AdminError("body too large", 413) from exc
             body = parse_json_body(raw)
             return web.json_response(self.route(request.path, method, body))
         except AdminError as exc:
@@ -243,7 +243,7 @@ class Admin:
             try:
                 self.v.faults.add(rule)           # raises before it appends anything
             except (ValueError, TypeError) as exc:
-                raise AdminError(str(exc))
+                raise AdminError(str(exc)) from exc
         if skew is not None:
             self.v.faults.clock_skew_ms = skew
 

@@ -18,7 +18,8 @@ class AlgoOrders(EngineState):
         try:
             algo = self._place_algo(acct, params, otype)
         except VenueError as e:
-            raise self._reject(otype, e)
+            self._count_reject(otype, e)
+            raise
         self.stats.orders_accepted[otype] += 1
         return algo.view(self.specs[algo.symbol])
 

@@ -124,10 +124,9 @@ class Engine(AlgoOrders, Advance):
         }
 
     # ---------------------------------------------------------------- order entry
-    def _reject(self, otype: str, err: VenueError) -> VenueError:
+    def _count_reject(self, otype: str, err: VenueError) -> None:
         self.stats.orders_rejected[otype] += 1
         self.stats.rejects_by_code[err.code] += 1
-        return err
 
     def place_order(self, acct: Account, params: dict) -> dict:
         otype = (params.get("type") or "").upper() or "?"
@@ -135,7 +134,8 @@ class Engine(AlgoOrders, Advance):
         try:
             order, ack = self._place(acct, params, otype)
         except VenueError as e:
-            raise self._reject(otype, e)
+            self._count_reject(otype, e)
+            raise
         self.stats.orders_accepted[otype] += 1
         return order.view(self.specs[order.symbol], ack=ack)
 
@@ -387,7 +387,8 @@ class Engine(AlgoOrders, Advance):
         oid = params.get("orderId")
         cid = params.get("origClientOrderId")
         if oid is None and cid is None:
-            raise VenueError(-1102, msg="Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")
+            raise VenueError(-1102, msg="Param 'orderId' or 'origClientOrderId' must be sent, "
+                                        "but both were empty/null!")
         o = None
         if oid is not None:
             o = acct.orders.get(integer(params, "orderId"))

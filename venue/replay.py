@@ -144,7 +144,7 @@ class Series:
     t: np.ndarray          # int64 open times, strictly increasing
     o: np.ndarray
     h: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 - the OHLCV column names, as in the data files (o, h, l, c, v)
     c: np.ndarray
     v: np.ndarray
     fund_t: np.ndarray     # int64 funding times
@@ -165,8 +165,8 @@ class Series:
             return self._vcache
         t0 = float(self._t_list[i])
         d = self.interval_ms
-        o, h, l, c = float(self.o[i]), float(self.h[i]), float(self.l[i]), float(self.c[i])
-        a, b = (l, h) if c >= o else (h, l)
+        o, hi, lo, c = float(self.o[i]), float(self.h[i]), float(self.l[i]), float(self.c[i])
+        a, b = (lo, hi) if c >= o else (hi, lo)
         self._vcache_i = i
         self._vcache = [(t0, o), (t0 + d / 3.0, a), (t0 + 2.0 * d / 3.0, b), (t0 + d, c)]
         return self._vcache
@@ -264,7 +264,7 @@ class Series:
             return p > level if strict else p >= level
 
         def scan(x: int, y: int):
-            for lo, p_lo, hi, p_hi, ta, pa, tb, pb in self._pieces(x, y):
+            for lo, p_lo, _hi, _p_hi, ta, pa, tb, pb in self._pieces(x, y):
                 if hit(p_lo):
                     return (max(int(lo), a + 1) if lo <= a else int(lo)), p_lo
                 if pb == pa or not hit(pb):

@@ -224,12 +224,12 @@ class Venue(AccountViews):
             return ""
         try:
             raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise VenueError(-1101, msg="Request body too large.", http=413)
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise VenueError(-1101, msg="Request body too large.", http=413) from exc
         try:
             return raw.decode()
-        except UnicodeDecodeError:
-            raise VenueError(-1100, msg="Illegal characters found in a parameter.")
+        except UnicodeDecodeError as exc:
+            raise VenueError(-1100, msg="Illegal characters found in a parameter.") from exc
 
     async def _pre_fault(self, request: web.Request, f) -> web.StreamResponse:
         self.statuses[f"fault:{f.kind}"] += 1
@@ -238,8 +238,9 @@ class Venue(AccountViews):
                 return web.Response(status=502, content_type="text/html",
                                     text="<html><head><title>502 Bad Gateway</title></head><body>"
                                          "<center><h1>502 Bad Gateway</h1></center></body></html>")
-            return web.Response(status=f.status, content_type=JSON, body=_dumps(
-                {"code": f.code or -1001, "msg": f.msg or "Internal error; unable to process your request. Please try again."}))
+            msg = f.msg or "Internal error; unable to process your request. Please try again."
+            return web.Response(status=f.status, content_type=JSON,
+                                body=_dumps({"code": f.code or -1001, "msg": msg}))
         if f.kind == "timeout":
             await asyncio.sleep(f.hold_ms / 1000)
             return self._drop(request)
@@ -260,8 +261,8 @@ class Venue(AccountViews):
     async def _lose_response(self, request: web.Request, f) -> web.StreamResponse:
         self.statuses[f"fault:ambiguous:{f.mode}"] += 1
         if f.mode == "503":
-            return web.Response(status=503, content_type=JSON, body=_dumps(
-                {"code": f.code or -1000, "msg": f.msg or "Unknown error, please check your request or try again later."}))
+            msg = f.msg or "Unknown error, please check your request or try again later."
+            return web.Response(status=503, content_type=JSON, body=_dumps({"code": f.code or -1000, "msg": msg}))
         if f.mode == "timeout":
             await asyncio.sleep(f.hold_ms / 1000)
         return self._drop(request)
@@ -307,10 +308,10 @@ class Venue(AccountViews):
         tick = float(spec.tick)
         pd_, qd = spec.price_decimals, spec.qty_decimals
         out = []
-        for t0, o, h, l, c, v in rows:
-            o, h, l, c = (round(x / tick) * tick for x in (o, h, l, c))
-            qv = v * (o + h + l + c) / 4
-            out.append([t0, f"{o:.{pd_}f}", f"{h:.{pd_}f}", f"{l:.{pd_}f}", f"{c:.{pd_}f}", f"{v:.{qd}f}",
+        for t0, o, hi, lo, c, v in rows:
+            o, hi, lo, c = (round(x / tick) * tick for x in (o, hi, lo, c))
+            qv = v * (o + hi + lo + c) / 4
+            out.append([t0, f"{o:.{pd_}f}", f"{hi:.{pd_}f}", f"{lo:.{pd_}f}", f"{c:.{pd_}f}", f"{v:.{qd}f}",
                         t0 + ivms - 1, f"{qv:.5f}", max(1, int(v * 7)), f"{v / 2:.{qd}f}", f"{qv / 2:.5f}", "0"])
         return out
 
@@ -351,9 +352,10 @@ class Venue(AccountViews):
         now = self.clock.now_ms()
         mark = self.engine.mark(spec.symbol, now)
         book = self.engine.book
-        fmt = lambda lv: [[spec.px(p), spec.qty(q)] for p, q in lv]
-        return {"lastUpdateId": self._next_update_id(), "E": now, "T": now,
-                "bids": fmt(book.levels(spec, mark, "bid", limit)), "asks": fmt(book.levels(spec, mark, "ask", limit))}
+        def fmt(side: str) -> list[list[str]]:
+            return [[spec.px(p), spec.qty(q)] for p, q in book.levels(spec, mark, side, limit)]
+
+        return {"lastUpdateId": self._next_update_id(), "E": now, "T": now, "bids": fmt("bid"), "asks": fmt("ask")}
 
     def _book_ticker(self, spec, now):
         mark = self.engine.mark(spec.symbol, now)
@@ -370,7 +372,9 @@ class Venue(AccountViews):
 
     def h_ticker_price(self, params, acct):
         now = self.clock.now_ms()
-        row = lambda s: {"symbol": s.symbol, "price": s.px(self.engine.mark(s.symbol, now)), "time": now}
+        def row(s: SymbolSpec) -> dict:
+            return {"symbol": s.symbol, "price": s.px(self.engine.mark(s.symbol, now)), "time": now}
+
         if params.get("symbol"):
             return row(self._spec(params))
         return [row(s) for s in self._symbols(params)]
