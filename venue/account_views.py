@@ -6,11 +6,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .errors import VenueError
-from .records import ONE, ZERO, norm, s8
+from .records import ONE, ZERO, Position, norm, s8
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .engine import Engine
     from .filters import SymbolSpec
+    from .params import Params
+    from .records import Account
     from .replay import Market, MarketClock
 
 
@@ -26,26 +30,26 @@ class AccountViews:
         def _symbols(self, params: dict) -> list[SymbolSpec]: ...
 
     # ------------------------------------------------------------------ account views
-    def h_commission(self, params, acct):
+    def h_commission(self, params: Params, acct: Account) -> dict:
         spec = self._spec(params)
         return {"symbol": spec.symbol, "makerCommissionRate": norm(self.engine.maker_fee),
                 "takerCommissionRate": norm(self.engine.taker_fee)}
 
-    def h_open_order(self, params, acct):
+    def h_open_order(self, params: Params, acct: Account) -> dict:
         self.engine.sync(self.clock.now_ms())
         o = self.engine.find_order(acct, params, -2013)
         if not o.is_open:
             raise VenueError(-2013)
         return o.view(self.engine.specs[o.symbol])
 
-    def _asset_row(self, acct, s, now):
+    def _asset_row(self, acct: Account, s: dict[str, Decimal], now: int) -> dict:
         return {"accountAlias": "SgsRmYFzoCTiAuXq", "asset": "USDT", "balance": s8(s["wallet"]),
                 "crossWalletBalance": s8(s["cross_wallet"]), "crossUnPnl": s8(s["cross_un"]),
                 "availableBalance": s8(s["available"]),
                 "maxWithdrawAmount": s8(max(ZERO, min(s["available"], s["wallet"]))),
                 "marginAvailable": True, "updateTime": acct.update_time or now}
 
-    def h_balance(self, params, acct):
+    def h_balance(self, params: Params, acct: Account) -> list[dict]:
         now = self.clock.now_ms()
         self.engine.sync(now)
         s = self.engine.summary(acct, now)
@@ -58,13 +62,14 @@ class AccountViews:
                              "marginAvailable": True, "updateTime": 0})
         return rows
 
-    def _legs(self, acct, symbols):
+    def _legs(self, acct: Account, symbols: list[SymbolSpec]) -> Iterator[tuple[SymbolSpec, Position | _EmptyPos]]:
         sides = ("LONG", "SHORT") if acct.dual else ("BOTH",)
         for spec in symbols:
             for side in sides:
                 yield spec, acct.positions.get((spec.symbol, side)) or _EmptyPos(spec.symbol, side)
 
-    def _pos_numbers(self, acct, spec, p, mark, marks):
+    def _pos_numbers(self, acct: Account, spec: SymbolSpec, p: Position | _EmptyPos, mark: Decimal,
+                     marks: dict[str, Decimal]) -> dict:
         lev = acct.settings[spec.symbol].leverage
         un = (mark - p.entry) * p.amt if p.amt else ZERO
         notional = p.amt * mark
@@ -73,12 +78,12 @@ class AccountViews:
         maint = self.engine.brackets[spec.symbol].maint(notional)
         fee2 = 2 * self.engine.taker_fee
         be = p.entry * (ONE + fee2) if p.amt > 0 else p.entry * (ONE - fee2) if p.amt < 0 else ZERO
-        liq = self.engine.liquidation_price(acct, p, marks) if p.amt else ZERO
+        liq = self.engine.liquidation_price(acct, p, marks) if isinstance(p, Position) and p.amt else ZERO
         oim = sum((o.reserved_margin for o in acct.open_orders.values()
                    if o.symbol == spec.symbol and o.position_side == p.side), ZERO)
         return dict(lev=lev, un=un, notional=notional, iso=iso, im=im, maint=maint, be=be, liq=liq, oim=oim)
 
-    def h_position_risk(self, params, acct, version):
+    def h_position_risk(self, params: Params, acct: Account, version: int) -> list[dict]:
         now = self.clock.now_ms()
         self.engine.sync(now)
         if params.get("symbol"):
@@ -121,7 +126,7 @@ class AccountViews:
                 })
         return out
 
-    def h_account(self, params, acct, version):
+    def h_account(self, params: Params, acct: Account, version: int) -> dict:
         now = self.clock.now_ms()
         self.engine.sync(now)
         s = self.engine.summary(acct, now)
@@ -178,7 +183,7 @@ class _EmptyPos:
     """A flat leg for symbols never traded (without creating state for hundreds of symbols)."""
     __slots__ = ("symbol", "side", "amt", "entry", "isolated_wallet", "update_time")
 
-    def __init__(self, symbol, side):
+    def __init__(self, symbol: str, side: str):
         self.symbol, self.side = symbol, side
         self.amt = self.entry = self.isolated_wallet = ZERO
         self.update_time = 0

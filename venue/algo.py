@@ -78,15 +78,14 @@ class AlgoOrders(EngineState):
         return algo
 
     def find_algo(self, acct: Account, params: dict, code: int) -> AlgoOrder:
-        aid = params.get("algoId")
         cid = params.get("clientAlgoId")
-        if aid is None and cid is None:
-            raise VenueError(-1102, msg="Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
-        a = None
-        if aid is not None:
-            a = acct.algo.get(integer(params, "algoId"))
-        else:
+        if params.get("algoId") is not None:
+            aid = integer(params, "algoId")
+            a = acct.algo.get(aid) if aid is not None else None         # empty: no such order
+        elif cid is not None:
             a = acct.algo_by_client.get(cid)
+        else:
+            raise VenueError(-1102, msg="Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
         if a is None:
             raise VenueError(code)
         return a

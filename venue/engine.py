@@ -384,16 +384,15 @@ class Engine(AlgoOrders, Advance):
     # ---------------------------------------------------------------- queries / cancels
     def find_order(self, acct: Account, params: dict, code: int) -> Order:
         spec = self.spec(params.get("symbol"))
-        oid = params.get("orderId")
         cid = params.get("origClientOrderId")
-        if oid is None and cid is None:
+        if params.get("orderId") is not None:
+            oid = integer(params, "orderId")
+            o = acct.orders.get(oid) if oid is not None else None       # empty: no such order
+        elif cid is not None:
+            o = acct.by_client_id.get((spec.symbol, cid))
+        else:
             raise VenueError(-1102, msg="Param 'orderId' or 'origClientOrderId' must be sent, "
                                         "but both were empty/null!")
-        o = None
-        if oid is not None:
-            o = acct.orders.get(integer(params, "orderId"))
-        else:
-            o = acct.by_client_id.get((spec.symbol, cid))
         if o is None or o.symbol != spec.symbol:
             raise VenueError(code)
         return o

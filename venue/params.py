@@ -20,6 +20,8 @@ CLIENT_ID_RE = re.compile(r"[\.A-Z:/a-z0-9_-]{1,36}")
 SIGNATURE_RE = re.compile(r"[0-9a-fA-F]{64}")
 INT64_MAX = 2 ** 63 - 1
 
+Params = dict[str, str]     # one request's parameters (query and body), as venue.auth.parse_params reads them
+
 
 @overload
 def num(params: dict, name: str, required: Literal[True] = True) -> Decimal: ...

@@ -14,6 +14,7 @@ import socket
 import time
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +25,10 @@ from .account_views import AccountViews
 from .admin import Admin
 from .engine import Engine
 from .errors import VenueError, missing
-from .faults import Faults
+from .faults import Fault, Faults
 from .filters import SymbolSpec
 from .other_markets import capital_config, other_exchange_info
-from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
+from .params import ORDER_ENDPOINT_PARAMS, Params, integer, time_param
 from .params import limit as params_limit
 from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
 from .records import Account, Stats
@@ -36,8 +37,11 @@ from .replay import INTERVAL_MS
 PUBLIC, KEY, SIGNED = 0, 1, 2
 JSON = "application/json"
 
+# a route handler: (params, account or None for PUBLIC routes) -> the JSON answer, or bytes already serialised
+Handler = Callable[[Params, Any], Any]
 
-def _dumps(obj) -> bytes:
+
+def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
@@ -66,7 +70,7 @@ class Venue(AccountViews):
     def wall_ms(self) -> int:
         return int(time.time() * 1000) + self.faults.clock_skew_ms
 
-    def _routes(self) -> dict:
+    def _routes(self) -> dict[tuple[str, str], tuple[int, Handler]]:
         e = self.engine
         r = {
             ("GET", "/api/v3/ping"): (PUBLIC, lambda p, a: {}),
@@ -131,10 +135,10 @@ class Venue(AccountViews):
         app.on_cleanup.append(self._stop_ticker)
         return app
 
-    async def _start_ticker(self, app) -> None:
+    async def _start_ticker(self, app: web.Application) -> None:
         self._ticker = asyncio.create_task(self._tick_loop())
 
-    async def _stop_ticker(self, app) -> None:
+    async def _stop_ticker(self, app: web.Application) -> None:
         if self._ticker:
             self._ticker.cancel()
 
@@ -231,7 +235,7 @@ class Venue(AccountViews):
         except UnicodeDecodeError as exc:
             raise VenueError(-1100, msg="Illegal characters found in a parameter.") from exc
 
-    async def _pre_fault(self, request: web.Request, f) -> web.StreamResponse:
+    async def _pre_fault(self, request: web.Request, f: Fault) -> web.StreamResponse:
         self.statuses[f"fault:{f.kind}"] += 1
         if f.kind == "error":
             if f.status == 502:
@@ -258,7 +262,7 @@ class Venue(AccountViews):
             return web.Response(status=400, content_type=JSON, body=_dumps(VenueError(-1021).body()))
         raise AssertionError(f.kind)
 
-    async def _lose_response(self, request: web.Request, f) -> web.StreamResponse:
+    async def _lose_response(self, request: web.Request, f: Fault) -> web.StreamResponse:
         self.statuses[f"fault:ambiguous:{f.mode}"] += 1
         if f.mode == "503":
             msg = f.msg or "Unknown error, please check your request or try again later."
@@ -277,13 +281,13 @@ class Venue(AccountViews):
             return [self._spec(params)]
         return [self.engine.specs[s] for s in self.market.symbols]
 
-    def h_leverage_bracket(self, params, acct):
+    def h_leverage_bracket(self, params: Params, acct: Account) -> list[dict]:
         """One symbol or all, as a list of {symbol, brackets} (what the live API answers; its documentation
         shows a bare object for one symbol)."""
         specs = self._symbols(params)
         return [self.engine.brackets[s.symbol].view() for s in specs]
 
-    def h_exchange_info(self, params, acct):
+    def h_exchange_info(self, params: Params, acct: Account | None) -> bytes:
         # serialised once (hundreds of symbols); only serverTime changes
         if self._xinfo_parts is None:
             doc = dict(self.exchange_info, serverTime=0)
@@ -292,7 +296,7 @@ class Venue(AccountViews):
         head, tail = self._xinfo_parts
         return head + str(self.wall_ms()).encode() + tail
 
-    def h_klines(self, params, acct):
+    def h_klines(self, params: Params, acct: Account | None) -> list[list]:
         spec = self._spec(params)
         iv = params.get("interval")
         if not iv:
@@ -315,7 +319,7 @@ class Venue(AccountViews):
                         t0 + ivms - 1, f"{qv:.5f}", max(1, int(v * 7)), f"{v / 2:.{qd}f}", f"{qv / 2:.5f}", "0"])
         return out
 
-    def _premium(self, spec, now):
+    def _premium(self, spec: SymbolSpec, now: int) -> dict:
         s = self.market.series(spec.symbol)
         mark = self.engine.mark(spec.symbol, now)
         _, rate = s.last_funding(now)
@@ -323,13 +327,13 @@ class Venue(AccountViews):
                 "estimatedSettlePrice": f"{mark:.8f}", "lastFundingRate": f"{Decimal(repr(rate)):.8f}",
                 "interestRate": "0.00010000", "nextFundingTime": s.next_funding_time(now), "time": now}
 
-    def h_premium_index(self, params, acct):
+    def h_premium_index(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         if params.get("symbol"):
             return self._premium(self._spec(params), now)
         return [self._premium(s, now) for s in self._symbols(params)]
 
-    def h_funding_rate(self, params, acct):
+    def h_funding_rate(self, params: Params, acct: Account | None) -> list[dict]:
         now = self.clock.now_ms()
         limit = params_limit(params, 100, 1000)
         start, end = time_param(params, "startTime"), time_param(params, "endTime")
@@ -346,7 +350,7 @@ class Venue(AccountViews):
         self._update_id += 1
         return self._update_id
 
-    def h_depth(self, params, acct):
+    def h_depth(self, params: Params, acct: Account | None) -> dict:
         spec = self._spec(params)
         limit = integer(params, "limit", 500, lo=1, hi=1000)
         now = self.clock.now_ms()
@@ -357,20 +361,20 @@ class Venue(AccountViews):
 
         return {"lastUpdateId": self._next_update_id(), "E": now, "T": now, "bids": fmt("bid"), "asks": fmt("ask")}
 
-    def _book_ticker(self, spec, now):
+    def _book_ticker(self, spec: SymbolSpec, now: int) -> dict:
         mark = self.engine.mark(spec.symbol, now)
         (bp, bq), = self.engine.book.levels(spec, mark, "bid", 1)
         (ap, aq), = self.engine.book.levels(spec, mark, "ask", 1)
         return {"symbol": spec.symbol, "bidPrice": spec.px(bp), "bidQty": spec.qty(bq), "askPrice": spec.px(ap),
                 "askQty": spec.qty(aq), "time": now, "lastUpdateId": self._next_update_id()}
 
-    def h_book_ticker(self, params, acct):
+    def h_book_ticker(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         if params.get("symbol"):
             return self._book_ticker(self._spec(params), now)
         return [self._book_ticker(s, now) for s in self._symbols(params)]
 
-    def h_ticker_price(self, params, acct):
+    def h_ticker_price(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         def row(s: SymbolSpec) -> dict:
             return {"symbol": s.symbol, "price": s.px(self.engine.mark(s.symbol, now)), "time": now}
@@ -379,7 +383,7 @@ class Venue(AccountViews):
             return row(self._spec(params))
         return [row(s) for s in self._symbols(params)]
 
-    def _ticker_24h(self, spec, now):
+    def _ticker_24h(self, spec: SymbolSpec, now: int) -> dict:
         s = self.market.series(spec.symbol)
         t0 = now - 86_400_000
         op, last = spec.round_price(s.price_at(t0)), spec.round_price(s.price_at(now))
@@ -394,7 +398,7 @@ class Venue(AccountViews):
                 "volume": f"{vol:.{spec.qty_decimals}f}", "quoteVolume": f"{vol * float(last):.2f}",
                 "openTime": t0, "closeTime": now, "firstId": 0, "lastId": 0, "count": max(1, int(vol * 7))}
 
-    def h_ticker_24h(self, params, acct):
+    def h_ticker_24h(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         if params.get("symbol"):
             return self._ticker_24h(self._spec(params), now)
@@ -435,7 +439,7 @@ class Venue(AccountViews):
                 "ban_after": lim.ban_after, "ban_seconds": lim.ban_seconds}
 
 
-def _swap(fn):
+def _swap(fn: Callable[[Account, Params], Any]) -> Handler:
     """Engine methods take (account, params); route handlers are called (params, account)."""
     return lambda params, acct: fn(acct, params)
 
