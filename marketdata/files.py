@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, DTypeLike
 
 from core.timeframes import INTERVAL_MS
 from execution.state_store import atomic_write_bytes
@@ -64,7 +65,7 @@ class MarketDataError(ValueError):
 # --------------------------------------------------------------------------- records
 
 
-def _frozen_array(values, dtype) -> np.ndarray:
+def _frozen_array(values: ArrayLike, dtype: DTypeLike) -> np.ndarray:
     """1-D read-only view, so a frozen record cannot be changed through its arrays."""
     arr = np.asarray(values, dtype=dtype)
     if arr.ndim != 1:

@@ -106,7 +106,7 @@ def _rate_limits(doc: dict) -> dict:
     return out
 
 
-def setup(args) -> tuple[Venue, dict]:
+def setup(args: argparse.Namespace) -> tuple[Venue, dict]:
     host_ip = args.host
     try:
         loopback = ipaddress.ip_address(host_ip).is_loopback
@@ -192,7 +192,7 @@ def setup(args) -> tuple[Venue, dict]:
     return venue, {"symbols": len(symbols)}
 
 
-async def serve(args) -> None:
+async def serve(args: argparse.Namespace) -> None:
     venue, info = setup(args)
     sock = make_socket(args.host, args.port)
     runner = web.AppRunner(venue.build_app(), access_log=None, handle_signals=False)
@@ -211,7 +211,7 @@ async def serve(args) -> None:
     await runner.cleanup()
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         asyncio.run(serve(args))

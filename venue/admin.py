@@ -14,12 +14,16 @@ import ipaddress
 import json
 import math
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from .faults import KINDS, Fault
 from .records import s8
+
+if TYPE_CHECKING:
+    from .server import Venue
 
 MAX_MONEY = Decimal("1e15")
 MAX_SPEED = 1e7
@@ -54,7 +58,7 @@ def _host_name(host_header: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- values
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number")
 
 
@@ -139,7 +143,7 @@ def validate_fault_rule(rule: dict) -> None:
 
 # ---------------------------------------------------------------------------------------- the API
 class Admin:
-    def __init__(self, venue, token: str | None = None):
+    def __init__(self, venue: Venue, token: str | None = None):
         self.v = venue
         self.token = token
 
@@ -174,7 +178,7 @@ class Admin:
         except AdminError as exc:
             return web.json_response({"error": str(exc)}, status=exc.status)
 
-    def route(self, path: str, method: str, body: dict):
+    def route(self, path: str, method: str, body: dict) -> dict:
         v = self.v
         if path == "/_venue/stats" and method == "GET":
             return v.stats_view()

@@ -139,7 +139,7 @@ class Engine(AlgoOrders, Advance):
         self.stats.orders_accepted[otype] += 1
         return order.view(self.specs[order.symbol], ack=ack)
 
-    def _common_order_fields(self, acct: Account, params: dict, spec: SymbolSpec):
+    def _common_order_fields(self, acct: Account, params: dict, spec: SymbolSpec) -> tuple[str, str, bool]:
         side = params.get("side")
         if not side:
             raise missing("side")
@@ -376,7 +376,8 @@ class Engine(AlgoOrders, Advance):
         self._touch(acct, p)
         return realized
 
-    def _income(self, acct: Account, symbol: str, kind: str, amount: Decimal, ts: int, trade_id=None) -> None:
+    def _income(self, acct: Account, symbol: str, kind: str, amount: Decimal, ts: int,
+                trade_id: int | None = None) -> None:
         acct.income.append({"symbol": symbol, "incomeType": kind, "income": s8(amount), "asset": "USDT",
                             "info": kind if not trade_id else str(trade_id), "time": ts,
                             "tranId": next(self._tran_ids), "tradeId": str(trade_id) if trade_id else ""})

@@ -83,7 +83,7 @@ HTTP_STATUS = {-2014: 401, -2015: 401, -1003: 429, -1015: 429}
 class VenueError(Exception):
     """A rejection with Binance's code and message; `http` is the status the venue answers with."""
 
-    def __init__(self, code: int, *args, msg: str | None = None, http: int | None = None):
+    def __init__(self, code: int, *args: object, msg: str | None = None, http: int | None = None):
         if msg is None:
             template = CODES[code][1]
             msg = template % args if args else template

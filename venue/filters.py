@@ -14,7 +14,7 @@ from .errors import VenueError
 ZERO = Decimal(0)
 
 
-def dec(x) -> Decimal:
+def dec(x: object) -> Decimal:
     return x if isinstance(x, Decimal) else Decimal(str(x))
 
 

@@ -16,9 +16,10 @@ import gzip
 import math
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -29,6 +30,14 @@ from core.timeframes import INTERVAL_MS as CORE_INTERVAL_MS
 INTERVAL_MS = {**CORE_INTERVAL_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS}
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 DEFAULT_FUNDING_RATE = 0.0001          # Binance's baseline 0.01 % when a symbol has no funding data
+
+if TYPE_CHECKING:
+    from marketdata.files import Funding, Klines
+
+_Kline = tuple[int, float, float, float, float, float]      # (open time, o, h, l, c, volume)
+# a piece of the path clipped to a window, with the whole segment it was cut from:
+# (lo, p_lo, hi, p_hi, ta, pa, tb, pb) - see Series._pieces
+_Piece = tuple[float, float, float, float, float, float, float, float]
 
 
 class MarketClock:
@@ -94,7 +103,7 @@ class WallClock(MarketClock):
     is re-stamped instead (ShiftedSource), so every time the venue serves is real time."""
     wall = True
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(self.wall_ms(), 1.0, paused=False)
 
     def now_ms(self) -> int:
@@ -150,10 +159,11 @@ class Series:
     fund_t: np.ndarray     # int64 funding times
     fund_r: np.ndarray     # float64 rates
 
-    def __post_init__(self):
-        self._t_list = self.t.tolist()      # bisect on a list beats np.searchsorted for scalars
-        self._ft_list = self.fund_t.tolist()
-        self._vcache_i, self._vcache = -1, []
+    def __post_init__(self) -> None:
+        self._t_list: list[int] = self.t.tolist()      # bisect on a list beats np.searchsorted for scalars
+        self._ft_list: list[int] = self.fund_t.tolist()
+        self._vcache_i: int = -1
+        self._vcache: list[tuple[float, float]] = []
 
     # -- bars --
     def bar_index(self, ts: int) -> int:
@@ -195,13 +205,13 @@ class Series:
             return float(self.c[i])
         return self.price_at(ts)
 
-    def _segments(self, a: int, b: int):
+    def _segments(self, a: int, b: int) -> Iterator[tuple[float, float, float, float]]:
         """Linear pieces (ta, pa, tb, pb) of the path over [a, b], in time order, bar by bar (only the
         partial first/last bars are expanded; callers use numpy on full bars in between)."""
         for lo, p_lo, hi, p_hi, *_ in self._pieces(a, b):
             yield lo, p_lo, hi, p_hi
 
-    def _pieces(self, a: int, b: int):
+    def _pieces(self, a: int, b: int) -> Iterator[_Piece]:
         """As _segments, each piece also carrying the whole (unclipped) segment it was cut from:
         (lo, p_lo, hi, p_hi, ta, pa, tb, pb). Crossing times are computed on the whole segment, so they do
         not depend on where a search window happens to start or end."""
@@ -263,7 +273,7 @@ class Series:
                 return p < level if strict else p <= level
             return p > level if strict else p >= level
 
-        def scan(x: int, y: int):
+        def scan(x: int, y: int) -> tuple[int, float] | None:
             for lo, p_lo, _hi, _p_hi, ta, pa, tb, pb in self._pieces(x, y):
                 if hit(p_lo):
                     return (max(int(lo), a + 1) if lo <= a else int(lo)), p_lo
@@ -343,7 +353,7 @@ class Series:
 
     # -- klines --
     def klines(self, interval_ms: int, start: int | None, end: int | None, limit: int, now: int,
-               align_ms: int = 0) -> list[tuple[int, float, float, float, float, float]]:
+               align_ms: int = 0) -> list[_Kline]:
         """Bars of `interval_ms` whose open time <= now (the current one partial up to now).
         Returns (open_time, o, h, l, c, volume) tuples, oldest first."""
         if len(self._t_list) == 0:
@@ -370,7 +380,7 @@ class Series:
         return [self._one_kline(t0, now + 1, True) if t0 + interval_ms > now
                 else self._one_kline(t0, t0 + interval_ms, False) for t0 in opens]
 
-    def _base_klines(self, opens: list[int], now: int):
+    def _base_klines(self, opens: list[int], now: int) -> list[_Kline]:
         i0 = bisect_right(self._t_list, opens[0] - 1)
         i1 = bisect_right(self._t_list, opens[-1])
         cols = [a[i0:i1].tolist() for a in (self.t, self.o, self.h, self.l, self.c, self.v)]
@@ -379,7 +389,7 @@ class Series:
             rows[-1] = self._one_kline(rows[-1][0], now + 1, True)
         return rows
 
-    def _one_kline(self, t0: int, t_end: int, partial: bool):
+    def _one_kline(self, t0: int, t_end: int, partial: bool) -> _Kline:
         """Aggregate the path over [t0, t_end): exact for multiples of the data interval; finer
         intervals are cut from the intrabar path (volume spread evenly over the bar)."""
         op = self.price_at(t0)
@@ -425,7 +435,7 @@ def first_open_time(path: Path) -> int | None:
     return int(line.split(",")[0]) if line else None
 
 
-def series_from_marketdata(symbol: str, interval: str, klines, funding) -> Series:
+def series_from_marketdata(symbol: str, interval: str, klines: Klines, funding: Funding | None) -> Series:
     ft = np.asarray(funding.funding_time_ms, dtype=np.int64) if funding is not None else np.zeros(0, np.int64)
     fr = np.asarray(funding.funding_rate, dtype=np.float64) if funding is not None else np.zeros(0)
     return Series(symbol=symbol, interval_ms=INTERVAL_MS[interval],
