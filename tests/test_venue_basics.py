@@ -37,10 +37,9 @@ def test_refuses_non_loopback_host():
 
 
 def test_ready_line_and_fast_start(venue_factory):
-    t0 = time.monotonic()
     v = venue_factory(start="2024-02-01")
-    elapsed = time.monotonic() - t0
-    assert elapsed < 2.0, f"venue start took {elapsed:.2f}s"
+    # fast because start-up loads no series (the time itself: benchmarks/bench_venue.py)
+    assert v.stats()["symbols_loaded"] == 0
     assert v.ready_line.startswith("[venue] ready http://127.0.0.1:")
     assert "symbols=10" in v.ready_line and "speed=1.0" in v.ready_line
     assert "market_time=2024-02-01T00:00" in v.ready_line
@@ -226,10 +225,9 @@ def test_async_client_works_unchanged(venue):
 def test_full_mainnet_exchange_info_and_hundreds_of_symbols(venue_factory, shared_data_dir):
     """--exchange-info with the real 347-symbol document and --symbols all: every USDT perpetual replays
     (synthetic prices), start-up stays fast because series load lazily."""
-    t0 = time.monotonic()
     v = venue_factory(paused=True, symbols="all",
                       extra=["--exchange-info", str(shared_data_dir / "exchange" / "exchangeInfo-fapi.json")])
-    assert time.monotonic() - t0 < 2.0
+    assert v.stats()["symbols_loaded"] == 0
     assert "symbols=297" in v.ready_line
     c = v.client()
     info = c.futures_exchange_info()
