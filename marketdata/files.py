@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, DTypeLike
 
 from core.timeframes import INTERVAL_MS
 from execution.state_store import atomic_write_bytes
@@ -64,7 +65,7 @@ class MarketDataError(ValueError):
 # --------------------------------------------------------------------------- records
 
 
-def _frozen_array(values, dtype) -> np.ndarray:
+def _frozen_array(values: ArrayLike, dtype: DTypeLike) -> np.ndarray:
     """1-D read-only view, so a frozen record cannot be changed through its arrays."""
     arr = np.asarray(values, dtype=dtype)
     if arr.ndim != 1:
@@ -106,7 +107,8 @@ class Klines:
         n = len(self.open_time_ms)
         bad = [name for name in KLINE_COLUMNS if len(getattr(self, name)) != n]
         if bad:
-            raise MarketDataError(f"{self.symbol} {self.interval}: columns {bad} differ in length from open_time_ms ({n})")
+            raise MarketDataError(f"{self.symbol} {self.interval}: columns {bad} differ in length "
+                                  f"from open_time_ms ({n})")
 
     def __len__(self) -> int:
         return len(self.open_time_ms)
@@ -120,7 +122,7 @@ class Klines:
             and all(np.array_equal(getattr(self, c), getattr(other, c)) for c in KLINE_COLUMNS)
         )
 
-    __hash__ = None  # type: ignore[assignment]  # arrays are not hashable
+    __hash__ = None  # type: ignore[assignment]  # unhashable (arrays); typeshed types __hash__ as a method
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -176,7 +178,7 @@ class Funding:
             and np.array_equal(self.funding_rate, other.funding_rate)
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable (arrays); typeshed types __hash__ as a method
 
     def __repr__(self) -> str:
         if len(self) == 0:
@@ -264,7 +266,8 @@ def validate_funding(f: Funding, source: str | None = None) -> None:
     _check_times(src, f.funding_time_ms, "funding_time_ms")
     i = _first(~np.isfinite(f.funding_rate))
     if i is not None:
-        raise _fail(src, i, f"funding_rate is {float(f.funding_rate[i])!r} (funding_time_ms={int(f.funding_time_ms[i])})")
+        raise _fail(src, i, f"funding_rate is {float(f.funding_rate[i])!r} "
+                            f"(funding_time_ms={int(f.funding_time_ms[i])})")
 
 
 # --------------------------------------------------------------------------- reading
@@ -279,7 +282,7 @@ def _parse_name(path: Path, pattern: re.Pattern[str], expected: str) -> re.Match
 
 def _read_header(path: Path) -> str:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
         return fh.readline().rstrip("\r\n").lstrip("\ufeff")
 
 
@@ -289,7 +292,7 @@ def _locate_bad_cell(path: Path, columns: tuple[str, ...]) -> MarketDataError | 
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (ValueError, pd.errors.ParserError):
         return None
-    bad_row, bad_msg = None, None
+    bad: tuple[int, str] | None = None          # (first bad row, what is wrong there)
     for j, name in enumerate(columns):
         text = raw[name].astype(str).str.strip()
         num = pd.to_numeric(text, errors="coerce")
@@ -297,9 +300,9 @@ def _locate_bad_cell(path: Path, columns: tuple[str, ...]) -> MarketDataError | 
         if j == 0:  # times must be integers
             mask = mask | ~text.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
         i = _first(mask)
-        if i is not None and (bad_row is None or i < bad_row):
-            bad_row, bad_msg = i, f"{name} {text.iloc[i]!r} is not {'an integer' if j == 0 else 'a number'}"
-    return _fail(str(path), bad_row, bad_msg) if bad_row is not None else None
+        if i is not None and (bad is None or i < bad[0]):
+            bad = i, f"{name} {text.iloc[i]!r} is not {'an integer' if j == 0 else 'a number'}"
+    return _fail(str(path), *bad) if bad is not None else None
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -134,7 +134,8 @@ class MarketParams:
     funding_cap: float = 0.003  # |funding rate| clip
 
     def __post_init__(self) -> None:
-        if not (self.t_df > 2 and 0 <= self.garch_alpha and 0 <= self.garch_beta and self.garch_alpha + self.garch_beta < 1):
+        stationary = 0 <= self.garch_alpha and 0 <= self.garch_beta and self.garch_alpha + self.garch_beta < 1
+        if not (self.t_df > 2 and stationary):
             raise MarketDataError(f"invalid GARCH/t parameters: {self}")
         for name in ("market_jump_prob", "idio_jump_prob"):
             if not 0 <= getattr(self, name) < 1:
@@ -496,9 +497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path, help="output data directory (created if missing)")
     ap.add_argument("--symbols", nargs="+", default=list(DEFAULT_SYMBOLS), metavar="SYM",
                     help="symbols to generate (default: %(default)s)")
-    ap.add_argument("--start", default="2024-01-01", help="first bar open time, ISO date/time in UTC (default: %(default)s)")
+    ap.add_argument("--start", default="2024-01-01",
+                    help="first bar open time, ISO date/time in UTC (default: %(default)s)")
     ap.add_argument("--bars", type=int, default=24 * 365, help="number of bars of --interval (default: %(default)s)")
-    ap.add_argument("--interval", default="1h", choices=list(INTERVAL_MS), help="main bar interval (default: %(default)s)")
+    ap.add_argument("--interval", default="1h", choices=list(INTERVAL_MS),
+                    help="main bar interval (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files (default: %(default)s)")
     ap.add_argument("--fine-intervals", nargs="*", default=["15m", "5m"], metavar="IV",
                     help="extra finer series over the same span (default: %(default)s; pass nothing to skip)")

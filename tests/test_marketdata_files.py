@@ -186,7 +186,7 @@ def test_klines_record_behaviour():
     df.loc[0, "close"] = -1.0  # a copy: the record is untouched
     assert k.close[0] > 0
     with pytest.raises(dataclasses.FrozenInstanceError):
-        k.symbol = "ETHUSDT"  # type: ignore[misc]
+        k.symbol = "ETHUSDT"  # type: ignore[misc]  # assigning to a frozen field is what the test checks
     with pytest.raises(ValueError):
         k.close[0] = 1.0  # arrays are read-only
     assert k == make_klines(10) and k != k.slice(0, 9)

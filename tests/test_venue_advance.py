@@ -245,7 +245,7 @@ def test_the_random_scenarios_exercise_everything():
         calls = {"n": 0}
         orig = fast._build_cell
 
-        def counting(k, orig=orig):
+        def counting(k, orig=orig, calls=calls):
             calls["n"] += 1
             return orig(k)
         fast._build_cell = counting
@@ -301,8 +301,8 @@ def test_request_cost_does_not_grow_with_symbols(eager, monkeypatch):
         for name in ("range_between", "first_cross", "price_at", "funding_events"):
             orig = getattr(Series, name)
 
-            def wrapped(self, *a, _orig=orig, **kw):
-                calls["n"] += 1
+            def wrapped(self, *a, _orig=orig, _calls=calls, **kw):
+                _calls["n"] += 1
                 return _orig(self, *a, **kw)
             monkeypatch.setattr(Series, name, wrapped)
         for i in range(20):
@@ -464,11 +464,11 @@ def test_account_reads_equal_the_full_advance_reference(data, venue_factory, bal
         c = v.client()
         answers = []
 
-        def attempt(**kw):
+        def attempt(_c=c, _answers=answers, **kw):
             try:
-                answers.append(c.futures_create_order(**kw))
+                _answers.append(_c.futures_create_order(**kw))
             except BinanceAPIException as e:
-                answers.append(e.code)
+                _answers.append(e.code)
         if margin == "ISOLATED":
             c.futures_change_margin_type(symbol=BTC, marginType="ISOLATED")
         attempt(symbol=BTC, side="BUY", type="MARKET", quantity="0.100", newClientOrderId="b1")

@@ -36,9 +36,10 @@ def test_refuses_non_loopback_host():
     assert "refusing" in (r.stdout + r.stderr)
 
 
-def test_ready_line(venue_factory):
-    # start-up time is a benchmark figure (benchmarks/bench_venue.py), not a test assertion
+def test_ready_line_and_fast_start(venue_factory):
     v = venue_factory(start="2024-02-01")
+    # fast because start-up loads no series (the time itself: benchmarks/bench_venue.py)
+    assert v.stats()["symbols_loaded"] == 0
     assert v.ready_line.startswith("[venue] ready http://127.0.0.1:")
     assert "symbols=10" in v.ready_line and "speed=1.0" in v.ready_line
     assert "market_time=2024-02-01T00:00" in v.ready_line
@@ -223,9 +224,10 @@ def test_async_client_works_unchanged(venue):
 @pytest.mark.shared_data
 def test_full_mainnet_exchange_info_and_hundreds_of_symbols(venue_factory, shared_data_dir):
     """--exchange-info with the real 347-symbol document and --symbols all: every USDT perpetual replays
-    (synthetic prices); series load lazily (start-up time is a figure of benchmarks/bench_venue.py)."""
+    (synthetic prices), start-up stays fast because series load lazily."""
     v = venue_factory(paused=True, symbols="all",
                       extra=["--exchange-info", str(shared_data_dir / "exchange" / "exchangeInfo-fapi.json")])
+    assert v.stats()["symbols_loaded"] == 0
     assert "symbols=297" in v.ready_line
     c = v.client()
     info = c.futures_exchange_info()

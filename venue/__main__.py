@@ -106,7 +106,7 @@ def _rate_limits(doc: dict) -> dict:
     return out
 
 
-def setup(args) -> tuple[Venue, dict]:
+def setup(args: argparse.Namespace) -> tuple[Venue, dict]:
     host_ip = args.host
     try:
         loopback = ipaddress.ip_address(host_ip).is_loopback
@@ -121,6 +121,7 @@ def setup(args) -> tuple[Venue, dict]:
     xinfo = json.loads((xpath or DEFAULT_EXCHANGE_INFO).read_text())
     by_name = {s["symbol"]: s for s in xinfo["symbols"]}
 
+    source: FileSource | SyntheticSource | ShiftedSource | None
     if args.data is not None:
         source = FileSource(args.data, args.interval)
         available = [s for s in source.symbols() if s in by_name]
@@ -166,6 +167,7 @@ def setup(args) -> tuple[Venue, dict]:
         {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": limiter.orders_per_min},
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": limiter.orders_per_10s},
     ]
+    clock: MarketClock
     if args.clock == "wall":
         if args.paused or args.speed != 1.0:
             raise SystemExit("[venue] --clock wall runs at speed 1 and cannot start paused")
@@ -190,7 +192,7 @@ def setup(args) -> tuple[Venue, dict]:
     return venue, {"symbols": len(symbols)}
 
 
-async def serve(args) -> None:
+async def serve(args: argparse.Namespace) -> None:
     venue, info = setup(args)
     sock = make_socket(args.host, args.port)
     runner = web.AppRunner(venue.build_app(), access_log=None, handle_signals=False)
@@ -209,7 +211,7 @@ async def serve(args) -> None:
     await runner.cleanup()
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         asyncio.run(serve(args))

@@ -14,12 +14,16 @@ import ipaddress
 import json
 import math
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from .faults import KINDS, Fault
 from .records import s8
+
+if TYPE_CHECKING:
+    from .server import Venue
 
 MAX_MONEY = Decimal("1e15")
 MAX_SPEED = 1e7
@@ -54,7 +58,7 @@ def _host_name(host_header: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- values
-def _reject_constant(name: str):
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number")
 
 
@@ -64,7 +68,7 @@ def parse_json_body(raw: bytes) -> dict:
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise AdminError(f"body must be a JSON object ({type(exc).__name__})")
+        raise AdminError(f"body must be a JSON object ({type(exc).__name__})") from exc
     if not isinstance(body, dict):
         raise AdminError(f"body must be a JSON object, not {type(body).__name__}")
     return body
@@ -103,8 +107,8 @@ def _money(body: dict, key: str, positive: bool) -> Decimal:
         raise AdminError(f"{key} must be a decimal number")
     try:
         d = Decimal(str(v).strip()) if not isinstance(v, str) else Decimal(v)
-    except InvalidOperation:
-        raise AdminError(f"{key} must be a decimal number")
+    except InvalidOperation as exc:
+        raise AdminError(f"{key} must be a decimal number") from exc
     if not d.is_finite() or d > MAX_MONEY or d < 0 or (positive and d == 0):
         raise AdminError(f"{key} must be a finite number {'>' if positive else '>='} 0 and <= {MAX_MONEY}")
     return d
@@ -139,7 +143,7 @@ def validate_fault_rule(rule: dict) -> None:
 
 # ---------------------------------------------------------------------------------------- the API
 class Admin:
-    def __init__(self, venue, token: str | None = None):
+    def __init__(self, venue: Venue, token: str | None = None):
         self.v = venue
         self.token = token
 
@@ -167,14 +171,14 @@ class Admin:
                     raise AdminError("admin calls that change state need Content-Type: application/json", 415)
                 try:
                     raw = await request.read()
-                except web.HTTPRequestEntityTooLarge:
-                    raise AdminError("body too large", 413)
+                except web.HTTPRequestEntityTooLarge as exc:
+                    raise AdminError("body too large", 413) from exc
             body = parse_json_body(raw)
             return web.json_response(self.route(request.path, method, body))
         except AdminError as exc:
             return web.json_response({"error": str(exc)}, status=exc.status)
 
-    def route(self, path: str, method: str, body: dict):
+    def route(self, path: str, method: str, body: dict) -> dict:
         v = self.v
         if path == "/_venue/stats" and method == "GET":
             return v.stats_view()
@@ -243,7 +247,7 @@ class Admin:
             try:
                 self.v.faults.add(rule)           # raises before it appends anything
             except (ValueError, TypeError) as exc:
-                raise AdminError(str(exc))
+                raise AdminError(str(exc)) from exc
         if skew is not None:
             self.v.faults.clock_skew_ms = skew
 

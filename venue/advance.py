@@ -10,6 +10,7 @@ import heapq
 from collections import defaultdict
 from decimal import Decimal
 
+from .engine_state import EngineState
 from .records import ZERO, Account, AlgoOrder, Order, Position, q8, s8
 from .replay import Market
 
@@ -18,7 +19,7 @@ _PAD = 1e-9                # relative padding on a cell's price range (float noi
 _TOL = 1e-8                # relative slack of the float bounds; anything closer is decided exactly
 
 
-class Advance:
+class Advance(EngineState):
     # ---------------------------------------------------------------- the clock advance
     #
     # What an advance does is defined by the full pass (`_step_all`): for each sub-interval (cur, b] cut at
@@ -172,6 +173,7 @@ class Advance:
     # -- the hour's bounds
     def _cell(self, symbol: str) -> tuple[int, float, float]:
         k = self._cell_k
+        assert k is not None, "the hour's bounds are read only while they are built"
         c = self._cell_rng.get(symbol)
         if c is None or c[0] != k:
             lo, hi = self.market.series(symbol).range_between(k * CELL_MS, (k + 1) * CELL_MS)
@@ -269,7 +271,8 @@ class Advance:
         return None
 
     # -- matching
-    def _order_event(self, a: int, b: int, rng: tuple[float, float], acct: Account, o: Order):
+    def _order_event(self, a: int, b: int, rng: tuple[float, float], acct: Account,
+                     o: Order) -> tuple[int, int, int, Account, Order, float] | None:
         lo, hi = rng
         p = float(o.price)
         if (o.side == "BUY" and lo < p) or (o.side == "SELL" and hi > p):
@@ -281,7 +284,8 @@ class Advance:
     def _match(self, a: int, b: int, ranges: dict, orders: list, algos: list) -> None:
         """Fill resting orders and fire conditional orders hit in (a, b], in time order. Only orders
         whose price lies inside the symbol's (low, high) get the exact first-crossing search."""
-        events = []
+        # (time, 0 conditional / 1 resting, id, account, order, price): conditional first at the same ms
+        events: list[tuple[int, int, int, Account, Order | AlgoOrder, float]] = []
         for acct, o in orders:
             ev = self._order_event(a, b, ranges[o.symbol], acct, o)
             if ev:
@@ -296,8 +300,8 @@ class Advance:
                     events.append((hit[0], 0, al.algo_id, acct, al, hit[1]))
         heapq.heapify(events)              # (time, conditional before resting, id): a total order
         while events:
-            ts, kind, _, acct, obj, price = heapq.heappop(events)
-            if kind == 1:
+            ts, _, _, acct, obj, price = heapq.heappop(events)
+            if isinstance(obj, Order):             # kind 1, a resting order
                 if obj.is_open:
                     self._fill(acct, obj, obj.price, obj.qty - obj.executed, maker=True, ts=ts)
                     obj.reserved_margin = ZERO
@@ -414,13 +418,13 @@ class _Bounds:
     balance), isolated wallets, and the isolated legs the hour could liquidate."""
     __slots__ = ("legs", "iso_w", "g", "h_lo", "h_hi", "mag", "n_cross", "at_risk")
 
-    def __init__(self):
-        self.legs: dict = {}             # (symbol, side) -> (iso wallet, g, h_lo, h_hi, magnitude, is cross)
+    def __init__(self) -> None:
+        self.legs: dict[tuple[str, str], tuple] = {}   # (symbol, side) -> (iso wallet, g, h_lo, h_hi, mag, is cross)
         self.iso_w = self.g = self.h_lo = self.h_hi = self.mag = 0.0
         self.n_cross = 0
-        self.at_risk: set = set()
+        self.at_risk: set[tuple[str, str]] = set()
 
-    def put(self, key, terms: tuple | None, risky: bool) -> None:
+    def put(self, key: tuple[str, str], terms: tuple | None, risky: bool) -> None:
         old = self.legs.pop(key, None)
         if old is not None:
             self._add(old, -1.0)

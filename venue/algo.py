@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 
+from .engine_state import EngineState
 from .errors import VenueError, bad_param, missing
 from .params import client_id, flag, integer, num
 from .records import ZERO, Account, AlgoOrder, Order
 
 
-class AlgoOrders:
+class AlgoOrders(EngineState):
     # ---------------------------------------------------------------- algo (conditional) orders
     def place_algo(self, acct: Account, params: dict) -> dict:
         otype = (params.get("type") or "").upper() or "?"
@@ -17,7 +18,8 @@ class AlgoOrders:
         try:
             algo = self._place_algo(acct, params, otype)
         except VenueError as e:
-            raise self._reject(otype, e)
+            self._count_reject(otype, e)
+            raise
         self.stats.orders_accepted[otype] += 1
         return algo.view(self.specs[algo.symbol])
 
@@ -76,15 +78,14 @@ class AlgoOrders:
         return algo
 
     def find_algo(self, acct: Account, params: dict, code: int) -> AlgoOrder:
-        aid = params.get("algoId")
         cid = params.get("clientAlgoId")
-        if aid is None and cid is None:
-            raise VenueError(-1102, msg="Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
-        a = None
-        if aid is not None:
-            a = acct.algo.get(integer(params, "algoId"))
-        else:
+        if params.get("algoId") is not None:
+            aid = integer(params, "algoId")
+            a = acct.algo.get(aid) if aid is not None else None         # empty: no such order
+        elif cid is not None:
             a = acct.algo_by_client.get(cid)
+        else:
+            raise VenueError(-1102, msg="Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!")
         if a is None:
             raise VenueError(code)
         return a

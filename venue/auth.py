@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from .errors import VenueError, missing
 from .params import SIGNATURE_RE, integer
+from .records import Account
 
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60000
@@ -50,7 +51,7 @@ def check_known(params: dict, allowed: frozenset) -> None:
         raise VenueError(-1104, len(params) - len(unknown), len(params))
 
 
-def check_key(api_key: str | None, accounts: dict):
+def check_key(api_key: str | None, accounts: dict[str, Account]) -> Account:
     if not api_key:
         raise VenueError(-2014)
     acct = accounts.get(api_key)
@@ -61,10 +62,9 @@ def check_key(api_key: str | None, accounts: dict):
 
 def verify_signed(raw_query: str, raw_body: str, params: dict, secret: str, server_ms: int) -> None:
     """Timestamp / recvWindow first (as Binance), then the signature."""
-    ts = params.get("timestamp")
-    if not ts:
-        raise missing("timestamp")
     ts_i = integer(params, "timestamp", lo=0, code=-1102)
+    if ts_i is None:                            # absent or empty
+        raise missing("timestamp")
     recv = integer(params, "recvWindow", DEFAULT_RECV_WINDOW, lo=1, hi=MAX_RECV_WINDOW)
     if ts_i - server_ms > MAX_AHEAD_MS:
         raise VenueError(-1021, msg="Timestamp for this request was 1000ms ahead of the server's time.")

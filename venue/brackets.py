@@ -45,7 +45,7 @@ class Tier:
                 "maintMarginRatio": float(self.mmr), "cum": float(self.cum)}
 
 
-def _num(x: Decimal):
+def _num(x: Decimal) -> int | float:
     return int(x) if x == x.to_integral_value() else float(x)
 
 

@@ -124,10 +124,9 @@ class Engine(AlgoOrders, Advance):
         }
 
     # ---------------------------------------------------------------- order entry
-    def _reject(self, otype: str, err: VenueError) -> VenueError:
+    def _count_reject(self, otype: str, err: VenueError) -> None:
         self.stats.orders_rejected[otype] += 1
         self.stats.rejects_by_code[err.code] += 1
-        return err
 
     def place_order(self, acct: Account, params: dict) -> dict:
         otype = (params.get("type") or "").upper() or "?"
@@ -135,11 +134,12 @@ class Engine(AlgoOrders, Advance):
         try:
             order, ack = self._place(acct, params, otype)
         except VenueError as e:
-            raise self._reject(otype, e)
+            self._count_reject(otype, e)
+            raise
         self.stats.orders_accepted[otype] += 1
         return order.view(self.specs[order.symbol], ack=ack)
 
-    def _common_order_fields(self, acct: Account, params: dict, spec: SymbolSpec):
+    def _common_order_fields(self, acct: Account, params: dict, spec: SymbolSpec) -> tuple[str, str, bool]:
         side = params.get("side")
         if not side:
             raise missing("side")
@@ -376,7 +376,8 @@ class Engine(AlgoOrders, Advance):
         self._touch(acct, p)
         return realized
 
-    def _income(self, acct: Account, symbol: str, kind: str, amount: Decimal, ts: int, trade_id=None) -> None:
+    def _income(self, acct: Account, symbol: str, kind: str, amount: Decimal, ts: int,
+                trade_id: int | None = None) -> None:
         acct.income.append({"symbol": symbol, "incomeType": kind, "income": s8(amount), "asset": "USDT",
                             "info": kind if not trade_id else str(trade_id), "time": ts,
                             "tranId": next(self._tran_ids), "tradeId": str(trade_id) if trade_id else ""})
@@ -384,15 +385,15 @@ class Engine(AlgoOrders, Advance):
     # ---------------------------------------------------------------- queries / cancels
     def find_order(self, acct: Account, params: dict, code: int) -> Order:
         spec = self.spec(params.get("symbol"))
-        oid = params.get("orderId")
         cid = params.get("origClientOrderId")
-        if oid is None and cid is None:
-            raise VenueError(-1102, msg="Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!")
-        o = None
-        if oid is not None:
-            o = acct.orders.get(integer(params, "orderId"))
-        else:
+        if params.get("orderId") is not None:
+            oid = integer(params, "orderId")
+            o = acct.orders.get(oid) if oid is not None else None       # empty: no such order
+        elif cid is not None:
             o = acct.by_client_id.get((spec.symbol, cid))
+        else:
+            raise VenueError(-1102, msg="Param 'orderId' or 'origClientOrderId' must be sent, "
+                                        "but both were empty/null!")
         if o is None or o.symbol != spec.symbol:
             raise VenueError(code)
         return o
@@ -489,10 +490,10 @@ class Engine(AlgoOrders, Advance):
 
     def set_leverage(self, acct: Account, params: dict) -> dict:
         spec = self.spec(params.get("symbol"))
-        if not params.get("leverage"):
-            raise missing("leverage")
         br = self.brackets[spec.symbol]
         lev = integer(params, "leverage", lo=1, hi=br.max_leverage, code=-4028)   # the first tier's cap
+        if lev is None:                 # absent or empty
+            raise missing("leverage")
         cap = br.max_notional(lev)
         for side in ("BOTH", "LONG", "SHORT"):
             p = acct.positions.get((spec.symbol, side))

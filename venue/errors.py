@@ -60,8 +60,10 @@ CODES: dict[int, tuple[str, str]] = {
             "Position side cannot be changed if there exists position."),
     -4167: ("ISOLATED_REJECT_WITH_JOINT_MARGIN",
             "Unable to adjust to Multi-Assets mode with symbols of USDⓈ-M Futures under isolated-margin mode."),
-    -4168: ("JOINT_MARGIN_REJECT_WITH_ISOLATED", "Unable to adjust to isolated-margin mode under the Multi-Assets mode."),
-    -4171: ("NO_NEED_TO_CHANGE_JOINT_MARGIN", "Adjusted asset mode is currently set and does not need to be adjusted repeatedly."),
+    -4168: ("JOINT_MARGIN_REJECT_WITH_ISOLATED",
+            "Unable to adjust to isolated-margin mode under the Multi-Assets mode."),
+    -4171: ("NO_NEED_TO_CHANGE_JOINT_MARGIN",
+            "Adjusted asset mode is currently set and does not need to be adjusted repeatedly."),
     -4116: ("DUPLICATED_CLIENT_ORDER_ID", "clientOrderId is duplicated"),
     -4120: ("STOP_ORDER_SWITCH_ALGO",
             "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."),
@@ -81,7 +83,7 @@ HTTP_STATUS = {-2014: 401, -2015: 401, -1003: 429, -1015: 429}
 class VenueError(Exception):
     """A rejection with Binance's code and message; `http` is the status the venue answers with."""
 
-    def __init__(self, code: int, *args, msg: str | None = None, http: int | None = None):
+    def __init__(self, code: int, *args: object, msg: str | None = None, http: int | None = None):
         if msg is None:
             template = CODES[code][1]
             msg = template % args if args else template
@@ -89,6 +91,8 @@ class VenueError(Exception):
         self.code = code
         self.msg = msg
         self.http = http or HTTP_STATUS.get(code, 400)
+        self.retry_after: int | None = None         # seconds, for the Retry-After header (429 / 418)
+        self.counts: tuple[int, int] | None = None  # new orders in the 10 s / 1 min windows (-1015)
 
     def body(self) -> dict:
         return {"code": self.code, "msg": self.msg}

@@ -79,7 +79,7 @@ def _check_int(name: str, value: object, lo: int, hi: int, optional: bool) -> No
 
 
 class Faults:
-    def __init__(self):
+    def __init__(self) -> None:
         self.rules: list[Fault] = []
         self.clock_skew_ms = 0
 

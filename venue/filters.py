@@ -14,14 +14,16 @@ from .errors import VenueError
 ZERO = Decimal(0)
 
 
-def dec(x) -> Decimal:
+def dec(x: object) -> Decimal:
     return x if isinstance(x, Decimal) else Decimal(str(x))
 
 
 def decimals_of(step: Decimal) -> int:
     """Number of decimals a tick/step needs when printed ('0.10' -> 1, '1' -> 0)."""
-    step = step.normalize()
-    return max(0, -step.as_tuple().exponent)
+    exponent = step.normalize().as_tuple().exponent
+    if not isinstance(exponent, int):           # 'n' / 'N' / 'F': NaN, sNaN, Infinity
+        raise ValueError(f"not a finite number: {step}")
+    return max(0, -exponent)
 
 
 @dataclass(frozen=True)

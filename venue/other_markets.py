@@ -3,13 +3,18 @@ markets with keys set (docs/VENUE.md "Other bots"): no spot or COIN-M markets, o
 only needs its URLs pointed at the venue."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import Account
+
 
 def other_exchange_info(server_ms: int) -> dict:
     """Spot /api/v3/exchangeInfo and COIN-M /dapi/v1/exchangeInfo: the venue lists no markets there."""
     return {"timezone": "UTC", "serverTime": server_ms, "rateLimits": [], "exchangeFilters": [], "symbols": []}
 
 
-def capital_config(acct) -> list:
+def capital_config(acct: Account) -> list[dict]:
     """/sapi/v1/capital/config/getall: the USDT coin, not depositable or withdrawable here."""
     return [{
         "coin": "USDT", "name": "TetherUS", "depositAllEnable": False, "withdrawAllEnable": False,

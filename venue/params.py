@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Literal, overload
 
 from .errors import VenueError, bad_param, missing
 
@@ -18,6 +19,14 @@ CLIENT_ID_PATTERN = "^[\\.A-Z\\:/a-z0-9_-]{1,36}$"
 CLIENT_ID_RE = re.compile(r"[\.A-Z:/a-z0-9_-]{1,36}")
 SIGNATURE_RE = re.compile(r"[0-9a-fA-F]{64}")
 INT64_MAX = 2 ** 63 - 1
+
+Params = dict[str, str]     # one request's parameters (query and body), as venue.auth.parse_params reads them
+
+
+@overload
+def num(params: dict, name: str, required: Literal[True] = True) -> Decimal: ...
+@overload
+def num(params: dict, name: str, required: bool) -> Decimal | None: ...
 
 
 def num(params: dict, name: str, required: bool = True) -> Decimal | None:
@@ -30,6 +39,14 @@ def num(params: dict, name: str, required: bool = True) -> Decimal | None:
     if not NUM_RE.fullmatch(v):
         raise VenueError(-1100, name, NUM_PATTERN)
     return Decimal(v)
+
+
+@overload
+def integer(params: dict, name: str, default: int, *, lo: int | None = None, hi: int | None = None,
+            code: int = -1130) -> int: ...
+@overload
+def integer(params: dict, name: str, default: None = None, *, lo: int | None = None, hi: int | None = None,
+            code: int = -1130) -> int | None: ...
 
 
 def integer(params: dict, name: str, default: int | None = None, *, lo: int | None = None,

@@ -58,7 +58,7 @@ def request_weight(method: str, path: str, params: dict) -> int:
     return 1
 
 
-def _int(v, default: int) -> int:
+def _int(v: str | None, default: int) -> int:
     try:
         return int(v) if v is not None else default
     except ValueError:

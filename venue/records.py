@@ -9,8 +9,12 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar, overload
 
 from .filters import SymbolSpec
+
+_T = TypeVar("_T")
+_K = TypeVar("_K")
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -183,20 +187,20 @@ class Position:
     seq: int = field(default_factory=lambda: next(_POSITION_SEQ))   # creation order (= dict order)
 
 
-class OpenOrders(dict):
+class OpenOrders(dict[int, "Order"]):
     """Open orders by id, plus what the engine must know in O(1) however many there are: open orders per
     symbol, open (symbol, clientOrderId) pairs, and the total reserved (open-order initial) margin as a
     float (for the engine's bounds only; exact figures are always summed from the orders themselves).
     An order's reserved margin is taken when it is inserted; the engine never changes it while open."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.by_symbol: dict = defaultdict(int)
-        self._cids: dict = defaultdict(int)
-        self._reserved: dict = {}
+        self.by_symbol: defaultdict[str, int] = defaultdict(int)
+        self._cids: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self._reserved: dict[int, float] = {}
         self.reserved_total = 0.0
 
-    def __setitem__(self, k, o) -> None:
+    def __setitem__(self, k: int, o: Order) -> None:
         if k in self:
             self.pop(k)
         super().__setitem__(k, o)
@@ -206,7 +210,14 @@ class OpenOrders(dict):
         self._reserved[k] = r
         self.reserved_total += r
 
-    def pop(self, k, *default):
+    @overload
+    def pop(self, k: int, /) -> Order: ...
+    @overload
+    def pop(self, k: int, default: Order, /) -> Order: ...
+    @overload
+    def pop(self, k: int, default: _T, /) -> Order | _T: ...
+
+    def pop(self, k: int, *default: object) -> object:
         if k not in self:
             if default:
                 return default[0]
@@ -219,7 +230,7 @@ class OpenOrders(dict):
             self.reserved_total = 0.0          # no float residue once empty
         return o
 
-    def __delitem__(self, k) -> None:
+    def __delitem__(self, k: int) -> None:
         self.pop(k)
 
     def clear(self) -> None:
@@ -233,22 +244,29 @@ class OpenOrders(dict):
         return (symbol, cid) in self._cids
 
 
-class OpenAlgos(dict):
+class OpenAlgos(dict[int, "AlgoOrder"]):
     """Open conditional orders by id, with per-symbol counts and the open clientAlgoIds."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.by_symbol: dict = defaultdict(int)
-        self._cids: dict = defaultdict(int)
+        self.by_symbol: defaultdict[str, int] = defaultdict(int)
+        self._cids: defaultdict[str, int] = defaultdict(int)
 
-    def __setitem__(self, k, a) -> None:
+    def __setitem__(self, k: int, a: AlgoOrder) -> None:
         if k in self:
             self.pop(k)
         super().__setitem__(k, a)
         self.by_symbol[a.symbol] += 1
         self._cids[a.client_algo_id] += 1
 
-    def pop(self, k, *default):
+    @overload
+    def pop(self, k: int, /) -> AlgoOrder: ...
+    @overload
+    def pop(self, k: int, default: AlgoOrder, /) -> AlgoOrder: ...
+    @overload
+    def pop(self, k: int, default: _T, /) -> AlgoOrder | _T: ...
+
+    def pop(self, k: int, *default: object) -> object:
         if k not in self:
             if default:
                 return default[0]
@@ -258,7 +276,7 @@ class OpenAlgos(dict):
         _dec(self._cids, a.client_algo_id)
         return a
 
-    def __delitem__(self, k) -> None:
+    def __delitem__(self, k: int) -> None:
         self.pop(k)
 
     def clear(self) -> None:
@@ -270,7 +288,7 @@ class OpenAlgos(dict):
         return cid in self._cids
 
 
-def _dec(counts: dict, key) -> None:
+def _dec(counts: dict[_K, int], key: _K) -> None:
     n = counts[key] - 1
     if n:
         counts[key] = n
@@ -291,16 +309,16 @@ class Account:
     wallet: Decimal
     dual: bool = False
     update_time: int = 0
-    settings: dict = field(default_factory=lambda: defaultdict(SymbolSettings))
-    positions: dict = field(default_factory=dict)          # (symbol, side) -> Position
-    orders: dict = field(default_factory=dict)             # order_id -> Order (all, history)
+    settings: defaultdict[str, SymbolSettings] = field(default_factory=lambda: defaultdict(SymbolSettings))
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)   # (symbol, side) -> Position
+    orders: dict[int, Order] = field(default_factory=dict)       # order_id -> Order (all, history)
     open_orders: OpenOrders = field(default_factory=OpenOrders)   # order_id -> Order
-    by_client_id: dict = field(default_factory=dict)       # (symbol, clientOrderId) -> latest Order
-    algo: dict = field(default_factory=dict)               # algo_id -> AlgoOrder
+    by_client_id: dict[tuple[str, str], Order] = field(default_factory=dict)  # (symbol, clientOrderId) -> latest
+    algo: dict[int, AlgoOrder] = field(default_factory=dict)     # algo_id -> AlgoOrder
     open_algo: OpenAlgos = field(default_factory=OpenAlgos)
-    algo_by_client: dict = field(default_factory=dict)     # clientAlgoId -> AlgoOrder
-    trades: dict = field(default_factory=lambda: defaultdict(list))   # symbol -> [trade dict]
-    income: list = field(default_factory=list)
+    algo_by_client: dict[str, AlgoOrder] = field(default_factory=dict)   # clientAlgoId -> AlgoOrder
+    trades: defaultdict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))   # symbol -> rows
+    income: list[dict] = field(default_factory=list)
     label: str = "account-1"          # how stats name the account: never any character of the API key
     multi_assets: bool = False        # multiAssetsMargin (answered and stored; margin stays USDT-only)
 
@@ -310,7 +328,7 @@ class Account:
             p = self.positions[(symbol, side)] = Position(symbol, side)
         return p
 
-    def live_positions(self):
+    def live_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if p.amt != 0]
 
     def isolated(self, symbol: str) -> bool:
@@ -330,11 +348,11 @@ class Account:
 
 
 class Stats:
-    def __init__(self):
-        self.orders_received = defaultdict(int)     # by type
-        self.orders_accepted = defaultdict(int)
-        self.orders_rejected = defaultdict(int)
-        self.rejects_by_code = defaultdict(int)
+    def __init__(self) -> None:
+        self.orders_received: defaultdict[str, int] = defaultdict(int)     # by type
+        self.orders_accepted: defaultdict[str, int] = defaultdict(int)
+        self.orders_rejected: defaultdict[str, int] = defaultdict(int)
+        self.rejects_by_code: defaultdict[int, int] = defaultdict(int)
         self.fills = 0
         self.funding_events = 0
         self.liquidations: list[dict] = []

@@ -16,8 +16,10 @@ import gzip
 import math
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -29,12 +31,24 @@ INTERVAL_MS = {**CORE_INTERVAL_MS, "3d": 3 * DAY_MS, "1w": 7 * DAY_MS}
 FUNDING_INTERVAL_MS = 8 * 3_600_000
 DEFAULT_FUNDING_RATE = 0.0001          # Binance's baseline 0.01 % when a symbol has no funding data
 
+if TYPE_CHECKING:
+    from marketdata.files import Funding, Klines
+
+_Kline = tuple[int, float, float, float, float, float]      # (open time, o, h, l, c, volume)
+# a piece of the path clipped to a window, with the whole segment it was cut from:
+# (lo, p_lo, hi, p_hi, ta, pa, tb, pb) - see Series._pieces
+_Piece = tuple[float, float, float, float, float, float, float, float]
+
 
 class MarketClock:
     """Market time = anchor + (monotonic wall elapsed) x speed, unless paused. Every change re-anchors,
     so speed changes and steps never make market time jump backwards. Used from one event loop only."""
 
     def __init__(self, start_ms: int, speed: float = 1.0, paused: bool = False):
+        self.restart(start_ms, speed, paused)
+
+    def restart(self, start_ms: int, speed: float, paused: bool) -> None:
+        """Start over at `start_ms` (/_venue/reset): the one clock object the market and routes share."""
         self._anchor_market = int(start_ms)
         self._anchor_mono = time.monotonic()
         self.speed = float(speed)
@@ -89,24 +103,32 @@ class WallClock(MarketClock):
     is re-stamped instead (ShiftedSource), so every time the venue serves is real time."""
     wall = True
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(self.wall_ms(), 1.0, paused=False)
 
     def now_ms(self) -> int:
         return self.wall_ms()
 
-    def _fixed(self, *_a) -> None:
+    def _fixed(self, *_a: object, **_kw: object) -> None:
         raise ValueError("the market clock follows the wall clock (--clock wall): it cannot be paused, "
                          "stepped or sped up")
 
     pause = resume = set_speed = step = set_time = _fixed
 
 
+class SeriesSource(Protocol):
+    """Where the market's per-symbol history comes from (FileSource, SyntheticSource, ShiftedSource)."""
+
+    def symbols(self) -> list[str]: ...
+
+    def load(self, symbol: str) -> Series: ...
+
+
 class ShiftedSource:
     """Another source's history moved `shift_ms` later (bars, funding). Whole days keep bars on their
     interval boundaries and funding on 00/08/16 UTC."""
 
-    def __init__(self, source, shift_ms: int):
+    def __init__(self, source: SeriesSource, shift_ms: int):
         self.source, self.shift_ms = source, shift_ms
 
     def symbols(self) -> list[str]:
@@ -131,16 +153,17 @@ class Series:
     t: np.ndarray          # int64 open times, strictly increasing
     o: np.ndarray
     h: np.ndarray
-    l: np.ndarray
+    l: np.ndarray  # noqa: E741 - the OHLCV column names, as in the data files (o, h, l, c, v)
     c: np.ndarray
     v: np.ndarray
     fund_t: np.ndarray     # int64 funding times
     fund_r: np.ndarray     # float64 rates
 
-    def __post_init__(self):
-        self._t_list = self.t.tolist()      # bisect on a list beats np.searchsorted for scalars
-        self._ft_list = self.fund_t.tolist()
-        self._vcache_i, self._vcache = -1, []
+    def __post_init__(self) -> None:
+        self._t_list: list[int] = self.t.tolist()      # bisect on a list beats np.searchsorted for scalars
+        self._ft_list: list[int] = self.fund_t.tolist()
+        self._vcache_i: int = -1
+        self._vcache: list[tuple[float, float]] = []
 
     # -- bars --
     def bar_index(self, ts: int) -> int:
@@ -152,8 +175,8 @@ class Series:
             return self._vcache
         t0 = float(self._t_list[i])
         d = self.interval_ms
-        o, h, l, c = float(self.o[i]), float(self.h[i]), float(self.l[i]), float(self.c[i])
-        a, b = (l, h) if c >= o else (h, l)
+        o, hi, lo, c = float(self.o[i]), float(self.h[i]), float(self.l[i]), float(self.c[i])
+        a, b = (lo, hi) if c >= o else (hi, lo)
         self._vcache_i = i
         self._vcache = [(t0, o), (t0 + d / 3.0, a), (t0 + 2.0 * d / 3.0, b), (t0 + d, c)]
         return self._vcache
@@ -182,13 +205,13 @@ class Series:
             return float(self.c[i])
         return self.price_at(ts)
 
-    def _segments(self, a: int, b: int):
+    def _segments(self, a: int, b: int) -> Iterator[tuple[float, float, float, float]]:
         """Linear pieces (ta, pa, tb, pb) of the path over [a, b], in time order, bar by bar (only the
         partial first/last bars are expanded; callers use numpy on full bars in between)."""
         for lo, p_lo, hi, p_hi, *_ in self._pieces(a, b):
             yield lo, p_lo, hi, p_hi
 
-    def _pieces(self, a: int, b: int):
+    def _pieces(self, a: int, b: int) -> Iterator[_Piece]:
         """As _segments, each piece also carrying the whole (unclipped) segment it was cut from:
         (lo, p_lo, hi, p_hi, ta, pa, tb, pb). Crossing times are computed on the whole segment, so they do
         not depend on where a search window happens to start or end."""
@@ -250,8 +273,8 @@ class Series:
                 return p < level if strict else p <= level
             return p > level if strict else p >= level
 
-        def scan(x: int, y: int):
-            for lo, p_lo, hi, p_hi, ta, pa, tb, pb in self._pieces(x, y):
+        def scan(x: int, y: int) -> tuple[int, float] | None:
+            for lo, p_lo, _hi, _p_hi, ta, pa, tb, pb in self._pieces(x, y):
                 if hit(p_lo):
                     return (max(int(lo), a + 1) if lo <= a else int(lo)), p_lo
                 if pb == pa or not hit(pb):
@@ -330,7 +353,7 @@ class Series:
 
     # -- klines --
     def klines(self, interval_ms: int, start: int | None, end: int | None, limit: int, now: int,
-               align_ms: int = 0) -> list[tuple[int, float, float, float, float, float]]:
+               align_ms: int = 0) -> list[_Kline]:
         """Bars of `interval_ms` whose open time <= now (the current one partial up to now).
         Returns (open_time, o, h, l, c, volume) tuples, oldest first."""
         if len(self._t_list) == 0:
@@ -357,7 +380,7 @@ class Series:
         return [self._one_kline(t0, now + 1, True) if t0 + interval_ms > now
                 else self._one_kline(t0, t0 + interval_ms, False) for t0 in opens]
 
-    def _base_klines(self, opens: list[int], now: int):
+    def _base_klines(self, opens: list[int], now: int) -> list[_Kline]:
         i0 = bisect_right(self._t_list, opens[0] - 1)
         i1 = bisect_right(self._t_list, opens[-1])
         cols = [a[i0:i1].tolist() for a in (self.t, self.o, self.h, self.l, self.c, self.v)]
@@ -366,7 +389,7 @@ class Series:
             rows[-1] = self._one_kline(rows[-1][0], now + 1, True)
         return rows
 
-    def _one_kline(self, t0: int, t_end: int, partial: bool):
+    def _one_kline(self, t0: int, t_end: int, partial: bool) -> _Kline:
         """Aggregate the path over [t0, t_end): exact for multiples of the data interval; finer
         intervals are cut from the intrabar path (volume spread evenly over the bar)."""
         op = self.price_at(t0)
@@ -412,7 +435,7 @@ def first_open_time(path: Path) -> int | None:
     return int(line.split(",")[0]) if line else None
 
 
-def series_from_marketdata(symbol: str, interval: str, klines, funding) -> Series:
+def series_from_marketdata(symbol: str, interval: str, klines: Klines, funding: Funding | None) -> Series:
     ft = np.asarray(funding.funding_time_ms, dtype=np.int64) if funding is not None else np.zeros(0, np.int64)
     fr = np.asarray(funding.funding_rate, dtype=np.float64) if funding is not None else np.zeros(0)
     return Series(symbol=symbol, interval_ms=INTERVAL_MS[interval],
@@ -436,8 +459,8 @@ class FileSource:
 
     def default_start_ms(self, symbols: list[str]) -> int:
         """30 days after the latest listing among the chosen symbols, on a day boundary."""
-        firsts = [first_open_time(self.files[s]) for s in symbols if s in self.files]
-        firsts = [f for f in firsts if f is not None]
+        opens = (first_open_time(self.files[s]) for s in symbols if s in self.files)
+        firsts = [f for f in opens if f is not None]
         base = max(firsts) if firsts else 0
         return (base // 86_400_000 + 30) * 86_400_000
 
@@ -483,7 +506,7 @@ class SyntheticSource:
 class Market:
     """Lazy per-symbol series + the clock: the engine's and the routes' view of 'the market now'."""
 
-    def __init__(self, source, clock: MarketClock, symbols: list[str]):
+    def __init__(self, source: SeriesSource, clock: MarketClock, symbols: list[str]):
         self.source = source
         self.clock = clock
         self.symbols = list(symbols)

@@ -14,7 +14,9 @@ import socket
 import time
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 
@@ -23,18 +25,23 @@ from .account_views import AccountViews
 from .admin import Admin
 from .engine import Engine
 from .errors import VenueError, missing
-from .faults import Faults
+from .faults import Fault, Faults
+from .filters import SymbolSpec
 from .other_markets import capital_config, other_exchange_info
-from .params import ORDER_ENDPOINT_PARAMS, integer, time_param
+from .params import ORDER_ENDPOINT_PARAMS, Params, integer, time_param
 from .params import limit as params_limit
 from .ratelimit import ORDER_ENDPOINTS, RateLimiter, request_weight
+from .records import Account, Stats
 from .replay import INTERVAL_MS
 
 PUBLIC, KEY, SIGNED = 0, 1, 2
 JSON = "application/json"
 
+# a route handler: (params, account or None for PUBLIC routes) -> the JSON answer, or bytes already serialised
+Handler = Callable[[Params, Any], Any]
 
-def _dumps(obj) -> bytes:
+
+def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
@@ -49,11 +56,11 @@ class Venue(AccountViews):
         self.faults = Faults()
         self.api_key, self.api_secret, self.balance = api_key, api_secret, balance
         self.tick_ms = tick_ms
-        self.requests = defaultdict(int)
-        self.statuses = defaultdict(int)
+        self.requests: defaultdict[str, int] = defaultdict(int)       # by path
+        self.statuses: defaultdict[int | str, int] = defaultdict(int)  # by HTTP status or "fault:<kind>"
         self.start_market_ms = self.clock.now_ms()
         self._update_id = 1_000_000
-        self._xinfo_parts = None
+        self._xinfo_parts: tuple[bytes, bytes] | None = None
         engine.add_account(api_key, api_secret, balance)
         self.routes = self._routes()
         self._admin = Admin(self, admin_token)
@@ -63,7 +70,7 @@ class Venue(AccountViews):
     def wall_ms(self) -> int:
         return int(time.time() * 1000) + self.faults.clock_skew_ms
 
-    def _routes(self) -> dict:
+    def _routes(self) -> dict[tuple[str, str], tuple[int, Handler]]:
         e = self.engine
         r = {
             ("GET", "/api/v3/ping"): (PUBLIC, lambda p, a: {}),
@@ -128,10 +135,10 @@ class Venue(AccountViews):
         app.on_cleanup.append(self._stop_ticker)
         return app
 
-    async def _start_ticker(self, app) -> None:
+    async def _start_ticker(self, app: web.Application) -> None:
         self._ticker = asyncio.create_task(self._tick_loop())
 
-    async def _stop_ticker(self, app) -> None:
+    async def _stop_ticker(self, app: web.Application) -> None:
         if self._ticker:
             self._ticker.cancel()
 
@@ -179,7 +186,7 @@ class Venue(AccountViews):
             params = auth.parse_params(raw_query, raw_body)
             used = self.limiter.charge(ip, request_weight(method, path, params), now_wall)
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
-            acct = None
+            acct: Account | None = None
             if kind != PUBLIC:
                 acct = auth.check_key(request.headers.get("X-MBX-APIKEY"), self.engine.accounts)
                 if kind == SIGNED:
@@ -188,6 +195,7 @@ class Venue(AccountViews):
             if allowed is not None:
                 auth.check_known(params, allowed)
             if order_ep:
+                assert acct is not None, "order endpoints are SIGNED"
                 n10, n60 = self.limiter.count_order(acct.api_key, now_wall)
                 headers["X-MBX-ORDER-COUNT-10S"] = str(n10)
                 headers["X-MBX-ORDER-COUNT-1M"] = str(n60)
@@ -195,12 +203,10 @@ class Venue(AccountViews):
             status, body = 200, (result if isinstance(result, bytes) else _dumps(result))
         except VenueError as err:
             status, body = err.http, _dumps(err.body())
-            retry = getattr(err, "retry_after", None)
-            if retry is not None:
-                headers["Retry-After"] = str(retry)
-            counts = getattr(err, "counts", None)
-            if counts:
-                headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"] = map(str, counts)
+            if err.retry_after is not None:
+                headers["Retry-After"] = str(err.retry_after)
+            if err.counts:
+                headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"] = map(str, err.counts)
             if "X-MBX-USED-WEIGHT-1M" not in headers:
                 headers["X-MBX-USED-WEIGHT-1M"] = str(self.limiter.used(ip))
         except (ValueError, ArithmeticError):
@@ -222,22 +228,23 @@ class Venue(AccountViews):
             return ""
         try:
             raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise VenueError(-1101, msg="Request body too large.", http=413)
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise VenueError(-1101, msg="Request body too large.", http=413) from exc
         try:
             return raw.decode()
-        except UnicodeDecodeError:
-            raise VenueError(-1100, msg="Illegal characters found in a parameter.")
+        except UnicodeDecodeError as exc:
+            raise VenueError(-1100, msg="Illegal characters found in a parameter.") from exc
 
-    async def _pre_fault(self, request: web.Request, f) -> web.StreamResponse:
+    async def _pre_fault(self, request: web.Request, f: Fault) -> web.StreamResponse:
         self.statuses[f"fault:{f.kind}"] += 1
         if f.kind == "error":
             if f.status == 502:
                 return web.Response(status=502, content_type="text/html",
                                     text="<html><head><title>502 Bad Gateway</title></head><body>"
                                          "<center><h1>502 Bad Gateway</h1></center></body></html>")
-            return web.Response(status=f.status, content_type=JSON, body=_dumps(
-                {"code": f.code or -1001, "msg": f.msg or "Internal error; unable to process your request. Please try again."}))
+            msg = f.msg or "Internal error; unable to process your request. Please try again."
+            return web.Response(status=f.status, content_type=JSON,
+                                body=_dumps({"code": f.code or -1001, "msg": msg}))
         if f.kind == "timeout":
             await asyncio.sleep(f.hold_ms / 1000)
             return self._drop(request)
@@ -255,32 +262,32 @@ class Venue(AccountViews):
             return web.Response(status=400, content_type=JSON, body=_dumps(VenueError(-1021).body()))
         raise AssertionError(f.kind)
 
-    async def _lose_response(self, request: web.Request, f) -> web.StreamResponse:
+    async def _lose_response(self, request: web.Request, f: Fault) -> web.StreamResponse:
         self.statuses[f"fault:ambiguous:{f.mode}"] += 1
         if f.mode == "503":
-            return web.Response(status=503, content_type=JSON, body=_dumps(
-                {"code": f.code or -1000, "msg": f.msg or "Unknown error, please check your request or try again later."}))
+            msg = f.msg or "Unknown error, please check your request or try again later."
+            return web.Response(status=503, content_type=JSON, body=_dumps({"code": f.code or -1000, "msg": msg}))
         if f.mode == "timeout":
             await asyncio.sleep(f.hold_ms / 1000)
         return self._drop(request)
 
     # ------------------------------------------------------------------ market data
-    def _spec(self, params):
+    def _spec(self, params: dict) -> SymbolSpec:
         return self.engine.spec(params.get("symbol"))
 
-    def _symbols(self, params) -> list:
+    def _symbols(self, params: dict) -> list[SymbolSpec]:
         sym = params.get("symbol")
         if sym:
             return [self._spec(params)]
         return [self.engine.specs[s] for s in self.market.symbols]
 
-    def h_leverage_bracket(self, params, acct):
+    def h_leverage_bracket(self, params: Params, acct: Account) -> list[dict]:
         """One symbol or all, as a list of {symbol, brackets} (what the live API answers; its documentation
         shows a bare object for one symbol)."""
         specs = self._symbols(params)
         return [self.engine.brackets[s.symbol].view() for s in specs]
 
-    def h_exchange_info(self, params, acct):
+    def h_exchange_info(self, params: Params, acct: Account | None) -> bytes:
         # serialised once (hundreds of symbols); only serverTime changes
         if self._xinfo_parts is None:
             doc = dict(self.exchange_info, serverTime=0)
@@ -289,7 +296,7 @@ class Venue(AccountViews):
         head, tail = self._xinfo_parts
         return head + str(self.wall_ms()).encode() + tail
 
-    def h_klines(self, params, acct):
+    def h_klines(self, params: Params, acct: Account | None) -> list[list]:
         spec = self._spec(params)
         iv = params.get("interval")
         if not iv:
@@ -305,14 +312,14 @@ class Venue(AccountViews):
         tick = float(spec.tick)
         pd_, qd = spec.price_decimals, spec.qty_decimals
         out = []
-        for t0, o, h, l, c, v in rows:
-            o, h, l, c = (round(x / tick) * tick for x in (o, h, l, c))
-            qv = v * (o + h + l + c) / 4
-            out.append([t0, f"{o:.{pd_}f}", f"{h:.{pd_}f}", f"{l:.{pd_}f}", f"{c:.{pd_}f}", f"{v:.{qd}f}",
+        for t0, o, hi, lo, c, v in rows:
+            o, hi, lo, c = (round(x / tick) * tick for x in (o, hi, lo, c))
+            qv = v * (o + hi + lo + c) / 4
+            out.append([t0, f"{o:.{pd_}f}", f"{hi:.{pd_}f}", f"{lo:.{pd_}f}", f"{c:.{pd_}f}", f"{v:.{qd}f}",
                         t0 + ivms - 1, f"{qv:.5f}", max(1, int(v * 7)), f"{v / 2:.{qd}f}", f"{qv / 2:.5f}", "0"])
         return out
 
-    def _premium(self, spec, now):
+    def _premium(self, spec: SymbolSpec, now: int) -> dict:
         s = self.market.series(spec.symbol)
         mark = self.engine.mark(spec.symbol, now)
         _, rate = s.last_funding(now)
@@ -320,18 +327,18 @@ class Venue(AccountViews):
                 "estimatedSettlePrice": f"{mark:.8f}", "lastFundingRate": f"{Decimal(repr(rate)):.8f}",
                 "interestRate": "0.00010000", "nextFundingTime": s.next_funding_time(now), "time": now}
 
-    def h_premium_index(self, params, acct):
+    def h_premium_index(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         if params.get("symbol"):
             return self._premium(self._spec(params), now)
         return [self._premium(s, now) for s in self._symbols(params)]
 
-    def h_funding_rate(self, params, acct):
+    def h_funding_rate(self, params: Params, acct: Account | None) -> list[dict]:
         now = self.clock.now_ms()
         limit = params_limit(params, 100, 1000)
         start, end = time_param(params, "startTime"), time_param(params, "endTime")
         end = now if end is None else min(end, now)
-        out = []
+        out: list[dict[str, Any]] = []          # JSON rows
         for spec in self._symbols(params):
             for t, r in self.market.series(spec.symbol).funding_history(start, end, limit):
                 out.append({"symbol": spec.symbol, "fundingTime": t, "fundingRate": f"{Decimal(repr(r)):.8f}",
@@ -343,37 +350,40 @@ class Venue(AccountViews):
         self._update_id += 1
         return self._update_id
 
-    def h_depth(self, params, acct):
+    def h_depth(self, params: Params, acct: Account | None) -> dict:
         spec = self._spec(params)
         limit = integer(params, "limit", 500, lo=1, hi=1000)
         now = self.clock.now_ms()
         mark = self.engine.mark(spec.symbol, now)
         book = self.engine.book
-        fmt = lambda lv: [[spec.px(p), spec.qty(q)] for p, q in lv]
-        return {"lastUpdateId": self._next_update_id(), "E": now, "T": now,
-                "bids": fmt(book.levels(spec, mark, "bid", limit)), "asks": fmt(book.levels(spec, mark, "ask", limit))}
+        def fmt(side: str) -> list[list[str]]:
+            return [[spec.px(p), spec.qty(q)] for p, q in book.levels(spec, mark, side, limit)]
 
-    def _book_ticker(self, spec, now):
+        return {"lastUpdateId": self._next_update_id(), "E": now, "T": now, "bids": fmt("bid"), "asks": fmt("ask")}
+
+    def _book_ticker(self, spec: SymbolSpec, now: int) -> dict:
         mark = self.engine.mark(spec.symbol, now)
         (bp, bq), = self.engine.book.levels(spec, mark, "bid", 1)
         (ap, aq), = self.engine.book.levels(spec, mark, "ask", 1)
         return {"symbol": spec.symbol, "bidPrice": spec.px(bp), "bidQty": spec.qty(bq), "askPrice": spec.px(ap),
                 "askQty": spec.qty(aq), "time": now, "lastUpdateId": self._next_update_id()}
 
-    def h_book_ticker(self, params, acct):
+    def h_book_ticker(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         if params.get("symbol"):
             return self._book_ticker(self._spec(params), now)
         return [self._book_ticker(s, now) for s in self._symbols(params)]
 
-    def h_ticker_price(self, params, acct):
+    def h_ticker_price(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
-        row = lambda s: {"symbol": s.symbol, "price": s.px(self.engine.mark(s.symbol, now)), "time": now}
+        def row(s: SymbolSpec) -> dict:
+            return {"symbol": s.symbol, "price": s.px(self.engine.mark(s.symbol, now)), "time": now}
+
         if params.get("symbol"):
             return row(self._spec(params))
         return [row(s) for s in self._symbols(params)]
 
-    def _ticker_24h(self, spec, now):
+    def _ticker_24h(self, spec: SymbolSpec, now: int) -> dict:
         s = self.market.series(spec.symbol)
         t0 = now - 86_400_000
         op, last = spec.round_price(s.price_at(t0)), spec.round_price(s.price_at(now))
@@ -388,7 +398,7 @@ class Venue(AccountViews):
                 "volume": f"{vol:.{spec.qty_decimals}f}", "quoteVolume": f"{vol * float(last):.2f}",
                 "openTime": t0, "closeTime": now, "firstId": 0, "lastId": 0, "count": max(1, int(vol * 7))}
 
-    def h_ticker_24h(self, params, acct):
+    def h_ticker_24h(self, params: Params, acct: Account | None) -> dict | list[dict]:
         now = self.clock.now_ms()
         if params.get("symbol"):
             return self._ticker_24h(self._spec(params), now)
@@ -403,15 +413,15 @@ class Venue(AccountViews):
         original start, speed or None to keep it, paused) restarts the market clock. Arguments are valid."""
         e = self.engine
         e.accounts.clear()
-        e.stats.__init__()
+        e.stats = Stats()
         self.requests.clear()
         self.statuses.clear()
         self.faults.clear()
         self.limiter.reset()
         if clock is not None:
             start, speed, paused = clock
-            self.clock.__init__(self.start_market_ms if start is None else start,
-                                self.clock.speed if speed is None else speed, paused)
+            self.clock.restart(self.start_market_ms if start is None else start,
+                               self.clock.speed if speed is None else speed, paused)
         e.last_sync = self.clock.now_ms()
         acct = e.add_account(self.api_key, self.api_secret, self.balance if balance is None else balance)
         acct.dual = dual
@@ -429,7 +439,7 @@ class Venue(AccountViews):
                 "ban_after": lim.ban_after, "ban_seconds": lim.ban_seconds}
 
 
-def _swap(fn):
+def _swap(fn: Callable[[Account, Params], Any]) -> Handler:
     """Engine methods take (account, params); route handlers are called (params, account)."""
     return lambda params, acct: fn(acct, params)
 

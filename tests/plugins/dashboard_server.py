@@ -26,9 +26,12 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _local_stack():
-    spec = importlib.util.spec_from_file_location("hedge_local_stack", REPO / "scripts" / "local_stack.py")
+    path = REPO / "scripts" / "local_stack.py"
+    spec = importlib.util.spec_from_file_location("hedge_local_stack", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    spec.loader.exec_module(module)
     return module
 
 
