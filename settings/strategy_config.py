@@ -1,10 +1,8 @@
 """`config/strategy_config.json`: per-symbol strategy blocks, tiers, hybrid scoring, volatility regimes,
 SL/TP defaults and the screener.
 
-Parameter blocks that mirror a core dataclass (`ScreenerSettings` ~ `core.screener.ScreenerParams`,
-`TrendSettings` ~ `core.alpha.TrendParams`, ...) use the same field names and defaults, and `as_kwargs()`
-returns exactly the keyword arguments of that dataclass. This module does not import the core (the core
-imports it); tests/test_settings_sections.py keeps the names and defaults in step.
+The core takes these types directly (`ScreenerSettings`, `TrendSettings`, `SlTpConfig`, ...): there are no
+mirrored copies to keep in step. This module does not import the core (the core imports it).
 """
 from __future__ import annotations
 
@@ -64,7 +62,7 @@ class ScoreThresholds(Frozen):
 
 
 class TrendSettings(Frozen):
-    """`core.alpha.TrendParams`: medium-horizon trend (1h bars: a week-scale EMA, 1-7 day momentum)."""
+    """The trend score's parameters (core.alpha): medium-horizon trend (1h bars: a week-scale EMA, 1-7 day momentum)."""
 
     ema_span: Annotated[float, Field(ge=1.0, le=MAX_COUNT)] = 168.0
     horizons: Annotated[tuple[PositiveInt, ...], ListAsTuple] = Field(default=(24, 72, 168), min_length=1)
@@ -72,34 +70,28 @@ class TrendSettings(Frozen):
     scale: PositiveFloat = 2.0  # trend = tanh(mean statistic / scale)
     min_vol: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-8  # below this per-bar vol a series is flat: score 0
 
-    def as_kwargs(self) -> dict[str, object]:
-        return self.model_dump()
 
 
 class CarrySettings(Frozen):
-    """`core.alpha.CarryParams`: funding / basis mix of the carry score."""
+    """The carry score's parameters (core.alpha): funding / basis mix of the carry score."""
 
     funding_weight: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5  # the basis gets 1 - funding_weight
     # the premium is assumed to converge over one funding period
     basis_horizon_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0
     funding_interval_hours: Annotated[float, Field(gt=0.0, le=24.0 * 3650)] = 8.0
 
-    def as_kwargs(self) -> dict[str, object]:
-        return self.model_dump()
 
 
 class ExpectancySettings(Frozen):
-    """`core.alpha.ExpectancyParams`: score = tanh(E / scale) x n / (n + prior_trades)."""
+    """The expectancy score's parameters (core.alpha): score = tanh(E / scale) x n / (n + prior_trades)."""
 
     scale: PositiveFloat = 0.5
     prior_trades: NonNegFloat = 20.0
 
-    def as_kwargs(self) -> dict[str, object]:
-        return self.model_dump()
 
 
 class RouterScoreSettings(Frozen):
-    """`core.alpha.RouterScoreParams`: execution quality from slippage, fill rate and maker ratio."""
+    """The router-quality score's parameters (core.alpha): quality from slippage, fill rate and maker ratio."""
 
     slippage_bad_bps: PositiveFloat = 10.0  # 0 bps (or better) -> +1, half of this -> 0, this or worse -> -1
     weight_slippage: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
@@ -116,8 +108,6 @@ class RouterScoreSettings(Frozen):
             )
         return self
 
-    def as_kwargs(self) -> dict[str, object]:
-        return self.model_dump()
 
 
 class HybridScoring(Frozen):
@@ -279,17 +269,6 @@ class SlTpConfig(Frozen):
     def time_stop_ms(self) -> int | None:
         return None if self.time_stop_hours is None else int(round(self.time_stop_hours * 3_600_000))
 
-    def as_kwargs(self) -> dict[str, object]:
-        """The level keyword arguments of `core.sl_tp.make_rule` (add `atr=` for the ATR forms)."""
-        return {
-            "sl_atr_mult": self.sl_atr_mult,
-            "tp_atr_mult": self.tp_atr_mult,
-            "sl_pct": self.sl_pct,
-            "tp_pct": self.tp_pct,
-            "trail_pct": self.trail_pct,
-            "time_stop_ms": self.time_stop_ms,
-        }
-
 
 class SlTpOverride(Frozen):
     """Per-symbol SL/TP: keys given here replace the defaults (`null` switches a form off); the rest inherit."""
@@ -330,7 +309,7 @@ class StrategyBlock(Frozen):
 
 
 class ScreenerSettings(Frozen):
-    """`core.screener.ScreenerParams` (same names and defaults) plus the timeframes screened.
+    """The screener's parameters (core.screener) plus the timeframes screened.
 
     z_window: rolling z-score of the close; rsi_period: Wilder RSI; atr_period: Wilder ATR;
     fast_ma / slow_ma: the SMA crossover. `timeframes`: bar intervals the screener runs on; None = the one
@@ -354,12 +333,9 @@ class ScreenerSettings(Frozen):
 
     @property
     def history_bars(self) -> int:
-        """Bars needed for every field to be defined (as `ScreenerParams.history_bars`)."""
+        """Bars needed for every field to be defined (the screener's warm-up)."""
         return max(self.z_window, self.rsi_period + 1, self.atr_period + 1, self.slow_ma + 1)
 
-    def as_kwargs(self) -> dict[str, object]:
-        """Keyword arguments of `core.screener.ScreenerParams`."""
-        return self.model_dump(exclude={"timeframes"})
 
 
 def _default_tiers() -> dict[Tier, TierConfig]:

@@ -68,12 +68,6 @@ def test_hybrid_scoring_orient_quality_matches_core_default():
         assert inspect.signature(fn).parameters["orient_quality"].default is StrategyConfig().hybrid_scoring.orient_quality
 
 
-def test_sl_tp_kwargs_are_make_rule_parameters():
-    params = inspect.signature(sl_tp.make_rule).parameters
-    kwargs = SlTpConfig().as_kwargs()
-    assert set(kwargs) <= {name for name, p in params.items() if p.kind is p.KEYWORD_ONLY}
-
-
 def test_min_returns_is_core_regimes_parameter():
     for fn in (regimes.vol_regime, regimes.vol_regime_series, regimes.RegimeState.start):
         assert "min_returns" in inspect.signature(fn).parameters
@@ -118,9 +112,9 @@ def test_sections_are_optional(cfg_dir):
 
 def test_sl_tp_levels_through_make_rule():
     rule_cfg = SlTpConfig()
-    with_atr = sl_tp.make_rule("BTCUSDT", "LONG", "100", 0, atr="2", tick_size="0.01", **rule_cfg.as_kwargs())
+    with_atr = sl_tp.rule_from_config("BTCUSDT", "LONG", "100", 0, rule_cfg, atr="2", tick_size="0.01")
     assert (with_atr.stop_loss, with_atr.take_profit, with_atr.trail_stop) == (Decimal("96"), Decimal("106"), Decimal("99"))
-    no_atr = sl_tp.make_rule("BTCUSDT", "SHORT", "100", 0, tick_size="0.01", **rule_cfg.as_kwargs())
+    no_atr = sl_tp.rule_from_config("BTCUSDT", "SHORT", "100", 0, rule_cfg, tick_size="0.01")
     assert (no_atr.stop_loss, no_atr.take_profit) == (Decimal("102"), Decimal("96"))  # the percent fallback
 
 
@@ -136,7 +130,7 @@ def test_per_symbol_sl_tp_override_inherits_what_it_does_not_set(cfg_dir):
     assert (btc.sl_pct, btc.tp_atr_mult, btc.trail_pct) == (0.02, 3.0, 0.01)  # inherited
     assert s.sl_tp_for("BNBUSDT").trail_pct == 0.02 and s.sl_tp_for("BNBUSDT").sl_atr_mult == 2.0
     assert s.sl_tp_for("ETHUSDT") == s.sl_tp == s.sl_tp_for("NOTCONFIGUREDUSDT")
-    rule = sl_tp.make_rule("BTCUSDT", "LONG", "100", 0, atr="2", **btc.as_kwargs())
+    rule = sl_tp.rule_from_config("BTCUSDT", "LONG", "100", 0, btc, atr="2")
     assert rule.stop_loss == Decimal("98") and rule.time_stop_ms == 72 * 3_600_000  # percent SL: ATR form is off
 
 
