@@ -25,8 +25,8 @@ from execution.exchange import (
     make_client_order_id,
 )
 from execution.exchange.client import client_class_for
-from execution.exchange.redact import SecretRedactingFilter, install_redaction
 from execution.exchange_utils import build_client, resolve_base_url
+from execution.log_setup import RedactingFilter, install_library_redaction
 from settings.env import EnvSettings
 from settings.errors import ConfigError
 
@@ -180,7 +180,7 @@ def test_client_gate_swallows_every_write_and_logs_it(caplog):
 # ---------------------------------------------------------------- redaction
 
 def test_redaction_filter_masks_signature_key_and_secret():
-    f = SecretRedactingFilter(["my-api-key-123", "my-secret-456"])
+    f = RedactingFilter(["my-api-key-123", "my-secret-456"])
     rec = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1,
                             '%s "%s %s HTTP/1.1" %s', ("http://127.0.0.1:1", "GET",
                                                        "/fapi/v1/order?symbol=X&timestamp=1&signature=deadbeef", 200),
@@ -193,9 +193,9 @@ def test_redaction_filter_masks_signature_key_and_secret():
     assert "my-api-key-123" not in rec2.getMessage() and "my-secret-456" not in rec2.getMessage()
 
 
-def test_install_redaction_is_idempotent():
-    f1 = install_redaction(["abcdefgh"])
-    f2 = install_redaction(["abcdefgh"])
+def test_install_library_redaction_is_idempotent():
+    f1 = install_library_redaction(["abcdefgh"])
+    f2 = install_library_redaction(["abcdefgh"])
     assert f1 is f2 and logging.getLogger("urllib3.connectionpool").filters.count(f1) == 1
 
 
