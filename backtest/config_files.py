@@ -72,7 +72,8 @@ def frozen_checks(rules: ScaleRules, candidate_path: str | Path | None = None) -
         return [FrozenCheck("config_hash", False, f"{path}: file not found")]
     actual = sha256_file(path)
     if rules.config_sha256 is None:
-        out.append(FrozenCheck("config_hash", False, f"no config_sha256 recorded in the scale rules (the file's is {actual})"))
+        out.append(FrozenCheck("config_hash", False,
+                               f"no config_sha256 recorded in the scale rules (the file's is {actual})"))
     else:
         same = actual == rules.config_sha256
         out.append(FrozenCheck("config_hash", same, f"sha256 {actual}" + ("" if same else
@@ -83,8 +84,10 @@ def frozen_checks(rules: ScaleRules, candidate_path: str | Path | None = None) -
     except ConfigError as exc:
         return out + [FrozenCheck("config_valid", False, str(exc))]
     exp = rules.frozen
-    out.append(FrozenCheck("trade_on", cand.trade_on == exp.trade_on, f"trade_on: {cand.trade_on} (expected {exp.trade_on})"))
-    out.append(FrozenCheck("fee_bps", cand.costs.fee_bps == exp.fee_bps, f"fee_bps: {cand.costs.fee_bps:g} (expected {exp.fee_bps:g})"))
+    out.append(FrozenCheck("trade_on", cand.trade_on == exp.trade_on,
+                           f"trade_on: {cand.trade_on} (expected {exp.trade_on})"))
+    out.append(FrozenCheck("fee_bps", cand.costs.fee_bps == exp.fee_bps,
+                           f"fee_bps: {cand.costs.fee_bps:g} (expected {exp.fee_bps:g})"))
     out.append(FrozenCheck("slippage_bps", cand.costs.slippage_bps == exp.slippage_bps,
                            f"slippage_bps: {cand.costs.slippage_bps:g} (expected {exp.slippage_bps:g})"))
     out.append(FrozenCheck("funding_rate.enabled", cand.funding_rate.enabled == exp.funding_enabled,

@@ -258,7 +258,8 @@ def stage_status(m: DayMetrics, stage: Any, *, days_in_stage: float, api_issues_
         exits.append((f"slippage <= {s.exit_slippage_ratio_le:g}x assumed",
                       m.slippage_ratio is not None and m.slippage_ratio <= s.exit_slippage_ratio_le))
     if s.exit_all_sleeves_positive_14d:
-        exits.append(("every sleeve positive over 14 days", bool(m.sleeve_14d) and all(v > 0 for v in m.sleeve_14d.values())))
+        exits.append(("every sleeve positive over 14 days",
+                      bool(m.sleeve_14d) and all(v > 0 for v in m.sleeve_14d.values())))
     if s.exit_signal_consistency_gt is not None:
         exits.append((f"signal consistency > {s.exit_signal_consistency_gt:.0%}",
                       _gt(signal_consistency, s.exit_signal_consistency_gt)))

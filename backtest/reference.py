@@ -40,7 +40,8 @@ def cycle_config_for(strategies: Mapping[str, tuple[str, Mapping[str, Any]]], in
 def _snapshot(now_ms: int, nav: float, symbol: str, qty: float, close: float) -> PortfolioSnapshot:
     legs = ()
     if qty != 0.0:
-        legs = (PositionLeg(symbol, "LONG" if qty > 0 else "SHORT", Decimal(repr(abs(float(qty)))), mark_price=Decimal(repr(float(close)))),)
+        legs = (PositionLeg(symbol, "LONG" if qty > 0 else "SHORT", Decimal(repr(abs(float(qty)))),
+                            mark_price=Decimal(repr(float(close)))),)
     return PortfolioSnapshot(now_ms, nav_history=(NavPoint(now_ms, Decimal(repr(float(nav)))),), positions=legs)
 
 
@@ -51,7 +52,7 @@ def reference_single(klines: Any, strategy: str, params: Mapping[str, Any], cost
     config = cycle_config_for({sym: (strategy, params)}, klines.interval)
     cycle = DecisionCycle.start([sym], config)
     n = len(klines)
-    o, h, l, c, t = (np.asarray(a).tolist() for a in (klines.open, klines.high, klines.low, klines.close,
+    o, h, lo, c, t = (np.asarray(a).tolist() for a in (klines.open, klines.high, klines.low, klines.close,
                                                        klines.open_time_ms))
     rate = np.zeros(n) if funding_rate is None else np.nan_to_num(np.asarray(funding_rate, dtype=np.float64))
     rate_l = rate.tolist()
@@ -67,7 +68,7 @@ def reference_single(klines: Any, strategy: str, params: Mapping[str, Any], cost
         position[i] = book.qty
         close_ms = t[i] + bar_ms
         snap = _snapshot(close_ms, equity[i], sym, book.qty, c[i])
-        cycle, result = cycle.step({sym: Bar(o[i], h[i], l[i], c[i])}, None, snap, config, bar_time_ms=t[i])
+        cycle, result = cycle.step({sym: Bar(o[i], h[i], lo[i], c[i])}, None, snap, config, bar_time_ms=t[i])
         pending = result.decisions[0].target
     return SingleResult(np.asarray(klines.open_time_ms), equity, position, held, tuple(book.fills), book.fees,
                         book.slippage, book.funding, float(initial_cash), int(bar_ms))
@@ -87,7 +88,7 @@ def drive_portfolio(sim: Any, candidate: Any, progress: Any = None) -> None:
     config = cycle_config_for({s: (x.strategy, x.params) for s, x in by_symbol.items()}, candidate.interval)
     cycle = DecisionCycle.start(g.symbols, config)
     index = {s: i for i, s in enumerate(g.symbols)}
-    o, h, l, c = (a.tolist() for a in (g.open, g.high, g.low, g.close))
+    o, h, lo, c = (a.tolist() for a in (g.open, g.high, g.low, g.close))
     times = g.time_ms.tolist()
     decided = [0.0] * len(g.symbols)
     pending: dict[int, float] = {}
@@ -100,7 +101,7 @@ def drive_portfolio(sim: Any, candidate: Any, progress: Any = None) -> None:
             for i, _ in ready:
                 del pending[i]
         sim.segment(t, t + 1)
-        bars = {s: Bar(o[i][t], h[i][t], l[i][t], c[i][t]) for s, i in index.items() if math.isfinite(c[i][t])}
+        bars = {s: Bar(o[i][t], h[i][t], lo[i][t], c[i][t]) for s, i in index.items() if math.isfinite(c[i][t])}
         now = times[t] + g.bar_ms
         snap = PortfolioSnapshot(now, nav_history=(NavPoint(now, Decimal(repr(float(sim.equity[t])))),))
         cycle, result = cycle.step(bars, None, snap, config, bar_time_ms=times[t])

@@ -66,7 +66,8 @@ def run_chunk(strategy: str, combos: Iterable[Mapping[str, Any]], universes: Seq
     for params in combos:
         for uni in universes:
             row: dict[str, Any] = {"strategy": strategy, "universe": ",".join(uni),
-                                   "params": json.dumps(params, sort_keys=True), **{f"p_{k}": v for k, v in params.items()}}
+                                   "params": json.dumps(params, sort_keys=True),
+                                   **{f"p_{k}": v for k, v in params.items()}}
             try:
                 out = run_universe(strategy, dict(params), {s: data[s] for s in uni}, costs, initial_cash)
                 row.update({k: out[k] for k in METRICS})

@@ -71,7 +71,8 @@ class TradingDB:
         vals = [(source, *(_fill_value(r, c) for c in _FILL_COLS)) for r in rows]
         with self.conn:
             cur = self.conn.executemany(
-                f"INSERT OR IGNORE INTO fills (source, {', '.join(_FILL_COLS)}) VALUES ({', '.join('?' * (len(_FILL_COLS) + 1))})",
+                f"INSERT OR IGNORE INTO fills (source, {', '.join(_FILL_COLS)}) "
+                f"VALUES ({', '.join('?' * (len(_FILL_COLS) + 1))})",
                 vals)
         return cur.rowcount
 
@@ -104,8 +105,9 @@ class TradingDB:
         return (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=np.float64))
 
     def fills(self, source: str = "live", since_ms: int = 0) -> list[dict[str, Any]]:
-        cur = self.conn.execute(f"SELECT {', '.join(_FILL_COLS)} FROM fills WHERE source=? AND time_ms>=? ORDER BY time_ms",
-                                (source, since_ms))
+        cur = self.conn.execute(
+            f"SELECT {', '.join(_FILL_COLS)} FROM fills WHERE source=? AND time_ms>=? ORDER BY time_ms",
+            (source, since_ms))
         return [dict(zip(_FILL_COLS, r)) for r in cur.fetchall()]
 
     def funding_paid(self, source: str = "live", since_ms: int = 0) -> dict[str, float]:
@@ -116,7 +118,8 @@ class TradingDB:
     def events(self, kind: str | None = None, source: str = "live", since_ms: int = 0) -> list[dict[str, Any]]:
         q = "SELECT t_ms, kind, detail FROM events WHERE source=? AND t_ms>=?" + (" AND kind=?" if kind else "")
         args: tuple[Any, ...] = (source, since_ms) + ((kind,) if kind else ())
-        return [{"t_ms": t, "kind": k, "detail": json.loads(d)} for t, k, d in self.conn.execute(q + " ORDER BY t_ms", args)]
+        return [{"t_ms": t, "kind": k, "detail": json.loads(d)}
+                for t, k, d in self.conn.execute(q + " ORDER BY t_ms", args)]
 
     def decisions(self, source: str = "live") -> dict[tuple[int, str], float]:
         cur = self.conn.execute("SELECT bar_time_ms, symbol, target FROM decisions WHERE source=?", (source,))

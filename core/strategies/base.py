@@ -125,7 +125,8 @@ def expand_targets(targets_valid: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 class StrategyStateLike(Protocol):
-    target: float
+    @property
+    def target(self) -> float: ...  # read-only: the states are frozen dataclasses
 
     def update(self, bar: Bar) -> tuple[StrategyStateLike, float]: ...
 
