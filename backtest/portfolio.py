@@ -236,7 +236,7 @@ class _Sim:
         """NAV at the close of b-1, the day-start NAV, and the window's peak point (for the DD window)."""
         if b == 0:
             return self.initial_cash, _d(self.initial_cash), None
-        nav = float(self.equity[b - 1])
+        nav = self._nav_at(b)
         lo = max(0, b - self.nav_history_len)
         w = self.equity[lo:b]
         j = int(np.argmax(w))
