@@ -14,7 +14,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,13 +56,16 @@ def parse_params(text: str | None) -> dict[str, Any]:
 
 
 def run_single(strategy: str, params: dict[str, Any], klines: Any, funding: Any, costs: Costs,
-               initial_cash: float, mode: str = "fast") -> SingleResult:
+               initial_cash: float, mode: str = "fast", targets: np.ndarray | None = None) -> SingleResult:
+    """`targets`: the strategy's batch targets for `params` on `klines` when the caller has them already (a
+    sweep computes a grid's targets in one `StrategySpec.many` call); the fast mode only."""
     spec = get_strategy(strategy)
     spec.params(params)  # validates before any work
     rate = funding_per_bar(klines, funding) if costs.funding else None
     if mode == "reference":
         return reference_single(klines, strategy, params, costs, initial_cash=initial_cash, funding_rate=rate)
-    targets = spec(klines, params, bar_ms=klines.interval_ms)
+    if targets is None:
+        targets = spec(klines, params, bar_ms=klines.interval_ms)
     return run_targets(klines, targets, costs, initial_cash=initial_cash, funding_rate=rate)
 
 
@@ -88,11 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_universe(strategy: str, params: dict[str, Any], data: dict[str, Any], costs: Costs, initial_cash: float,
-                 mode: str = "fast", with_fills: bool = False) -> dict[str, Any]:
+                 mode: str = "fast", with_fills: bool = False,
+                 targets: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     """One strategy on each symbol of `data` ({symbol: (klines, funding)}) with the cash split equally: the
-    single symbol's summary, or the combined equity's figures plus `per_symbol`."""
+    single symbol's summary, or the combined equity's figures plus `per_symbol`. `targets`: per symbol, as
+    `run_single` takes them."""
     cash_each = initial_cash / len(data)
-    results = {sym: run_single(strategy, params, k, f, costs, cash_each, mode) for sym, (k, f) in data.items()}
+    given = targets or {}
+    results = {sym: run_single(strategy, params, k, f, costs, cash_each, mode, given.get(sym))
+               for sym, (k, f) in data.items()}
     per: dict[str, Any] = {}
     for sym, res in results.items():
         per[sym] = res.summary()

@@ -148,29 +148,30 @@ def simulate(
     if not math.isfinite(initial_cash) or initial_cash <= 0:
         raise ValueError(f"initial_cash must be positive, got {initial_cash!r}")
     t_ms = np.arange(n, dtype=np.int64) * bar_ms if time_ms is None else np.asarray(time_ms, dtype=np.int64)
-    prev = np.empty(n)
+    # Few full-length temporaries: at ~0.5 MB each a fresh array costs page faults, not arithmetic.
+    changed = np.empty(n, dtype=bool)
     if n:
-        prev[0] = 0.0
-        prev[1:] = h[:-1]
-    changed = h != prev
+        changed[0] = h[0] != 0.0
+        np.not_equal(h[1:], h[:-1], out=changed[1:])
     bars = np.flatnonzero(changed)
+    m = len(bars)
+    opens_a = o[bars]
+    if not np.isfinite(opens_a).all():
+        bad = int(bars[~np.isfinite(opens_a)][0])
+        raise ValueError(f"bar {bad}: open is not finite, cannot fill")
     with_funding = bool(costs.funding and funding_rate is not None)
+    fcum: np.ndarray | None = None
     if with_funding:
         rate = np.nan_to_num(np.asarray(funding_rate, dtype=np.float64), nan=0.0)
         fcum = np.cumsum(o * rate)  # funding per unit of quantity, settled up to and including bar t's open
-    else:
-        fcum = np.zeros(n)
-    if not np.isfinite(o[bars]).all():
-        bad = int(bars[~np.isfinite(o[bars])][0])
-        raise ValueError(f"bar {bad}: open is not finite, cannot fill")
     f_rate, slip = costs.fee, costs.slippage
     cash, qty, tgt, fees, slips, funding = float(initial_cash), 0.0, 0.0, 0.0, 0.0, 0.0
     # per fill: cash right after it, quantity, and the funding-per-unit baseline at its bar
-    m = len(bars)
     seg_cash, seg_qty, seg_f0 = [cash], [0.0], [0.0]
     f_price, f_traded, f_fee = [0.0] * m, [0.0] * m, [0.0] * m
     last_f = 0.0
-    opens, targets, fl = o[bars].tolist(), h[bars].tolist(), fcum[bars].tolist()
+    opens, targets = opens_a.tolist(), h[bars].tolist()
+    fl = fcum[bars].tolist() if fcum is not None else [0.0] * m
     for k in range(m):
         fk = fl[k]
         if qty != 0.0 and fk != last_f:
@@ -187,14 +188,26 @@ def simulate(
         seg_cash.append(cash)
         seg_qty.append(qty)
         seg_f0.append(fk)
-    seg_cash_a, seg_qty_a, seg_f0_a = np.array(seg_cash), np.array(seg_qty), np.array(seg_f0)
-    seg = np.cumsum(changed)  # fills at or before bar t (0 = none yet)
-    q = seg_qty_a[seg]
-    equity = (seg_cash_a[seg] - q * (fcum - seg_f0_a[seg]) if with_funding else seg_cash_a[seg]) + q * c
-    if m and qty != 0.0:
+    seg_cash_a, seg_qty_a = np.array(seg_cash), np.array(seg_qty)
+    # segment j (cash and quantity after the j-th fill, 0 = none yet) covers bars[j-1] .. bars[j] - 1
+    lengths = np.diff(bars, prepend=0, append=n)
+    q = np.repeat(seg_qty_a, lengths)
+    cash_t = np.repeat(seg_cash_a, lengths)
+    if fcum is not None:
+        accrued = fcum - np.repeat(np.array(seg_f0), lengths)
+        accrued *= q
+        cash_t -= accrued
+    equity = np.multiply(q, c)
+    equity += cash_t  # = cash - q x funding since the fill + q x close
+    if m and qty != 0.0 and fcum is not None:
         funding += float(qty * (fcum[-1] - last_f))
-    fills = _FillTable(bars, t_ms[bars], h[bars], np.array(f_price), np.array(f_traded), seg_qty_a[1:],
-                       np.array(f_fee), np.array(f_traded) * o[bars] * slip, prev[bars])
+    prev_t = np.empty(m)
+    if m:
+        prev_t[0] = 0.0
+        prev_t[1:] = targets[:-1]
+    f_traded_a = np.array(f_traded)
+    fills = _FillTable(bars, t_ms[bars], np.array(targets), np.array(f_price), f_traded_a, seg_qty_a[1:],
+                       np.array(f_fee), f_traded_a * opens_a * slip, prev_t)
     return SingleResult(t_ms, equity, q, h, fills, fees, slips, funding, float(initial_cash), int(bar_ms))
 
 

@@ -211,6 +211,11 @@ class _Sim:
         self.day_of = g.time_ms // DAY_MS
         # the snapshot copies its filters every bar: only the traded symbols' (exchangeInfo has hundreds)
         self.filters = {s: self.risk.filters[s] for s in g.symbols if s in self.risk.filters}
+        self.leverage_d = Decimal(self.leverage)
+        # per-element reads in the event loop are cheaper from lists than from numpy arrays
+        self.mark_l = self.mark.tolist()
+        self.open_l = g.open.tolist()
+        self.time_l = g.time_ms.tolist()
 
     # ---------------------------------------------------------------- funding
     def settle_funding(self, b: int) -> None:
@@ -223,11 +228,15 @@ class _Sim:
             leg.fbase = float(f)
 
     # ---------------------------------------------------------------- decisions
+    def _nav_at(self, b: int) -> float:
+        """NAV at the close of b-1 (the initial cash before the first bar)."""
+        return self.initial_cash if b == 0 else float(self.equity[b - 1])
+
     def _nav_before(self, b: int) -> tuple[float, Decimal | None, NavPoint | None]:
         """NAV at the close of b-1, the day-start NAV, and the window's peak point (for the DD window)."""
         if b == 0:
             return self.initial_cash, _d(self.initial_cash), None
-        nav = float(self.equity[b - 1])
+        nav = self._nav_at(b)
         lo = max(0, b - self.nav_history_len)
         w = self.equity[lo:b]
         j = int(np.argmax(w))
@@ -240,26 +249,30 @@ class _Sim:
 
     def snapshot(self, b: int, nav: float, day_start: Decimal | None, peak_pt: NavPoint | None) -> PortfolioSnapshot:
         g = self.grid
-        now = int(g.time_ms[b])
+        now = self.time_l[b]
         legs, marks = [], {}
         for i, s in enumerate(g.symbols):
-            m = self.mark[i, b - 1] if b > 0 else g.open[i, b]
+            m = self._price_before(i, b)
+            m_d = _d(m)
             if math.isfinite(m):
-                marks[s] = _d(m)
+                marks[s] = m_d
             leg = self.legs[i]
             if leg.qty != 0.0:
                 legs.append(PositionLeg(s, "LONG" if leg.qty > 0 else "SHORT", _d(abs(leg.qty)), _d(leg.entry),
-                                        _d(m), leverage=Decimal(self.leverage)))
+                                        m_d, leverage=self.leverage_d))
         history = (NavPoint(now, _d(nav)),) if peak_pt is None else (peak_pt, NavPoint(now, _d(nav)))
         return PortfolioSnapshot(now, nav_history=history, positions=tuple(legs), filters=self.filters,
                                  mark_prices=marks, day_start_nav_usd=day_start, hwm_nav_usd=_d(self.peak),
                                  hedge_mode=True)
 
+    def _price_before(self, i: int, b: int) -> float:
+        """Symbol i's mark at the close of b-1 (its open at the first bar): the sizing and snapshot price."""
+        return self.mark_l[i][b - 1] if b > 0 else self.open_l[i][b]
+
     def rebalance(self, b: int, changes: Iterable[tuple[int, float]]) -> None:
-        """Orders for each (symbol index, new held target) at bar b's open, checked and filled."""
-        nav, day_start, peak_pt = self._nav_before(b)
-        snap = self.snapshot(b, nav, day_start, peak_pt)
-        ctx = RiskContext.build(snap, self.risk.limits, self.risk.groups, self.risk.profile)
+        """Orders for each (symbol index, new held target) at bar b's open, checked and filled. The account
+        snapshot and its risk context are built only when there is an order to check."""
+        nav = self._nav_at(b)
         closes: list[tuple[int, ProposedOrder]] = []
         opens: list[tuple[int, ProposedOrder]] = []
         g = self.grid
@@ -267,7 +280,7 @@ class _Sim:
             sym = g.symbols[i]
             leg = self.legs[i]
             filters = self.risk.filters.get(sym)
-            price = self.mark[i, b - 1] if b > 0 else g.open[i, b]
+            price = self._price_before(i, b)
             if filters is None or not math.isfinite(price) or price <= 0:
                 self.vetoes["no_filters_or_price"] = self.vetoes.get("no_filters_or_price", 0) + 1
                 continue
@@ -284,6 +297,11 @@ class _Sim:
                 opens.append((i, self._order(sym, new, d_new - d_old, "OPEN")))
             elif abs(new) < abs(old):
                 closes.append((i, self._order(sym, old, d_new - d_old, "CLOSE")))
+        if not closes and not opens:
+            return
+        nav, day_start, peak_pt = self._nav_before(b)
+        ctx = RiskContext.build(self.snapshot(b, nav, day_start, peak_pt), self.risk.limits, self.risk.groups,
+                                self.risk.profile)
         filled = False
         for i, order in closes:
             filled |= self._check_and_fill(b, i, order, ctx)
@@ -307,7 +325,7 @@ class _Sim:
     def _order(self, sym: str, leg_sign: float, delta: Decimal, intent: str) -> ProposedOrder:
         side = "BUY" if delta > 0 else "SELL"
         return ProposedOrder(sym, side, "LONG" if leg_sign > 0 else "SHORT", abs(delta), order_type="MARKET",
-                             intent=intent, tag="ensemble", leverage=Decimal(self.leverage))
+                             intent=intent, tag="ensemble", leverage=self.leverage_d)
 
     def _fill(self, b: int, i: int, order: ProposedOrder) -> None:
         leg = self.legs[i]

@@ -20,6 +20,7 @@ from typing import Any
 
 from backtest.cli import run_universe
 from backtest.costs import Costs
+from core.strategies import get_strategy
 
 __all__ = ["LOCAL_RAY_ENV", "expand_grid", "parse_grid", "run_chunk", "rank", "chunks", "run_on_ray"]
 
@@ -60,16 +61,58 @@ def chunks(items: Sequence[Any], n: int) -> list[list[Any]]:
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
+#: Parameter sets whose targets are computed together (`StrategySpec.many`): bounds the memory they hold.
+_SHARED_BLOCK = 16
+
+
+def _shared_targets(strategy: str, combos: Sequence[Mapping[str, Any]], universes: Sequence[Sequence[str]],
+                    data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per combination, its targets on each symbol of the universes, from one `StrategySpec.many` call per
+    symbol (a grid shares work, e.g. ema_cross's EMAs); an invalid combination gets none (its row says why)."""
+    try:
+        spec = get_strategy(strategy)
+    except ValueError:  # every row will say so
+        return [{} for _ in combos]
+    ok = []
+    for i, params in enumerate(combos):
+        try:
+            spec.params(params)
+            ok.append(i)
+        except ValueError:
+            pass
+    out: list[dict[str, Any]] = [{} for _ in combos]
+    for sym in dict.fromkeys(s for uni in universes for s in uni):
+        if sym not in data or not ok:
+            continue
+        k = data[sym][0]
+        for i, targets in zip(ok, spec.many(k, [combos[i] for i in ok], bar_ms=k.interval_ms)):
+            out[i][sym] = targets
+    return out
+
+
 def run_chunk(strategy: str, combos: Iterable[Mapping[str, Any]], universes: Sequence[Sequence[str]],
               data: Mapping[str, Any], costs: Costs, initial_cash: float) -> list[dict[str, Any]]:
     rows = []
-    for params in combos:
+    todo = list(combos)
+    for start in range(0, len(todo), _SHARED_BLOCK):
+        block = todo[start:start + _SHARED_BLOCK]
+        rows += _run_block(strategy, block, _shared_targets(strategy, block, universes, data), universes, data,
+                           costs, initial_cash)
+    return rows
+
+
+def _run_block(strategy: str, combos: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]],
+               universes: Sequence[Sequence[str]], data: Mapping[str, Any], costs: Costs,
+               initial_cash: float) -> list[dict[str, Any]]:
+    rows = []
+    for params, given in zip(combos, targets):
         for uni in universes:
             row: dict[str, Any] = {"strategy": strategy, "universe": ",".join(uni),
                                    "params": json.dumps(params, sort_keys=True),
                                    **{f"p_{k}": v for k, v in params.items()}}
             try:
-                out = run_universe(strategy, dict(params), {s: data[s] for s in uni}, costs, initial_cash)
+                out = run_universe(strategy, dict(params), {s: data[s] for s in uni}, costs, initial_cash,
+                                   targets=given)
                 row.update({k: out[k] for k in METRICS})
                 row["error"] = ""
             except ValueError as exc:

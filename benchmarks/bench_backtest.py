@@ -7,7 +7,8 @@
    implementation written here (closed-form growth per fill, `cumprod`), and vectorbt `from_signals`; the
    final equities are printed with their relative differences. Also the first call in a fresh process.
 2. The same on all ten symbols' 1h history (~385k bars).
-3. A 9-combination sweep (fast 12/24/48 x slow 96/192/288) on BTCUSDT.
+3. A 9-combination sweep (fast 12/24/48 x slow 96/192/288) on BTCUSDT: one `StrategySpec.many` call (each
+   EMA span computed once), then one backtest per combination.
 4. The R1 ensemble with the full live core and check_order (`backtest.portfolio`) on BTC/ETH/SOL 1h from
    2023-12-01: the fast path and the bar-by-bar reference through `core.cycle`, with the live risk files.
 Needs the real data (../shared/data); each figure is the best of --repeat runs on one pinned core.
@@ -48,6 +49,12 @@ def best(fn, repeat: int) -> tuple[float, object]:
 def ours(k, fast: int, slow: int) -> float:
     t = STRATEGIES["ema_cross"](k, {"fast": fast, "slow": slow})
     return float(run_targets(k, t, Costs(FEE, SLIP)).equity[-1])
+
+
+def ours_sweep(k, grid: list[tuple[int, int]]) -> list[float]:
+    """The grid in one call of the strategy's `many` (each EMA span computed once), then one backtest each."""
+    targets = STRATEGIES["ema_cross"].many(k, [{"fast": f, "slow": s} for f, s in grid])
+    return [float(run_targets(k, t, Costs(FEE, SLIP)).equity[-1]) for t in targets]
 
 
 # --------------------------------------------------------------------------- plain numpy, independent
@@ -163,7 +170,9 @@ def main() -> None:
     rows.append(("   Hedge fast path", f"{t10 * 1e3:8.2f} ms", f"plain numpy {t10np * 1e3:.2f} ms"))
 
     grid = [(f, s) for f in (12, 24, 48) for s in (96, 192, 288)]
-    tsw, _ = best(lambda: [ours(btc, f, s) for f, s in grid], args.repeat)
+    tsw, eq_sw = best(lambda: ours_sweep(btc, grid), args.repeat)
+    if eq_sw != [ours(btc, f, s) for f, s in grid]:
+        raise SystemExit("sweep: `many` disagrees with one call per combination")
     tswnp, _ = best(lambda: [numpy_ema_cross(btc.open, btc.close, f, s, 10_000.0) for f, s in grid], args.repeat)
     rows.append(("3. sweep, 9 combinations BTCUSDT", f"{9 * len(btc):,} bar-runs", ""))
     rows.append(("   Hedge fast path", f"{tsw * 1e3:8.2f} ms", f"plain numpy {tswnp * 1e3:.2f} ms"))

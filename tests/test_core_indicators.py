@@ -224,6 +224,26 @@ def test_deadband_treats_rounding_noise_as_equal():
     np.testing.assert_array_equal(ind.deadband_signs([1.0, 2.0, 3.0], [2.0, 2.0, 2.0]), [-1, 0, 1])
 
 
+
+def test_deadband_signs_equal_the_scalar_rule_element_by_element():
+    """The vectorised signs (and `deadband_above`) agree with `deadband_sign` at and around the band's edges,
+    on zeros, signed zeros, huge and tiny magnitudes; a NaN difference is 0."""
+    rng = np.random.default_rng(5)
+    a = rng.normal(100.0, 30.0, 4000) * rng.choice([1.0, -1.0, 1e-300, 1e300], 4000)
+    rel = rng.choice([0.0, 1e-9, -1e-9, 1e-9 * (1 + 1e-15), -1e-9 * (1 - 1e-15), 2e-9, 5e-10, 1e-3], 4000)
+    b = a * (1.0 + rel)
+    edge = np.array([0.0, -0.0, 1.0, -1.0, 5e-324, 1e308, np.inf, -np.inf, np.nan])
+    ea, eb = (x.ravel() for x in np.meshgrid(edge, edge))
+    a, b = np.concatenate([a, ea]), np.concatenate([b, eb])
+    with np.errstate(invalid="ignore", over="ignore"):
+        signs = ind.deadband_signs(a, b)
+        above = ind.deadband_above(a, b)
+        want = [0 if np.isnan(x - y) else ind.deadband_sign(x, y) for x, y in zip(a.tolist(), b.tolist())]
+    assert signs.dtype == np.int8
+    np.testing.assert_array_equal(signs, want)
+    np.testing.assert_array_equal(above, signs > 0)
+
+
 # ----------------------------------------------------------------------------- pandas and plain loops
 
 

@@ -196,6 +196,24 @@ def test_incremental_state_reproduces_batch_targets(name, bars):
         assert np.all(np.abs(batch) <= 1.0) and np.all(np.isfinite(batch))
 
 
+@pytest.mark.parametrize("name", STRATEGY_NAMES)
+@given(bars=market(min_size=0))
+@PROPERTY
+def test_many_equals_one_call_per_parameter_set(name, bars):
+    """`spec.many` (a sweep's shared work, e.g. ema_cross's EMAs per span) gives each set's targets bit for bit."""
+    spec = STRATEGIES[name]
+    sets = [SMALL_PARAMS[name], LONG_ONLY.get(name, SMALL_PARAMS[name]), SMALL_PARAMS[name], None]
+    if name == "ema_cross":  # spans shared between sets, in both roles
+        sets += [{"fast": 3, "slow": 5}, {"fast": 5, "slow": 8}, {"fast": 8, "slow": 13}]
+    got = spec.many(bars, sets)
+    assert len(got) == len(sets)
+    for params, targets in zip(sets, got):
+        want = spec(bars, params)
+        assert targets.dtype == want.dtype and targets.tobytes() == want.tobytes()
+    with pytest.raises(ValueError):
+        spec.many(bars, [SMALL_PARAMS[name], {"no_such_parameter": 1}])
+
+
 @pytest.mark.parametrize("name", ["tsmom_ema", "tsmom_multi_ema", "breakout_vol_atr", "ma_crossover"])
 @given(bars=market(min_size=0))
 @PROPERTY

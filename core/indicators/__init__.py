@@ -38,6 +38,7 @@ from __future__ import annotations
 from core.indicators.crosses import (
     CrossState,
     crossover,
+    deadband_above,
     deadband_sign,
     deadband_signs,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "valid_prices",
     "deadband_sign",
     "deadband_signs",
+    "deadband_above",
     "EmaState",
     "SmaState",
     "RsiState",

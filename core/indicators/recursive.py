@@ -137,9 +137,9 @@ class RsiState:
         k, last = len(delta), float(c[-1])
         if k < p:
             return cls(p, last, k, _running_sum(gains), _running_sum(losses))
-        g, l = _wilder_last(gains, p), _wilder_last(losses, p)
-        total = g + l
-        return cls(p, last, k, g, l, 100.0 * (g / total) if total > 0.0 else 50.0)
+        g, ls = _wilder_last(gains, p), _wilder_last(losses, p)
+        total = g + ls
+        return cls(p, last, k, g, ls, 100.0 * (g / total) if total > 0.0 else 50.0)
 
     def update(self, close: float) -> tuple[RsiState, float]:
         if not math.isfinite(close):
@@ -153,15 +153,15 @@ class RsiState:
         if k < p:
             return RsiState(p, float(close), k, self.avg_gain + gain, self.avg_loss + loss), self.value
         if k == p:
-            g, l = (self.avg_gain + gain) / p, (self.avg_loss + loss) / p
+            g, ls = (self.avg_gain + gain) / p, (self.avg_loss + loss) / p
         else:
             # ((p - 1) * avg + x) / p, not avg + (x - avg) / p: at period 1 the latter cancels a gain or loss
             # far smaller than the old average to 0 (a 1-ulp fall read as flat, RSI 50 instead of 0)
             g = ((p - 1) * self.avg_gain + gain) / p
-            l = ((p - 1) * self.avg_loss + loss) / p
-        total = g + l
+            ls = ((p - 1) * self.avg_loss + loss) / p
+        total = g + ls
         value = 100.0 * (g / total) if total > 0.0 else 50.0
-        return RsiState(p, float(close), k, g, l, value), value
+        return RsiState(p, float(close), k, g, ls, value), value
 
 
 # --------------------------------------------------------------------------- ATR
@@ -199,7 +199,7 @@ def atr(high: Any, low: Any, close: Any, period: int = 14) -> np.ndarray:
     """
     period = _check_window(period, "period")
     return _skipping(
-        lambda h, l, c: _atr_core(h, l, c, period), _array(high, "high"), _array(low, "low"), _array(close, "close")
+        lambda h, lo, c: _atr_core(h, lo, c, period), _array(high, "high"), _array(low, "low"), _array(close, "close")
     )
 
 
@@ -219,13 +219,13 @@ class AtrState:
     def warm(cls, high: Any, low: Any, close: Any, period: int = 14) -> AtrState:
         """The state after folding the bars (as `atr(high, low, close, period)`)."""
         p = _check_window(period, "period")
-        h, l, c = _array(high, "high"), _array(low, "low"), _array(close, "close")
-        valid = _valid_bars(h, l, c)
+        h, lo, c = _array(high, "high"), _array(low, "low"), _array(close, "close")
+        valid = _valid_bars(h, lo, c)
         if valid is not None:
-            h, l, c = h[valid], l[valid], c[valid]
+            h, lo, c = h[valid], lo[valid], c[valid]
         if len(c) == 0:
             return cls(p)
-        ranges = _true_range_core(h, l, c)[1:]
+        ranges = _true_range_core(h, lo, c)[1:]
         k, last = len(ranges), float(c[-1])
         if k < p:
             return cls(p, last, k, _running_sum(ranges))

@@ -59,7 +59,7 @@ def _rolling_mean_m2(x: np.ndarray, n: int, want_m2: bool = True) -> tuple[np.nd
     mean_a = last_rev[::-1][:m] + s1 / na_safe
     gap = np.where(has_a, mean_b - mean_a, 0.0)
     mean[n - 1 :] = mean_b - gap * (na / n)
-    if want_m2:
+    if m2 is not None:  # want_m2
         np.multiply(dev_p, dev_p, out=dev_p)
         np.multiply(dev_s, dev_s, out=dev_s)
         p2 = np.cumsum(dev_p.reshape(n_blocks, n), axis=1).ravel()[n - 1 : size]
@@ -135,6 +135,7 @@ def _window_zscore(window: tuple[float, ...]) -> float:
 
 def _zscore_core(x: np.ndarray, n: int) -> np.ndarray:
     mean, m2 = _rolling_mean_m2(x, n)
+    assert m2 is not None  # want_m2 (the default) always returns M2
     std = np.sqrt(m2 / n)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(std > 0.0, (x - mean) / np.where(std > 0.0, std, 1.0), 0.0)
@@ -197,11 +198,11 @@ def donchian(high: Any, low: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
     skipped (and repeats the last channel) if its high or low is not finite.
     """
     n = _check_window(n)
-    h, l = _array(high, "high"), _array(low, "low")
-    valid = _valid_bars(h, l)
+    h, lo = _array(high, "high"), _array(low, "low")
+    valid = _valid_bars(h, lo)
     if valid is None:
-        return _donchian_core(h, l, n)
-    upper, lower = _donchian_core(h[valid], l[valid], n)
+        return _donchian_core(h, lo, n)
+    upper, lower = _donchian_core(h[valid], lo[valid], n)
     return _expand(upper, valid), _expand(lower, valid)
 
 
@@ -241,16 +242,19 @@ class DonchianState:
     def warm(cls, high: Any, low: Any, n: int) -> DonchianState:
         """The state after folding the bars (as `donchian(high, low, n)`); exact."""
         n = _check_window(n)
-        h, l = _array(high, "high"), _array(low, "low")
-        valid = _valid_bars(h, l)
+        h, lo = _array(high, "high"), _array(low, "low")
+        valid = _valid_bars(h, lo)
         if valid is not None:
-            h, l = h[valid], l[valid]
+            h, lo = h[valid], lo[valid]
         m = len(h)
         if m == 0:
             return cls(n)
-        highs, lows = tuple(h[-n:].tolist()), tuple(l[-n:].tolist())
+        highs, lows = tuple(h[-n:].tolist()), tuple(lo[-n:].tolist())
         # the channel of the last bar added: the n bars before it, once there were n of them
-        upper, lower = (float(h[m - 1 - n : m - 1].max()), float(l[m - 1 - n : m - 1].min())) if m > n else (_NAN, _NAN)
+        if m > n:
+            upper, lower = float(h[m - 1 - n : m - 1].max()), float(lo[m - 1 - n : m - 1].min())
+        else:
+            upper, lower = _NAN, _NAN
         return cls(n, highs, lows, max(highs), min(lows), upper, lower)
 
     def update(self, high: float, low: float) -> tuple[DonchianState, tuple[float, float]]:

@@ -22,7 +22,7 @@ dead band of `core.indicators.SIGN_DEADBAND`). `spec.warm(bars, params)` builds 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,6 +41,7 @@ __all__ = [
     "hours_to_bars",
     "valid_close_mask",
     "expand_targets",
+    "valid_rows",
 ]
 
 Params = Mapping[str, Any]
@@ -106,8 +107,15 @@ def valid_close_mask(bars: Ohlc, *, need_range: bool = False) -> np.ndarray:
     return mask
 
 
+def valid_rows(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """`x[valid]`; `x` itself when every bar is valid (no copy: the batch functions only read it)."""
+    return x if valid.all() else x[valid]
+
+
 def expand_targets(targets_valid: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Targets computed on valid bars, put back in place: skipped bars repeat the previous target (0 first)."""
+    if len(targets_valid) == len(valid):  # every bar valid: nothing to put back (the usual case)
+        return np.asarray(targets_valid, dtype=np.float64)  # the batch functions pass a fresh array
     pos = np.cumsum(valid) - 1
     out = np.zeros(len(valid))
     has = pos >= 0
@@ -117,12 +125,14 @@ def expand_targets(targets_valid: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 class StrategyStateLike(Protocol):
-    target: float
+    @property
+    def target(self) -> float: ...  # read-only: the states are frozen dataclasses
 
     def update(self, bar: Bar) -> tuple[StrategyStateLike, float]: ...
 
 
 BatchFn = Callable[[Ohlc, dict, int], np.ndarray]
+ManyFn = Callable[[Ohlc, list[dict], int], list[np.ndarray]]
 StartFn = Callable[[dict, int], StrategyStateLike]
 WarmFn = Callable[[Ohlc, dict, int], StrategyStateLike]
 
@@ -146,6 +156,7 @@ class StrategySpec:
     warmup_fn: Callable[[dict, int], int] = field(repr=False, default=lambda p, bar_ms: 0)
     description: str = ""
     warm_fn: WarmFn | None = field(repr=False, default=None)  # None: `warm` folds bar by bar
+    many_fn: ManyFn | None = field(repr=False, default=None)  # None: `many` calls the batch function per set
 
     def params(self, params: Params | None = None) -> dict[str, Any]:
         """Resolved and validated parameters."""
@@ -157,6 +168,15 @@ class StrategySpec:
         """Targets in [-1, 1] for every bar of `bars` (anything with open/high/low/close arrays)."""
         hours_to_bars(1.0, bar_ms)  # validates bar_ms
         return self.batch_fn(Ohlc.of(bars), self.params(params), int(bar_ms))
+
+    def many(self, bars: Any, params_list: Sequence[Params | None], *, bar_ms: int = HOUR_MS) -> list[np.ndarray]:
+        """`[self(bars, p, bar_ms=bar_ms) for p in params_list]`, bit for bit; a strategy with a `many_fn`
+        shares work between the parameter sets of a sweep (e.g. each EMA span computed once)."""
+        hours_to_bars(1.0, bar_ms)
+        b, resolved = Ohlc.of(bars), [self.params(p) for p in params_list]
+        if self.many_fn is None:
+            return [self.batch_fn(b, p, int(bar_ms)) for p in resolved]
+        return self.many_fn(b, resolved, int(bar_ms))
 
     def start(self, params: Params | None = None, *, bar_ms: int = HOUR_MS) -> StrategyStateLike:
         """The incremental state before the first bar."""

@@ -61,7 +61,8 @@ class _Rules:
 
     @classmethod
     def of(cls, p: dict, bar_ms: int) -> _Rules:
-        return cls(p["atr_mult"], hours_to_bars(p["time_stop_hours"], bar_ms), p["risk_mult"], p["enable_shorts"], p["target_atr_pct"])
+        return cls(p["atr_mult"], hours_to_bars(p["time_stop_hours"], bar_ms), p["risk_mult"], p["enable_shorts"],
+                   p["target_atr_pct"])
 
     def size(self, close: float, atr_value: float) -> float:
         if self.target_atr_pct > 0.0 and atr_value > 0.0 and close > 0.0:

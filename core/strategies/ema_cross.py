@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.bars import Bar, Ohlc
-from core.indicators import EmaState, deadband_sign, deadband_signs, ema
-from core.strategies.base import StrategySpec, expand_targets, valid_close_mask
+from core.indicators import EmaState, deadband_above, deadband_sign, ema
+from core.strategies.base import StrategySpec, expand_targets, valid_close_mask, valid_rows
 
 DEFAULTS = {"fast": 12, "slow": 26}
 
@@ -23,13 +23,26 @@ def _check(p: dict) -> None:
         raise ValueError(f"ema_cross: need 1 <= fast < slow, got fast={p['fast']} slow={p['slow']}")
 
 
-def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
-    valid = valid_close_mask(bars)
-    close = bars.close[valid]
-    above = deadband_signs(ema(close, p["fast"]), ema(close, p["slow"])) > 0
-    targets = np.where(above, 1.0, -1.0)
-    targets[: p["slow"]] = 0.0
+def _targets(fast: np.ndarray, slow: np.ndarray, slow_bars: int, valid: np.ndarray) -> np.ndarray:
+    targets = np.where(deadband_above(fast, slow), 1.0, -1.0)
+    targets[:slow_bars] = 0.0
     return expand_targets(targets, valid)
+
+
+def _many(bars: Ohlc, ps: list[dict], bar_ms: int) -> list[np.ndarray]:
+    """Targets for each parameter set; the EMA of each span is computed once (a sweep's grid shares them)."""
+    valid = valid_close_mask(bars)
+    close = valid_rows(bars.close, valid)
+    emas: dict[int, np.ndarray] = {}
+    for p in ps:
+        for span in (p["fast"], p["slow"]):
+            if span not in emas:
+                emas[span] = ema(close, span)
+    return [_targets(emas[p["fast"]], emas[p["slow"]], p["slow"], valid) for p in ps]
+
+
+def _batch(bars: Ohlc, p: dict, bar_ms: int) -> np.ndarray:
+    return _many(bars, [p], bar_ms)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,4 +87,5 @@ EMA_CROSS = StrategySpec(
     warmup_fn=lambda p, bar_ms: p["slow"],
     description="+1 when EMA(fast) > EMA(slow) else -1, flat for the first `slow` bars",
     warm_fn=_warm,
+    many_fn=_many,
 )

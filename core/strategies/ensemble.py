@@ -36,7 +36,8 @@ def _bars_for(sleeve: Sleeve, bars_by_symbol: Mapping[str, Any]) -> Any:
         raise ValueError(f"sleeve {sleeve.name}: no bars for {sleeve.symbol}") from None
 
 
-def ensemble_targets(ensemble: EnsembleConfig, bars_by_symbol: Mapping[str, Any], *, bar_ms: int = HOUR_MS) -> EnsembleTargets:
+def ensemble_targets(ensemble: EnsembleConfig, bars_by_symbol: Mapping[str, Any], *,
+                     bar_ms: int = HOUR_MS) -> EnsembleTargets:
     """Batch targets of every sleeve and their per-symbol weighted sums (bars of one symbol share an index)."""
     per_sleeve: dict[str, np.ndarray] = {}
     per_symbol: dict[str, np.ndarray] = {}

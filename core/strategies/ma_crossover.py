@@ -39,7 +39,8 @@ _NAN = math.nan
 def _check(p: dict) -> None:
     if not 1 <= p["short_ma_period"] < p["long_ma_period"]:
         raise ValueError(
-            f"ma_crossover: need 1 <= short_ma_period < long_ma_period, got {p['short_ma_period']}/{p['long_ma_period']}"
+            "ma_crossover: need 1 <= short_ma_period < long_ma_period, "
+            f"got {p['short_ma_period']}/{p['long_ma_period']}"
         )
     if not 0.0 < p["trailing_stop_pct"] < 1.0:
         raise ValueError(f"ma_crossover: trailing_stop_pct must be a fraction in (0, 1), got {p['trailing_stop_pct']}")
@@ -51,7 +52,8 @@ def _size(p: dict) -> float:
     return min(1.0, p["target_leverage"] / p["max_leverage"])
 
 
-def _step(side: int, extreme: float, close: float, up: bool, down: bool, trail: float, shorts: bool) -> tuple[int, float]:
+def _step(side: int, extreme: float, close: float, up: bool, down: bool, trail: float,
+          shorts: bool) -> tuple[int, float]:
     """One bar of the position machine: (side, peak-or-trough) -> (side, peak-or-trough)."""
     if side > 0:
         extreme = max(extreme, close)
