@@ -5,6 +5,7 @@ The math is checked against the worked example of docs/VENUE.md ("Worked example
 wallet 10,000, leverage 20, BUY 2 BTC at 50,002.5 (taker fee 50.0025). The venue's own reported
 liquidationPrice for real positions is compared in tests/test_exchange_brackets.py.
 """
+import json
 from decimal import Decimal as D
 
 import pytest
@@ -16,6 +17,7 @@ from core.filters import SymbolFilters
 from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg
 from core.risk_limits import RISK_INCREASE_ONLY_CODES, VETO_CODES, ProposedOrder, RiskContext, check_order
 from settings.models import CorrelationGroups, RiskLimits
+from tests.plugins.shared_data import find_shared_data
 
 BTC, ETH = "BTCUSDT", "ETHUSDT"
 NOW = 1_700_000_000_000
@@ -220,3 +222,20 @@ def test_closes_pass_the_bracket_vetoes_they_reduce(leg_milli, frac, mark, nav, 
     # the same quantity the other way grows the leg: the bracket vetoes are then judged (and never raise)
     grow = ProposedOrder(BTC, "BUY" if ps == "LONG" else "SELL", ps, close, leverage=D(50))
     assert not set(check_order(grow, s, BIG, GROUPS).codes) - set(VETO_CODES)
+
+
+SHARED = find_shared_data()
+REAL = SHARED / "exchange" / "leverageBracket-fapi.json" if SHARED is not None else None
+
+
+@pytest.mark.skipif(REAL is None or not REAL.is_file(), reason="../shared/data/exchange/leverageBracket-fapi.json absent")
+def test_binances_real_brackets_parse_and_are_continuous():
+    docs = json.loads(REAL.read_text())
+    table = {b.symbol: b for b in map(brackets_from_doc, docs)}
+    assert len(table) == len(docs) >= 300
+    for br in table.values():
+        for a, b in zip(br.tiers, br.tiers[1:]):
+            assert a.cap == b.floor and a.initial_leverage >= b.initial_leverage
+            # maintenance margin is continuous at each floor (Binance publishes cum rounded)
+            assert abs((b.floor * a.mmr - a.cum) - (b.floor * b.mmr - b.cum)) <= max(D(1), b.floor * D("1e-6"))
+        assert br.max_notional(1) == br.tiers[-1].cap
