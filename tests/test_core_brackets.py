@@ -18,16 +18,11 @@ from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg
 from core.risk_limits import RISK_INCREASE_ONLY_CODES, VETO_CODES, ProposedOrder, RiskContext, check_order
 from settings.models import CorrelationGroups, RiskLimits
 from tests.plugins.shared_data import find_shared_data
+from tests.test_venue_other_bots import BRACKETS
 
 BTC, ETH = "BTCUSDT", "ETHUSDT"
 NOW = 1_700_000_000_000
-DOC = {"symbol": BTC, "brackets": [
-    {"bracket": 1, "initialLeverage": 50, "notionalCap": 50000, "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0},
-    {"bracket": 2, "initialLeverage": 25, "notionalCap": 250000, "notionalFloor": 50000, "maintMarginRatio": 0.005,
-     "cum": 50.0},
-    {"bracket": 3, "initialLeverage": 10, "notionalCap": 1000000, "notionalFloor": 250000, "maintMarginRatio": 0.01,
-     "cum": 1300.0},
-]}
+DOC = BRACKETS[0]  # the worked example of docs/VENUE.md, as the venue test writes it
 BR = brackets_from_doc(DOC)
 Q8 = D("0.00000001")
 

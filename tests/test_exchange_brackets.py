@@ -19,19 +19,14 @@ from execution.exchange.errors import ExchangeError
 from settings.models import CorrelationGroups, RiskLimits
 from tests.plugins.venue import write_dataset
 from tests.test_exchange_venue import adapter_for
+from tests.test_venue_other_bots import BRACKETS
 
 pytestmark = pytest.mark.timeout(120)
 
 BTC, ETH = "BTCUSDT", "ETHUSDT"
 HOUR = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
-DOC = {"symbol": BTC, "brackets": [
-    {"bracket": 1, "initialLeverage": 50, "notionalCap": 50000, "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0},
-    {"bracket": 2, "initialLeverage": 25, "notionalCap": 250000, "notionalFloor": 50000, "maintMarginRatio": 0.005,
-     "cum": 50.0},
-    {"bracket": 3, "initialLeverage": 10, "notionalCap": 1000000, "notionalFloor": 250000, "maintMarginRatio": 0.01,
-     "cum": 1300.0},
-]}
+DOC = BRACKETS[0]  # the worked example of docs/VENUE.md, as the venue test writes it
 GROUPS = CorrelationGroups(groups={})
 LIMITS = RiskLimits(MAX_LEVERAGE=50, per_symbol_nav_pct=1.0, max_gross_exposure_nav_pct=50)
 
