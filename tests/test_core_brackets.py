@@ -234,3 +234,11 @@ def test_binances_real_brackets_parse_and_are_continuous():
             # maintenance margin is continuous at each floor (Binance publishes cum rounded)
             assert abs((b.floor * a.mmr - a.cum) - (b.floor * b.mmr - b.cum)) <= max(D(1), b.floor * D("1e-6"))
         assert br.max_notional(1) == br.tiers[-1].cap
+
+
+def test_a_degenerate_tier_never_raises_out_of_the_check():
+    from core.brackets import Brackets, Tier
+
+    odd = Brackets(BTC, (Tier(1, 50, D(0), D(10**9), D(1), D(0)),))   # MMR 1: the long formula divides by 0
+    d = check_order(buy("0.01", 5), snap(10**7, brackets={BTC: odd}), BIG, GROUPS)
+    assert "liquidation_distance" not in d.codes and d.approved

@@ -288,7 +288,10 @@ def post_trade_liquidation(f: OrderFacts, ctx: RiskContext) -> tuple[Decimal, De
         qty = leg.qty + add_qty
         entry = (leg.qty * leg.entry_price + add_qty * ref) / qty if leg.entry_price > 0 else ref
     amount = qty * sign
-    return amount, entry, liquidation_price(br, amount, entry, margin, f.mark)
+    try:
+        return amount, entry, liquidation_price(br, amount, entry, margin, f.mark)
+    except ArithmeticError:  # a degenerate tier (MMR 1 for a long): unjudgeable, never raised out of the check
+        return None
 
 
 def check_liquidation_distance(f: OrderFacts, ctx: RiskContext) -> Veto | None:
