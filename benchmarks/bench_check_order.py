@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_check_order.py [--n 20000]
 
 Portfolio: 50 legs (30 symbols, 20 of them hedged LONG+SHORT), 10 correlation groups, 10 resting orders,
-500 NAV points. Reports median / p95 per call for:
+500 NAV points, leverage brackets for every symbol (the bracket and liquidation-distance checks run, as
+live). Reports median / p95 per call for:
 - RiskContext.build(snapshot, ...)  once per cycle (the per-snapshot aggregates)
 - ctx.check(order)                  the incremental per-order check (target: median < 50 us)
 - check_order(order, snapshot, ...) build + check in one call (the convenience path)
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.brackets import Brackets, tiers_with_cum
 from core.filters import SymbolFilters
 from core.portfolio import NavPoint, OpenOrder, PortfolioSnapshot, PositionLeg
 from core.risk_limits import ProposedOrder, RiskContext, check_order
@@ -37,6 +39,8 @@ def build_world():
         for s in symbols
     }
     marks = {s: D(100 + i) for i, s in enumerate(symbols)}
+    tiers = tiers_with_cum([(D(0), D(50_000), 50, D("0.004")), (D(50_000), D(250_000), 25, D("0.005")),
+                            (D(250_000), D(10**6), 10, D("0.01")), (D(10**6), D(10**8), 5, D("0.025"))])
     legs = [PositionLeg(s, "LONG", D("0.500"), mark_price=marks[s]) for s in symbols]
     legs += [PositionLeg(s, "SHORT", D("0.300"), mark_price=marks[s]) for s in symbols[:20]]
     assert len(legs) == 50
@@ -47,7 +51,8 @@ def build_world():
     orders = tuple(OpenOrder(symbols[i], "BUY", "LONG", D("0.1"), marks[symbols[i]] * D("0.99")) for i in range(10))
     history = tuple(NavPoint(NOW - 30_000 * (500 - i), 100_000 + (i % 37) * 10) for i in range(500))
     snap = PortfolioSnapshot(now_ms=NOW, nav_history=history, positions=tuple(legs), open_orders=orders,
-                             filters=filters, mark_prices=marks, day_start_nav_usd=100_000)
+                             filters=filters, mark_prices=marks, day_start_nav_usd=100_000,
+                             brackets={s: Brackets(s, tiers) for s in symbols})
     limits = RiskLimits(MAX_POSITIONS=60, per_symbol_nav_pct=0.2, max_gross_exposure_nav_pct=0.8)
     probe = [
         ProposedOrder(symbols[5], "BUY", "LONG", "0.250", "104.50"),       # approved LIMIT open

@@ -27,6 +27,7 @@ from core.filters import ZERO, SymbolFilters, to_decimal
 from core.orders import BOTH, LONG, POSITION_SIDES, leg_direction, opens_leg
 
 if TYPE_CHECKING:  # config models are read by attribute only; the core does not need pydantic at runtime
+    from core.brackets import Brackets
     from settings.models import CorrelationGroups
 
 __all__ = [
@@ -167,6 +168,9 @@ class PortfolioSnapshot:
       peak is then max(hwm, window peak), so the circuit cannot "heal" by the peak ageing out of the window.
     - trading_state / kill_switch: the live operator state; combined with the config's (stricter wins).
     - hedge_mode: dual-side position mode (Hedge's production mode); False = one-way (BOTH legs).
+    - brackets: symbol -> core.brackets.Brackets (GET /fapi/v1/leverageBracket). None = the caller has no
+      bracket source (the bracket checks are not judged); a mapping without the order's symbol = unknown
+      brackets, which vetoes new risk (docs/RISK.md `bracket_notional`).
     """
 
     now_ms: int
@@ -181,6 +185,7 @@ class PortfolioSnapshot:
     trading_state: str = "ACTIVE"
     kill_switch: bool = False
     hedge_mode: bool = True
+    brackets: Mapping[str, Brackets] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "now_ms", int(self.now_ms))
@@ -190,6 +195,8 @@ class PortfolioSnapshot:
         object.__setattr__(self, "filters", _frozen_map(self.filters))
         marks = {k: to_decimal(v) for k, v in (self.mark_prices or {}).items()}
         object.__setattr__(self, "mark_prices", _frozen_map(marks))
+        if self.brackets is not None:
+            object.__setattr__(self, "brackets", _frozen_map(self.brackets))
         for name in ("day_start_nav_usd", "realized_pnl_today_usd", "hwm_nav_usd"):
             v = getattr(self, name)
             if v is not None:

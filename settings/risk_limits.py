@@ -14,6 +14,7 @@ from settings.model_base import (
     MAX_COUNT,
     Fraction,
     Frozen,
+    NonNegFraction,
     SymbolKeys,
     TradingState,
 )
@@ -38,6 +39,9 @@ class RiskLimits(Frozen):
     max_gross_exposure_nav_pct: Annotated[float, Field(gt=0.0, le=50.0)] = 0.80
     nav_freshness_seconds: Annotated[float, Field(gt=0.0, le=86_400.0)] = 90.0
     nav_history_len: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 500
+    # The post-trade leg's liquidation price must stay at least this fraction of the mark away from it
+    # (docs/RISK.md `liquidation_distance`); 0 turns the distance check off, the bracket check stays.
+    min_liquidation_distance_pct: NonNegFraction = 0.10
     kill_switch: bool = False
     trading_state: TradingState = "ACTIVE"
 

@@ -246,6 +246,12 @@ CASES = [
          sub("risk_limits.json", '"max_gross_exposure_nav_pct": 0.80', '"max_gross_exposure_nav_pct": 0'), line=9),
     Case("nav_history_one_point", "risk_limits.json", "nav_history_len", "greater than or equal to 2 (got 1)",
          sub("risk_limits.json", '"nav_history_len": 500', '"nav_history_len": 1'), line=11),
+    Case("liquidation_distance_negative", "risk_limits.json", "min_liquidation_distance_pct",
+         "greater than or equal to 0 (got -0.1)",
+         sub("risk_limits.json", '"min_liquidation_distance_pct": 0.10', '"min_liquidation_distance_pct": -0.1'), line=12),
+    Case("liquidation_distance_percent_not_fraction", "risk_limits.json", "min_liquidation_distance_pct",
+         "less than or equal to 1 (got 10)",
+         sub("risk_limits.json", '"min_liquidation_distance_pct": 0.10', '"min_liquidation_distance_pct": 10'), line=12),
 ]
 
 assert len({c.id for c in CASES}) == len(CASES)

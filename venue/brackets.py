@@ -9,11 +9,13 @@ default table below, built on the symbol's exchangeInfo `maintMarginPercent`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-ZERO = Decimal(0)
+# The bracket math is core's (one implementation, shared with the risk check): docs/RISK.md
+from core.brackets import Brackets, Tier, brackets_from_doc, tiers_with_cum
+
+__all__ = ["Brackets", "Tier", "DEFAULT_TABLE", "default_brackets", "from_binance", "load_file", "bracket_table"]
 
 # The default table: (notional floor in USDT, highest leverage, maintenance margin ratio or None for the
 # symbol's maintMarginPercent). Tier 1 keeps the venue's historical rules (up to 125x, the exchangeInfo
@@ -30,95 +32,18 @@ DEFAULT_TABLE = (
 DEFAULT_TOP_CAP = 500_000_000
 
 
-@dataclass(frozen=True)
-class Tier:
-    bracket: int
-    initial_leverage: int
-    floor: Decimal          # notionalFloor (inclusive)
-    cap: Decimal            # notionalCap
-    mmr: Decimal            # maintMarginRatio
-    cum: Decimal
-
-    def view(self) -> dict:
-        return {"bracket": self.bracket, "initialLeverage": self.initial_leverage,
-                "notionalCap": _num(self.cap), "notionalFloor": _num(self.floor),
-                "maintMarginRatio": float(self.mmr), "cum": float(self.cum)}
-
-
-def _num(x: Decimal) -> int | float:
-    return int(x) if x == x.to_integral_value() else float(x)
-
-
-@dataclass(frozen=True)
-class Brackets:
-    symbol: str
-    tiers: tuple[Tier, ...]
-
-    @property
-    def max_leverage(self) -> int:
-        return self.tiers[0].initial_leverage
-
-    def tier(self, notional: Decimal) -> Tier:
-        """The tier whose [floor, cap) holds |notional| (the last tier beyond its cap)."""
-        n = abs(notional)
-        for t in self.tiers:
-            if n < t.cap:
-                return t
-        return self.tiers[-1]
-
-    def maint(self, notional: Decimal) -> Decimal:
-        """Maintenance margin of a position of this notional: n x mmr - cum of its tier."""
-        n = abs(notional)
-        t = self.tier(n)
-        return n * t.mmr - t.cum
-
-    def maint_f(self, notional: float) -> float:
-        n = abs(notional)
-        for t in self.tiers:
-            if n < t.cap:
-                return n * float(t.mmr) - float(t.cum)
-        t = self.tiers[-1]
-        return n * float(t.mmr) - float(t.cum)
-
-    def max_notional(self, leverage: int) -> Decimal:
-        """The largest position notional the leverage allows: the cap of the last tier permitting it."""
-        caps = [t.cap for t in self.tiers if t.initial_leverage >= leverage]
-        return max(caps) if caps else ZERO
-
-    def view(self) -> dict:
-        return {"symbol": self.symbol, "brackets": [t.view() for t in self.tiers]}
-
-
-def _tiers(rows: list[tuple[Decimal, Decimal, int, Decimal]]) -> tuple[Tier, ...]:
-    """rows: (floor, cap, leverage, mmr) ascending -> tiers with cum from continuity."""
-    out, cum, prev = [], ZERO, None
-    for i, (floor, cap, lev, mmr) in enumerate(rows):
-        if prev is not None:
-            cum = cum + floor * (mmr - prev)
-        out.append(Tier(i + 1, lev, floor, cap, mmr, cum))
-        prev = mmr
-    return tuple(out)
-
-
 def default_brackets(symbol: str, maint_margin: Decimal) -> Brackets:
     rows = []
     for i, (floor, lev, mmr) in enumerate(DEFAULT_TABLE):
         cap = DEFAULT_TABLE[i + 1][0] if i + 1 < len(DEFAULT_TABLE) else DEFAULT_TOP_CAP
         rate = maint_margin if mmr is None else max(mmr, maint_margin)
         rows.append((Decimal(floor), Decimal(cap), lev, rate))
-    return Brackets(symbol, _tiers(rows))
+    return Brackets(symbol, tiers_with_cum(rows))
 
 
 def from_binance(doc: dict) -> Brackets:
     """One element of Binance's leverageBracket answer. `cum` is taken as published."""
-    tiers = []
-    for b in sorted(doc["brackets"], key=lambda b: int(b["bracket"])):
-        tiers.append(Tier(int(b["bracket"]), int(b["initialLeverage"]), Decimal(str(b["notionalFloor"])),
-                          Decimal(str(b["notionalCap"])), Decimal(str(b["maintMarginRatio"])),
-                          Decimal(str(b["cum"]))))
-    if not tiers:
-        raise ValueError(f"{doc.get('symbol')}: no brackets")
-    return Brackets(str(doc["symbol"]), tuple(tiers))
+    return brackets_from_doc(doc)
 
 
 def load_file(path: Path) -> dict[str, Brackets]:

@@ -27,6 +27,8 @@ import itertools
 import secrets
 from decimal import Decimal
 
+from core.brackets import liquidation_price
+
 from .advance import Advance
 from .algo import AlgoOrders
 from .book import BookModel
@@ -547,7 +549,6 @@ class Engine(AlgoOrders, Advance):
         (isolated) or the cross wallet with the other cross legs' unPnL - maintenance (docs/VENUE.md)."""
         if p.amt == 0:
             return ZERO
-        q = abs(p.amt)
         if acct.isolated(p.symbol):
             margin = p.isolated_wallet
         else:
@@ -559,15 +560,4 @@ class Engine(AlgoOrders, Advance):
                 s += self._unpnl(o, m) - self.brackets[o.symbol].maint(o.amt * m)
             iso = sum((x.isolated_wallet for x in acct.live_positions() if acct.isolated(x.symbol)), ZERO)
             margin = acct.wallet - iso + s
-        side = ONE if p.amt > 0 else -ONE
-        tiers = self.brackets[p.symbol].tiers
-        lp = None
-        for t in tiers:             # the tier whose notional range holds the liquidation notional
-            cand = (margin + t.cum - side * q * p.entry) / (q * t.mmr - side * q)
-            if t.floor <= q * cand < t.cap or (t is tiers[-1] and q * cand >= t.floor):
-                lp = cand
-                break
-        if lp is None:              # no self-consistent tier: use the position's current one
-            t = self.brackets[p.symbol].tier(q * marks.get(p.symbol, p.entry))
-            lp = (margin + t.cum - side * q * p.entry) / (q * t.mmr - side * q)
-        return max(lp, ZERO)
+        return liquidation_price(self.brackets[p.symbol], p.amt, p.entry, margin, marks.get(p.symbol, p.entry))

@@ -6,10 +6,14 @@ Gate checks let strict reductions through; cap checks look only at the exposure 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from core.brackets import liquidation_price
 from core.filters import ZERO, to_decimal
+from core.orders import exit_side
 from core.portfolio import float_or_none as _f
+from core.portfolio import leg_notional
 from core.risk.records import MAX_EXPONENT, VETO_CODES, OrderFacts, Veto
 
 if TYPE_CHECKING:
@@ -225,6 +229,98 @@ def check_max_leverage(f: OrderFacts, ctx: RiskContext) -> Veto | None:
                 details=("leverage_unknown",) if unknown else ())
 
 
+def _bracket_leverage(f: OrderFacts, ctx: RiskContext) -> Decimal:
+    """The leverage the leg trades at: the order's, else the leg's, else the configured cap (the leverage the
+    cycle sets, docs/RISK.md "Brackets and liquidation")."""
+    lev = f.order.leverage if f.order.leverage is not None else (f.leg.leverage if f.leg else None)
+    return lev if lev is not None and lev.is_finite() and lev > 0 else ctx.max_leverage
+
+
+def check_bracket_notional(f: OrderFacts, ctx: RiskContext) -> Veto | None:
+    """Post-trade leg notional (leg + its resting entries + this order) within the bracket's cap for the
+    leverage (Binance -2027 / -4028). Unknown brackets for the symbol: no new risk (details brackets_unknown)."""
+    if f.is_reduce or f.add_usd <= 0 or ctx.brackets is None or f.problems:
+        return None
+    sym, ps = f.order.symbol, f.order.position_side
+    br = ctx.brackets.get(sym)
+    lev = _bracket_leverage(f, ctx)
+    if br is None:
+        return Veto("bracket_notional", f"no leverage brackets for {sym}: the maximum position and the "
+                    f"liquidation price cannot be judged, no new risk", {"symbol": sym, "leverage": float(lev)},
+                    details=("brackets_unknown",))
+    cur = ZERO if (f.leg is not None and ps == "BOTH" and f.order.side == exit_side(f.leg.direction)) \
+        else ctx.leg_gross.get((sym, ps), ZERO)  # a one-way flip starts a new leg
+    post = cur + f.add_usd
+    cap = br.max_notional(lev)
+    if post <= cap:
+        return None
+    text = (f"leverage {lev}x is above the first bracket's {br.max_leverage}x (Binance -4028)" if cap <= 0 else
+            f"{sym} {ps} post-trade notional {post:.2f} USD > {cap} USD, the bracket maximum at {lev}x "
+            f"(Binance -2027)")
+    return Veto("bracket_notional", text,
+                {"symbol": sym, "position_side": ps, "leg_notional_usd": float(cur),
+                 "order_notional_usd": float(f.add_usd), "post_trade_usd": float(post), "leverage": float(lev),
+                 "max_notional_usd": float(cap), "bracket_max_leverage": br.max_leverage},
+                details=("leverage_above_brackets",) if cap <= 0 else ())
+
+
+def post_trade_liquidation(f: OrderFacts, ctx: RiskContext) -> tuple[Decimal, Decimal, Decimal] | None:
+    """(signed post-trade amount, its entry price, its cross liquidation price) of the order's leg, or None when
+    it cannot be judged (no NAV, mark, brackets or price). Cross margin (Hedge sets CROSSED, execution/executor/
+    loop.py): wallet (NAV - unrealized PnL) + the other legs' unrealized PnL - their maintenance margin."""
+    br = ctx.brackets.get(f.order.symbol) if ctx.brackets is not None else None
+    if br is None or f.mark is None or f.ref_price is None or not ctx.nav_ok or ctx.maint_unknown:
+        return None
+    ref, leg = f.ref_price, f.leg
+    flip = leg is not None and f.order.position_side == "BOTH" and f.order.side == exit_side(leg.direction)
+    add_qty = f.add_usd / ref
+    sign = 1 if f.order.side == "BUY" else -1
+    leg_mark = ctx.marks.get(f.order.symbol, f.mark)
+    leg_upnl = leg.unrealized_pnl if leg is not None else ZERO
+    leg_mm = br.maint(leg_notional(leg, leg_mark)) if leg is not None else ZERO
+    wallet = ctx.nav_usd - ctx.total_upnl  # type: ignore[operator]
+    margin = wallet + (ctx.total_upnl - leg_upnl) - (ctx.total_maint - leg_mm)
+    if leg is None or flip:
+        qty, entry = add_qty, ref
+        if flip:
+            margin += leg_upnl  # the old leg's PnL is realized into the wallet
+    else:
+        qty = leg.qty + add_qty
+        entry = (leg.qty * leg.entry_price + add_qty * ref) / qty if leg.entry_price > 0 else ref
+    amount = qty * sign
+    try:
+        return amount, entry, liquidation_price(br, amount, entry, margin, f.mark)
+    except ArithmeticError:  # a degenerate tier (MMR 1 for a long): unjudgeable, never raised out of the check
+        return None
+
+
+def check_liquidation_distance(f: OrderFacts, ctx: RiskContext) -> Veto | None:
+    """The post-trade leg's liquidation price no nearer to the mark than `min_liquidation_distance_pct`."""
+    need = to_decimal(ctx.limits.min_liquidation_distance_pct)
+    if f.is_reduce or f.add_usd <= 0 or need <= 0 or f.problems:
+        return None
+    got = post_trade_liquidation(f, ctx)
+    if got is None:
+        return None  # unknown brackets are bracket_notional's veto; no NAV / mark have their own codes
+    amount, entry, lp = got
+    mark = f.mark
+    assert mark is not None
+    if amount > 0:
+        dist = (mark - lp) / mark
+    else:  # a short whose formula falls to 0 has no margin at all: as near as it gets
+        dist = (lp - mark) / mark if lp > 0 else Decimal(-1)
+    if dist >= need:
+        return None
+    return Veto("liquidation_distance",
+                f"{f.order.symbol} {f.order.position_side} post-trade liquidation price {lp:.8f} is "
+                f"{float(dist):.4%} from the mark {mark} < min_liquidation_distance_pct {float(need):.4%}",
+                {"symbol": f.order.symbol, "position_side": f.order.position_side, "mark_price": float(mark),
+                 "post_trade_qty": float(abs(amount)), "post_trade_entry": float(entry),
+                 "liquidation_price": float(lp), "liquidation_distance_pct": float(dist),
+                 "min_liquidation_distance_pct": float(need), "nav_usd": _f(ctx.nav_usd),
+                 "margin_mode": "CROSSED"})
+
+
 def check_max_positions(f: OrderFacts, ctx: RiskContext) -> Veto | None:
     if f.is_reduce or not f.new_leg or f.problems:
         return None
@@ -321,6 +417,8 @@ PIPELINE: tuple[Callable[[OrderFacts, RiskContext], Veto | None], ...] = (
     check_percent_price,
     check_min_notional,
     check_max_leverage,
+    check_bracket_notional,
+    check_liquidation_distance,
     check_max_positions,
     check_symbol_nav_cap,
     check_correlation_cap,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from core.risk.metrics import (
 from core.risk.records import OrderFacts, ProposedOrder, RiskDecision, Veto
 
 if TYPE_CHECKING:
+    from core.brackets import Brackets
     from settings.models import CorrelationGroups, Profile, RiskLimits
 
 __all__ = ["RiskContext", "check_order", "correlation_status"]
@@ -75,6 +76,12 @@ class RiskContext:
     leverage_cap_usd: Decimal | None
     group_cap_usd: Mapping[str, Decimal]
     max_leverage: Decimal
+    # brackets (docs/RISK.md "Brackets and liquidation"); None = no bracket source, the bracket checks rest
+    brackets: Mapping[str, Brackets] | None = None
+    leg_gross: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)  # leg notional + resting entries
+    total_upnl: Decimal = ZERO  # unrealized PnL of all open legs (wallet = NAV - this)
+    total_maint: Decimal = ZERO  # maintenance margin of the open legs whose brackets are known
+    maint_unknown: tuple[str, ...] = ()  # symbols of open legs without brackets (cross margin unjudgeable)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -110,8 +117,11 @@ class RiskContext:
         marks = resolve_marks(snapshot.positions, snapshot.mark_prices)
         legs = {leg.key: leg for leg in snapshot.positions if leg.qty > 0}
         symbol_gross: dict[str, Decimal] = {}
+        leg_gross: dict[tuple[str, str], Decimal] = {}
         for leg in legs.values():
-            symbol_gross[leg.symbol] = symbol_gross.get(leg.symbol, ZERO) + leg_notional(leg, marks.get(leg.symbol))
+            n = leg_notional(leg, marks.get(leg.symbol))
+            symbol_gross[leg.symbol] = symbol_gross.get(leg.symbol, ZERO) + n
+            leg_gross[leg.key] = n
         committed = set(legs)
         for o in snapshot.open_orders:
             if not o.opens_risk or not is_finite_positive(o.qty):
@@ -120,6 +130,8 @@ class RiskContext:
             px = o.price if priced else marks.get(o.symbol)
             if px is not None:
                 symbol_gross[o.symbol] = symbol_gross.get(o.symbol, ZERO) + o.qty * px
+                okey = (o.symbol, o.position_side)
+                leg_gross[okey] = leg_gross.get(okey, ZERO) + o.qty * px
             committed.add((o.symbol, o.position_side))
 
         groups_of: dict[str, list[str]] = {}
@@ -127,6 +139,15 @@ class RiskContext:
             for s in dict.fromkeys(g.symbols):
                 groups_of.setdefault(s, []).append(name)
         group_gross = gross_by_group(symbol_gross, groups)
+        brackets = snapshot.brackets
+        total_maint = ZERO
+        unknown: list[str] = []
+        for leg in legs.values():
+            br = brackets.get(leg.symbol) if brackets is not None else None
+            if br is None:
+                unknown.append(leg.symbol)
+            else:
+                total_maint += br.maint(leg_notional(leg, marks.get(leg.symbol)))
         max_lev = to_decimal(limits.MAX_LEVERAGE)
         if profile is not None:
             max_lev = min(max_lev, to_decimal(profile.max_leverage))
@@ -165,6 +186,11 @@ class RiskContext:
                 {n: to_decimal(g.max_group_nav_pct) * nav for n, g in groups.groups.items()} if nav_ok else {}  # type: ignore[operator]
             ),
             max_leverage=max_lev,
+            brackets=brackets,
+            leg_gross=MappingProxyType(leg_gross),
+            total_upnl=sum((leg.unrealized_pnl for leg in legs.values()), ZERO),
+            total_maint=total_maint,
+            maint_unknown=tuple(dict.fromkeys(unknown)),
         )
 
     @property
@@ -196,9 +222,13 @@ class RiskContext:
         group_gross = dict(self.group_gross)
         for g in self.groups_of.get(sym, ()):
             group_gross[g] = group_gross[g] + f.add_usd
+        leg_gross = dict(self.leg_gross)
+        key = (sym, order.position_side)
+        leg_gross[key] = leg_gross.get(key, ZERO) + f.add_usd
         return replace(
             self,
             symbol_gross=MappingProxyType(symbol_gross),
+            leg_gross=MappingProxyType(leg_gross),
             total_gross=self.total_gross + f.add_usd,
             group_gross=MappingProxyType(group_gross),
             committed_legs=self.committed_legs | {(sym, order.position_side)},

@@ -38,6 +38,8 @@ VETO_CODES: tuple[str, ...] = (
     "percent_price",
     "min_notional",
     "max_leverage",
+    "bracket_notional",
+    "liquidation_distance",
     "max_positions",
     "symbol_nav_cap",
     "correlation_cap",
@@ -47,7 +49,8 @@ VETO_CODES: tuple[str, ...] = (
 # Codes that only guard NEW risk: a strict reduction of an existing leg never receives one of these.
 RISK_INCREASE_ONLY_CODES = frozenset({
     "kill_switch", "trading_halted", "kill_dd", "portfolio_dd_circuit", "daily_loss_limit", "reduce_only",
-    "nav_stale", "no_mark_price", "min_notional", "max_leverage", "max_positions", "symbol_nav_cap",
+    "nav_stale", "no_mark_price", "min_notional", "max_leverage", "bracket_notional", "liquidation_distance",
+    "max_positions", "symbol_nav_cap",
     "correlation_cap", "max_gross_exposure",
 })
 

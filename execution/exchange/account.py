@@ -8,8 +8,10 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from core.brackets import Brackets
 from core.filters import SymbolFilters, parse_exchange_info, to_decimal
 
+from .bridge import brackets_from_answer
 from .errors import ExchangeError, NoChangeNeededError, RetryableError, UnknownOrderError
 from .ratelimit import RateLimits, depth_weight, klines_weight
 from .records import (
@@ -29,6 +31,7 @@ from .transport import Transport
 from .wire import LocalRejection, check_margin_type, is_dry, log, order_ref, truthy
 
 T = TypeVar("T")
+BRACKETS_RETRY_MS = 300_000  # after a failed daily refresh of the brackets, try again in 5 minutes
 
 
 class Account(Transport):
@@ -59,6 +62,30 @@ class Account(Transport):
             self._filters_at_ms = now
             self.budget.limits = RateLimits.from_exchange_info(doc.get("rateLimits", ()), self.budget.limits)
         return self._filters
+
+    def leverage_brackets(self, refresh: bool = False) -> dict[str, Brackets]:
+        """Every symbol's leverage brackets (GET /fapi/v1/leverageBracket, signed, weight 1), cached and
+        refreshed daily (`brackets_ttl_s`): they change rarely and drive check_order's `bracket_notional` and
+        `liquidation_distance` (docs/RISK.md). A failed refresh keeps the table it has (stale brackets beat
+        none) and tries again after `BRACKETS_RETRY_MS`; with nothing cached the error is raised.
+        Malformed elements are left out (their symbols are then unknown to the core)."""
+        now = self._clock_ms()
+        if not refresh and self._brackets and now - self._brackets_at_ms <= self._brackets_ttl_ms:
+            return self._brackets
+        try:
+            answer = self._request("leverageBracket", self.client.futures_leverage_bracket)
+            table, problems = self._parsed("leverageBracket", answer, brackets_from_answer)
+        except ExchangeError as exc:
+            if not self._brackets:
+                raise
+            self._brackets_at_ms = now - self._brackets_ttl_ms + BRACKETS_RETRY_MS
+            log.warning("[brackets] refresh failed, keeping %d symbols from %d: %s", len(self._brackets),
+                        self._brackets_at_ms, exc)
+            return self._brackets
+        if problems:
+            log.warning("[brackets] %d malformed element(s) left out: %s", len(problems), "; ".join(problems[:5]))
+        self._brackets, self._brackets_at_ms = table, now
+        return table
 
     def symbol_filters(self, symbol: str) -> SymbolFilters:
         filters = self.exchange_info().get(symbol)

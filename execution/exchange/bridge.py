@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
+from core.brackets import Brackets, brackets_from_doc
 from core.filters import MARKET_ORDER_TYPES
 from core.orders import BOTH, LONG, SHORT
 from core.portfolio import NavPoint, OpenOrder, PositionLeg
@@ -17,7 +19,7 @@ from core.portfolio import NavPoint, OpenOrder, PositionLeg
 from .records import Balance, OrderState, Position, ProtectiveOrder
 
 __all__ = ["leg_from_position", "legs_from_positions", "open_order_from_state", "open_orders_from_states",
-           "open_order_from_protective", "nav_usd", "nav_point"]
+           "open_order_from_protective", "nav_usd", "nav_point", "brackets_from_answer"]
 
 
 def leg_from_position(p: Position) -> PositionLeg:
@@ -72,3 +74,24 @@ def nav_point(balances: Iterable[Balance], positions: Iterable[Position], now_ms
     """The NAV as a core NavPoint at `now_ms`, or None when the balance of `asset` is missing."""
     nav = nav_usd(balances, positions, asset)
     return None if nav is None else NavPoint(now_ms, nav)
+
+
+def brackets_from_answer(answer: Any) -> tuple[dict[str, Brackets], list[str]]:
+    """GET /fapi/v1/leverageBracket (a list of `{symbol, brackets}`; a bare object for one symbol is accepted
+    too) as `({symbol: core Brackets}, [problems])`. A malformed element is left out and named in the
+    problems: its symbol's brackets are then unknown, which vetoes new risk on it (docs/RISK.md
+    `bracket_notional`). An answer that is not a list or object raises TypeError."""
+    rows = [answer] if isinstance(answer, dict) else answer
+    if not isinstance(rows, list):
+        raise TypeError(f"leverageBracket answer is a {type(answer).__name__}, not a list")
+    out: dict[str, Brackets] = {}
+    problems: list[str] = []
+    for row in rows:
+        try:
+            br = brackets_from_doc(row)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            sym = row.get("symbol") if isinstance(row, dict) else None
+            problems.append(f"{sym}: {type(exc).__name__}: {exc}"[:200])
+            continue
+        out[br.symbol] = br
+    return out, problems

@@ -41,6 +41,7 @@ ENDPOINTS: dict[str, tuple[str, str, int]] = {
     "userTrades": ("GET", "/fapi/v1/userTrades", 5),
     "leverage": ("POST", "/fapi/v1/leverage", 1),
     "marginType": ("POST", "/fapi/v1/marginType", 1),
+    "leverageBracket": ("GET", "/fapi/v1/leverageBracket", 1),
     "positionSide:get": ("GET", "/fapi/v1/positionSide/dual", 30),
     "positionSide:post": ("POST", "/fapi/v1/positionSide/dual", 1),
     "fundingRate": ("GET", "/fapi/v1/fundingRate", 1),

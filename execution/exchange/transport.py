@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.brackets import Brackets
 from core.filters import SymbolFilters
 
 from .client import HedgeClient
@@ -45,6 +46,7 @@ class Transport:
         rng: random.Random | None = None,
         budget: WeightBudget | None = None,
         exchange_info_ttl_s: float = 3600.0,
+        brackets_ttl_s: float = 86_400.0,
         order_recv_window_ms: int = 2000,
         recv_window_polls: int = 4,
     ):
@@ -57,6 +59,9 @@ class Transport:
         self._filters: dict[str, SymbolFilters] = {}
         self._filters_at_ms = 0
         self._info_ttl_ms = int(exchange_info_ttl_s * 1000)
+        self._brackets: dict[str, Brackets] = {}  # leverage brackets, refreshed daily (account.leverage_brackets)
+        self._brackets_at_ms = 0
+        self._brackets_ttl_ms = int(brackets_ttl_s * 1000)
         self._dual_side: bool | None = None
         self._setup_done: dict[str, tuple[int, str]] = {}
         self._symbol_config: dict[str, SymbolConfig] = {}  # leverage / margin type as last read or set

@@ -140,6 +140,10 @@ class ExchangePort:
     def filters(self, refresh: bool = False) -> dict[str, SymbolFilters]:
         return self.adapter.exchange_info(refresh=refresh)
 
+    def brackets(self) -> dict[str, Any]:
+        """{symbol: core.brackets.Brackets}: the adapter's daily-refreshed leverage brackets."""
+        return self.adapter.leverage_brackets()
+
     def klines(self, symbol: str, interval: str, limit: int, start_ms: int | None = None) -> list[Any]:
         return self.adapter.klines(symbol, interval, limit=limit, start_ms=start_ms)
 

@@ -107,6 +107,7 @@ class Executor:
         self.source = cfg.runtime.executor.decision_source
         self.ensemble: EnsembleSource | None = None
         self.filters: dict[str, Any] = {}
+        self.brackets: dict[str, Any] = {}  # leverage brackets; empty = unknown: new risk vetoed (docs/RISK.md)
         self.state: DecisionCycle | None = None
         self.registry = sl_tp.TpSlRegistry()
         self.protector = Protector(port)
@@ -297,6 +298,10 @@ class Executor:
             self.filters = self.port.filters()
         except Exception as e:  # noqa: BLE001 - keep the last filters
             log.warning("[executor] exchangeInfo unavailable (%s): last filters kept", e)
+        try:  # cached by the adapter, refreshed daily
+            self.brackets = self.port.brackets()
+        except Exception as e:  # noqa: BLE001 - keep the last brackets (none: new risk is vetoed)
+            log.warning("[executor] leverage brackets unavailable (%s): %d symbols kept", e, len(self.brackets))
         dropped = [s for s in self.symbols if s not in self.filters]
         if dropped:
             log.warning("[executor] SYMBOL %s left exchangeInfo (delisted?): no new decisions for them", dropped)
@@ -411,7 +416,7 @@ class Executor:
             now_ms=now, nav_history=tuple(nav_points), positions=acct.legs, open_orders=acct.open_orders,
             filters=self.filters, mark_prices=marks, day_start_nav_usd=day_start, hwm_nav_usd=hwm,
             trading_state="REDUCING" if self.o.reduce_only else "ACTIVE", kill_switch=k.active,
-            hedge_mode=True)
+            hedge_mode=True, brackets=self.brackets)
 
     def _inputs(self, prem: dict[str, Any]) -> dict[str, SymbolInputs]:
         out = {}
