@@ -1,5 +1,6 @@
 """Loading what a portfolio backtest or a launch script needs: the candidate and scale rules (any path, typed
-and validated by `settings`), the frozen-config checks (seed 004 §1.3), the risk files and exchange filters."""
+and validated by `settings`), the frozen-config checks (docs/Production_Launch_SOP.md), the risk files and exchange
+filters."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,4 @@
-"""Data freshness and gap checks of seed 004 §1.4 (docs/Production_Launch_SOP.md): the last bar is less than
+"""Data freshness and gap checks of docs/Production_Launch_SOP.md: the last bar is less than
 2 h old and there is no gap over 3 h in the last 30 days. Used by download_data.py and prod_launch_guard.py."""
 from __future__ import annotations
 

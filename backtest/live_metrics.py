@@ -1,5 +1,5 @@
-"""Live/paper account metrics, their green/yellow/red bands and the risk guard's decision (seed 004 §3-§4;
-docs/Production_Launch_SOP.md states every definition).
+"""Live/paper account metrics, their green/yellow/red bands and the risk guard's decision
+(docs/Production_Launch_SOP.md states every definition).
 
 Definitions (UTC days; a day's NAV is the last NAV point of that day):
     sharpe_Nd         mean / sample std of the last N daily returns x sqrt(365) (None with fewer than N)
@@ -152,7 +152,7 @@ def daily_metrics(last_day_end_ms: int, days: int, **kw: Any) -> list[DayMetrics
 
 
 def band_of(value: float | None, band: MetricBand) -> str:
-    """green / yellow / red (seed 004 §3.2), or unknown without a value."""
+    """green / yellow / red (docs/Production_Launch_SOP.md), or unknown without a value."""
     if value is None or not math.isfinite(value):
         return "unknown"
     if band.higher_is_better:

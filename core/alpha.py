@@ -1,4 +1,5 @@
-"""Hybrid alpha (seed 002 §3): trend + carry + expectancy + router quality -> one score in [-1, 1].
+"""Hybrid alpha: trend + carry + expectancy + router quality -> one score in [-1, 1]
+(docs/v7.4_Risk_and_Methodology.md).
 
 Sign convention — every score is stated for the LONG side:
     positive = favourable to hold a long, negative = favourable to hold a short.
@@ -26,7 +27,8 @@ Hybrid: effective weights = tier weights (`HybridScoring.weights_for(tier)`) x r
 
 clamped to [-1, 1], where s = sign(w_trend * trend + w_carry * carry). Expectancy and router quality
 say how much to trust a trade, not which way to trade, so they strengthen the direction the
-directional components point to (s = +1 gives seed 002's plain weighted sum; `orient_quality=False`
+directional components point to (s = +1 gives the plain weighted sum of
+docs/v7.4_Risk_and_Methodology.md; `orient_quality=False`
 forces it always). This keeps the score mirror-symmetric (a mirrored market gives the negated score)
 and means good execution alone can never make a symbol a long. A NaN component counts as 0
 (no evidence) and is listed in `missing`.

@@ -12,8 +12,8 @@ Numbers
 Hedge mode
 - A position is a *leg*: (symbol, positionSide). LONG and SHORT legs of one symbol are separate positions.
 - Gross exposure sums the ABSOLUTE notionals of all legs: a hedged pair (LONG 1 + SHORT 1) counts 2, not 0.
-  Caps bound what can go wrong on either leg (one leg can be liquidated or closed alone), and seed 002
-  defines group exposure as "sum of absolute notionals".
+  Caps bound what can go wrong on either leg (one leg can be liquidated or closed alone), and
+  docs/v7.4_Risk_and_Methodology.md defines group exposure as "sum of absolute notionals".
 """
 from __future__ import annotations
 

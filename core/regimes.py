@@ -1,4 +1,5 @@
-"""Volatility regimes (seed 002 §4): EWMA vol short/long, their ratio, the regime, and what it changes.
+"""Volatility regimes (docs/v7.4_Risk_and_Methodology.md): EWMA vol short/long, their ratio, the regime, and what it
+changes.
 
     vol_short = EWMA vol of log returns over `short_days` (7 d), vol_long over `long_days` (30 d)
     ratio     = vol_short / vol_long
@@ -14,7 +15,7 @@ Degenerate input never raises in the live loop: with fewer returns than the shor
 of zero (a flat or stale price), the result is regime "normal" (multiplier 1, weights unmodified) with
 `ratio` NaN and `insufficient_data=True`, and the reason in `note`.
 
-The regime then scales per-trade NAV by `sizing_multipliers[tier][regime]` (seed 002 §4.3:
+The regime then scales per-trade NAV by `sizing_multipliers[tier][regime]` (docs/v7.4_Risk_and_Methodology.md:
 effective_per_trade_nav_pct = base x multiplier, computed in Decimal by `core.sizing`) and the hybrid
 weights by `hybrid_weight_modifiers[regime]` (applied in `core.alpha.effective_weights`).
 """

@@ -1,4 +1,4 @@
-"""Screener: per symbol and timeframe, the breadcrumb fields of seed 001 and the emission decision.
+"""Screener: per symbol and timeframe, the breadcrumb fields of docs/Runbook.md and the emission decision.
 
     [screener] SOLUSDT 15m z=+2.57 rsi=53.3 atr=0.011 cross_up=True cross_down=False in_trade=False side=-
     [screener] attempted=15 emitted=1

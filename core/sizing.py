@@ -1,4 +1,4 @@
-"""Position sizing (seed 002 §4.3). Pure: values in, values out.
+"""Position sizing (docs/v7.4_Risk_and_Methodology.md). Pure: values in, values out.
 
     effective_per_trade_nav_pct = base_per_trade_nav_pct(tier) x sizing_multiplier(tier, regime)
     margin_usd                  = NAV x effective_per_trade_nav_pct      (or a fixed capital_per_trade)
@@ -6,7 +6,7 @@
     target_notional_usd         = margin_usd x leverage                   (clipped by cap_notional_usd if given)
     qty                         = floor_to_step(target_notional_usd / price)
 
-`per_trade_nav_pct` is the MARGIN a trade commits, as seed 001's `capital_per_trade` (USDT) is: the notional
+`per_trade_nav_pct` is the MARGIN a trade commits, as docs/Runbook.md `capital_per_trade` (USDT) is: the notional
 is margin x leverage. Leverage on Binance is an integer per symbol: fractional minima are floored (>= 1), so
 the margin actually used is never more than planned.
 
@@ -83,7 +83,7 @@ class SizingResult:
 
 
 def effective_per_trade_nav_pct(base_per_trade_nav_pct: Any, sizing_multiplier: Any) -> Decimal:
-    """Seed 002 §4.3: base x multiplier (exact in Decimal: 0.04 x 1.15 = 0.046)."""
+    """docs/v7.4_Risk_and_Methodology.md: base x multiplier (exact in Decimal: 0.04 x 1.15 = 0.046)."""
     return to_decimal(base_per_trade_nav_pct) * to_decimal(sizing_multiplier)
 
 
@@ -149,7 +149,7 @@ def size_position(
 ) -> SizingResult:
     """Size one entry. `tier` defaults to the universe's tier for the symbol (else SATELLITE).
 
-    `capital_per_trade` (USDT margin, seed 001) replaces NAV x pct when given. `cap_notional_usd` clips the
+    `capital_per_trade` (USDT margin, docs/Runbook.md) replaces NAV x pct when given. `cap_notional_usd` clips the
     target (e.g. the headroom left under a cap); the caps themselves are enforced by check_order.
     """
     if tier is None:

@@ -1,4 +1,4 @@
-"""Stop-loss / take-profit rules and the TP/SL registry the exit scanner runs on (seed 001 §5, seed 003).
+"""Stop-loss / take-profit rules and the TP/SL registry the exit scanner runs on (docs/Runbook.md).
 
 Pure: no API, no clock (callers pass `now_ms`), no I/O. Prices are Decimal.
 
@@ -10,7 +10,7 @@ Levels
   never risks more than planned and a target never promises more than planned. If rounding toward the entry
   would land on (or beyond) it, the level becomes the nearest tick strictly on its own side: then, and only
   then, a stop can be at most one tick wider than asked.
-- Trailing stop (seed 003: 1 %): LONG trails the highest price seen since entry, stop = anchor x (1 - pct);
+- Trailing stop (docs/Runbook.md: 1 %): LONG trails the highest price seen since entry, stop = anchor x (1 - pct);
   SHORT trails the lowest, stop = anchor x (1 + pct). The stop only ratchets toward the price.
 - Time stop: `opened_at_ms + time_stop_ms <= now_ms`.
 

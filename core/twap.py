@@ -1,4 +1,4 @@
-"""TWAP slicing (seed 002 §5.2) and maker pricing. Pure: values in, values out.
+"""TWAP slicing (docs/v7.4_Risk_and_Methodology.md) and maker pricing. Pure: values in, values out.
 
 Eligibility: TWAP when `cfg.enabled` AND `gross_usd >= cfg.min_notional_usd` AND `cfg.slices > 1`; otherwise a
 one-slice plan with `execution_style="single"`.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Download klines and funding for a candidate's symbols (seed 004 §1.4; docs/Production_Launch_SOP.md).
+"""Download klines and funding for a candidate's symbols (docs/Production_Launch_SOP.md).
 
     .venv/bin/python scripts/download_data.py -c config/prod_candidate_R1.yaml [--out var/data] [--days 400]
         [--symbols BTCUSDT ...] [--env-file .env] [--no-progress] [--now-ms MS]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Launch guard (seed 004 §1.5, §2; docs/Production_Launch_SOP.md): ALLOW_LAUNCH or BLOCK_LAUNCH.
+"""Launch guard (docs/Production_Launch_SOP.md, §2; docs/Production_Launch_SOP.md): ALLOW_LAUNCH or BLOCK_LAUNCH.
 
     .venv/bin/python scripts/prod_launch_guard.py --rules config/prod_scale_rules_R1.yaml [--data var/data]
         [--env-file .env] [--db reports/futures/live/trading.db] [--consistency reports/consistency/latest.json]

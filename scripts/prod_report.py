@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Daily / weekly production report (seed 004 §3, §7; docs/Production_Launch_SOP.md).
+"""Daily / weekly production report (docs/Production_Launch_SOP.md, §7; docs/Production_Launch_SOP.md).
 
     .venv/bin/python scripts/prod_report.py --daily|--weekly [--config config/prod_candidate_R1.yaml]
         [--rules config/prod_scale_rules_R1.yaml] [--db reports/futures/live/trading.db] [--state-root logs/state]

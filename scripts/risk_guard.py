@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Risk guard (seed 004 §3.3-§5; docs/Production_Launch_SOP.md): KEEP / SCALE_UP / REDUCE / PAUSE / FLATTEN_ALL.
+"""Risk guard (docs/Production_Launch_SOP.md): KEEP / SCALE_UP / REDUCE / PAUSE / FLATTEN_ALL.
 
     .venv/bin/python scripts/risk_guard.py --config config/prod_scale_rules_R1.yaml [--dry-run]
         [--db reports/futures/live/trading.db] [--state-root logs/state] [--source live|paper]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Portfolio backtest of the frozen R1 candidate (seed 004 §8; docs/Production_Launch_SOP.md §8).
+"""Portfolio backtest of the frozen R1 candidate (docs/Production_Launch_SOP.md §8).
 
     .venv/bin/python scripts/run_portfolio_backtest.py -c config/prod_candidate_R1.yaml \
         --symbols BTCUSDT ETHUSDT SOLUSDT --weights 0.34 0.33 0.33 [--start 2023-12-01] [--end 2026-01-01] \

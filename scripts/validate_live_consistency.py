@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live/paper vs backtest replay (seed 004 §8, stage 0's signal consistency; docs/Production_Launch_SOP.md).
+"""Live/paper vs backtest replay (docs/Production_Launch_SOP.md, stage 0's signal consistency).
 
     .venv/bin/python scripts/validate_live_consistency.py [-c config/prod_candidate_R1.yaml] [--source paper|live]
         [--data var/data] [--db reports/futures/live/trading.db] [--start DATE] [--end DATE]

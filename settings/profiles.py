@@ -1,4 +1,4 @@
-"""`config/profiles.yaml`: the dev / demo / prod profile table (seed 003 in docs/ARCHITECTURE.md)."""
+"""`config/profiles.yaml`: the dev / demo / prod profile table (docs/Runbook.md in docs/ARCHITECTURE.md)."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -17,13 +17,13 @@ ProfileName = Literal["dev", "demo", "prod"]
 
 
 class Profile(Frozen):
-    """Seed 003 profile. `max_position_usd` caps ONE SYMBOL's post-trade gross notional in USD, both
+    """docs/Runbook.md profile. `max_position_usd` caps ONE SYMBOL's post-trade gross notional in USD, both
     hedge-mode legs together (|long| + |short|), as core/risk_limits.py checks it; it is not a portfolio cap."""
 
     max_position_usd: PositiveFloat
     max_leverage: Annotated[float, Field(gt=0.0, le=125.0)]
     enable_shorts: bool
-    local_venue: bool  # seed 003's "mock broker": our local Binance-compatible venue
+    local_venue: bool  # docs/Runbook.md "mock broker": our local Binance-compatible venue
 
 
 class Profiles(Frozen):

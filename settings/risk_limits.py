@@ -25,7 +25,7 @@ class CircuitBreakers(Frozen):
 
 
 class RiskLimits(Frozen):
-    """Names in upper case are the runbook's own (seed 001 §5); all percentages are fractions."""
+    """Names in upper case are the runbook's own (docs/Runbook.md); all percentages are fractions."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 

@@ -65,7 +65,7 @@ class HardStopRule(Frozen):
 
 
 class MetricBand(Frozen):
-    """Green / yellow / red bands of seed 004 §3.2, by direction of goodness."""
+    """Green / yellow / red bands of docs/Production_Launch_SOP.md, by direction of goodness."""
 
     higher_is_better: bool
     green: Metric

@@ -111,7 +111,7 @@ class RouterScoreSettings(Frozen):
 
 
 class HybridScoring(Frozen):
-    """Seed 002 §3. Component parameter blocks mirror `core.alpha`'s params dataclasses (names and defaults);
+    """docs/v7.4_Risk_and_Methodology.md. Component parameter blocks mirror `core.alpha`'s parameters;
     `orient_quality` is the `orient_quality` argument of `core.alpha.hybrid_score` / `score_symbol`."""
 
     weights: HybridWeights = HybridWeights()
@@ -237,13 +237,13 @@ _SL_TP_FIELDS = ("sl_atr_mult", "tp_atr_mult", "sl_pct", "tp_pct", "trail_pct", 
 
 
 class SlTpConfig(Frozen):
-    """Default stop-loss / take-profit for every new leg (seed 001 §5, seed 003), read by `core.sl_tp.make_rule`.
+    """Default stop-loss / take-profit for every new leg (docs/Runbook.md), read by `core.sl_tp.make_rule`.
 
     Per level, `make_rule` uses the ATR form when an ATR is known and the multiple is set
     (entry -/+ mult x ATR), else the percent form (entry x (1 -/+ pct)); `null` switches a form off.
     - sl_atr_mult / tp_atr_mult: multiples of Wilder ATR(`atr_period`) on the strategy's timeframe.
     - sl_pct / tp_pct: fractions of the entry price (0.02 = 2 %); the ATR-less fallback.
-    - trail_pct: trailing stop distance from the best price since entry (seed 003's `trailing_stop_pct`,
+    - trail_pct: trailing stop distance from the best price since entry (docs/Runbook.md `trailing_stop_pct`,
       accepted as an alias); LONG stop = high x (1 - pct), SHORT = low x (1 + pct); only ratchets.
     - time_stop_hours: close a leg this long after it opened; null = no time stop.
     At least one stop (sl_atr_mult, sl_pct or trail_pct) must stay set: an unprotected leg is a config bug.
@@ -296,7 +296,7 @@ class StrategyBlock(Frozen):
     enabled: bool = True
     timeframe: Timeframe = "1h"
     tier: Tier | None = None
-    # Fixed MARGIN per trade in USDT (seed 001); notional = margin x leverage. None = NAV x per_trade_nav_pct.
+    # Fixed MARGIN per trade in USDT (docs/Runbook.md); notional = margin x leverage. None = NAV x per_trade_nav_pct.
     capital_per_trade: PositiveFloat | None = None
     leverage: Annotated[int, Field(ge=1, le=125)] = 3
     params: dict[str, ParamValue] = Field(default_factory=dict)

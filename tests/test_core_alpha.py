@@ -100,7 +100,7 @@ def test_quality_components_strengthen_the_direction_not_choose_it():
     bearish = al.hybrid_score(-0.5, 0.2, 0.1, 0.3, DEFAULT)
     assert bearish == pytest.approx(-0.2 + 0.05 - 0.02 - 0.045)  # mirror of a bullish market
     assert al.hybrid_score(0.0, 0.0, 1.0, 1.0, DEFAULT) == 0.0  # great execution alone is no trade
-    # orient_quality=False is seed 002's literal weighted sum
+    # orient_quality=False is docs/v7.4_Risk_and_Methodology.md literal weighted sum
     assert al.hybrid_score(-0.5, 0.2, 0.1, 0.3, DEFAULT, orient_quality=False) == pytest.approx(-0.2 + 0.05 + 0.02 + 0.045)
 
 

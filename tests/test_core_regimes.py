@@ -1,4 +1,4 @@
-"""core.regimes: the seed 002 §4 table (every boundary), days -> bars, degenerate input, sizing and
+"""core.regimes: the docs/v7.4_Risk_and_Methodology.md table (every boundary), days -> bars, degenerate input, sizing and
 weight modifiers from config, incremental == batch, intel.json shape, and the March 2020 crash."""
 from __future__ import annotations
 
@@ -250,7 +250,7 @@ def test_core_sizing_multipliers_from_config(strategy_config):
 
 
 def test_effective_per_trade_nav_pct_seed_formula(strategy_config):
-    # seed 002 §4.3: base x multiplier (core.sizing applies it in Decimal; this checks the multiplier side)
+    # docs/v7.4_Risk_and_Methodology.md: base x multiplier (core.sizing applies it in Decimal; this checks the multiplier side)
     vr = strategy_config.vol_regimes
     base = strategy_config.tiers["CORE"].per_trade_nav_pct
     assert base == 0.04

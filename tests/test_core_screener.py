@@ -1,4 +1,4 @@
-"""core.screener: the exact seed 001 breadcrumb lines, the fields, emission gating, batch == incremental."""
+"""core.screener: the exact docs/Runbook.md breadcrumb lines, the fields, emission gating, batch == incremental."""
 from __future__ import annotations
 
 import math

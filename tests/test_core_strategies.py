@@ -336,7 +336,7 @@ def test_breakout_volatility_scaled_size():
     assert calm[15] == pytest.approx(0.7)  # never above risk_mult
 
 
-# ----------------------------------------------------------------------------- ma_crossover (seed 003)
+# ----------------------------------------------------------------------------- ma_crossover (docs/Runbook.md)
 
 
 def test_ma_crossover_entry_and_trailing_stop():

@@ -78,10 +78,10 @@ def test_min_returns_is_core_regimes_parameter():
 def test_shipped_sections_are_the_seed_values():
     cfg = load_config(SHIPPED)
     s = cfg.strategy
-    assert s.sl_tp.trail_pct == 0.01  # seed 003
+    assert s.sl_tp.trail_pct == 0.01  # docs/Runbook.md
     assert (s.sl_tp.sl_atr_mult, s.sl_tp.tp_atr_mult, s.sl_tp.atr_period) == (2.0, 3.0, 14)
     assert s.sl_tp.time_stop_hours is None and s.sl_tp.time_stop_ms is None
-    assert s.screener.timeframes == ("15m",) and cfg.runtime.loop.screener_timeframe == "15m"  # seed 001 breadcrumb
+    assert s.screener.timeframes == ("15m",) and cfg.runtime.loop.screener_timeframe == "15m"  # docs/Runbook.md breadcrumb
     # the core reads these settings types directly (no mirrored dataclasses): shipped = the defaults
     assert s.screener.model_copy(update={"timeframes": None}) == ScreenerSettings()
     assert s.screener.history_bars == ScreenerSettings().history_bars <= cfg.runtime.loop.history_bars
@@ -121,7 +121,7 @@ def test_sl_tp_levels_through_make_rule():
 def test_per_symbol_sl_tp_override_inherits_what_it_does_not_set(cfg_dir):
     def add(data):
         data["strategies"]["BTCUSDT"]["sl_tp"] = {"sl_atr_mult": None, "time_stop_hours": 72}
-        data["strategies"]["BNBUSDT"]["sl_tp"] = {"trailing_stop_pct": 0.02}  # seed 003's name is an alias
+        data["strategies"]["BNBUSDT"]["sl_tp"] = {"trailing_stop_pct": 0.02}  # docs/Runbook.md name is an alias
 
     edit_strategy(cfg_dir, add)
     s = load_config(cfg_dir).strategy

@@ -165,7 +165,7 @@ class RiskDecision:
 
     @property
     def veto_reason(self) -> str | None:
-        """The first (most fundamental) code, as seed 002's `veto_reason`; None when approved."""
+        """The first (most fundamental) code, as docs/v7.4_Risk_and_Methodology.md `veto_reason`; None when approved."""
         return self.vetoes[0].code if self.vetoes else None
 
     def veto(self, code: str) -> Veto | None:

@@ -30,7 +30,8 @@ __all__ = ["to_risk_state"]
 
 
 def to_risk_state(snapshot: PortfolioSnapshot, limits: RiskLimits, groups: CorrelationGroups) -> dict[str, Any]:
-    """The value of `logs/state/risk.json["risk"]` (seed 002 §6.1 / seed 000 §3 field names).
+    """The value of `logs/state/risk.json["risk"]` (docs/v7.4_Risk_and_Methodology.md / docs/v7.4_Preflight_Runbook.md
+    field names).
 
     Exposure here is positions only (what the account holds); check_order additionally counts resting
     orders that would grow a leg.

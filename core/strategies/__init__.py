@@ -6,7 +6,7 @@
     targets_for_execution(targets)                   -> position held per bar (filled at the next open)
     targets_for_block(block, bars) / start_for_block(block) / warm_for_block(block, bars)
                                                      from a `StrategyBlock` of strategy_config.json
-    ensemble_targets(ensemble, bars_by_symbol) / EnsembleState   the R1 ensemble (seed 004)
+    ensemble_targets(ensemble, bars_by_symbol) / EnsembleState   the R1 ensemble (docs/Production_Launch_SOP.md)
     candidate_targets(candidate, bars_by_symbol) / start_candidate(candidate) / warm_candidate(...)
                                                      the same at the candidate's bar interval
                                                      (prod_candidate_R1.yaml)

@@ -4,7 +4,7 @@ Target convention
 -----------------
 A strategy maps bars to a TARGET POSITION per bar in [-1, 1]: the fraction of the sleeve's allotted
 exposure, + long / - short / 0 flat (sizing turns it into a quantity). `targets[t]` is decided at the
-CLOSE of bar t from bars 0..t only, and is executed at the OPEN of bar t+1 (seed 004 `trade_on:
+CLOSE of bar t from bars 0..t only, and is executed at the OPEN of bar t+1 (docs/Production_Launch_SOP.md `trade_on:
 next_open`). `targets_for_execution` is the one place that shift lives: `held[t]` is the position held
 during bar t. Appending bars never changes an earlier target (proved by the tests for every strategy).
 

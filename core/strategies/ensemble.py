@@ -1,4 +1,5 @@
-"""The R1 ensemble (seed 004): sleeves (symbol, strategy, weight, params) -> per-symbol weighted targets.
+"""The R1 ensemble (docs/Production_Launch_SOP.md): sleeves (symbol, strategy, weight, params) -> per-symbol weighted
+targets.
 
     per_sleeve[name][t]  = the sleeve strategy's target on its symbol's bars, in [-1, 1]
     per_symbol[sym][t]   = sum over the sleeves on `sym` of weight * per_sleeve target

@@ -1,4 +1,4 @@
-"""`ma_crossover`: seed 003's baseline perps strategy — SMA crossover entries, trailing-stop exits.
+"""`ma_crossover`: docs/Runbook.md baseline perps strategy — SMA crossover entries, trailing-stop exits.
 
 Per bar, at the close (SMA(short) vs SMA(long), crossover flags as in `core.indicators.crossover`):
     flat:  cross_up -> LONG;  cross_down -> SHORT (only if `enable_shorts`)
@@ -10,7 +10,7 @@ After a stop-out, re-entry needs a fresh crossover. Stops are evaluated on close
 at the close and executed at the next open); resting intrabar stop orders are `core.sl_tp`'s business.
 
 Size: |target| = min(1, target_leverage / max_leverage) — the fraction of the leverage budget
-(seed 003: target_leverage 2 of a global cap of 5 -> 0.4). Sizing multiplies back by the cap.
+(docs/Runbook.md: target_leverage 2 of a global cap of 5 -> 0.4). Sizing multiplies back by the cap.
 Seed defaults: short 5, long 20, trailing stop 1 %, shorts disabled (long/flat only).
 """
 from __future__ import annotations
@@ -156,6 +156,6 @@ MA_CROSSOVER = StrategySpec(
     start_fn=_start,
     check_fn=_check,
     warmup_fn=lambda p, bar_ms: p["long_ma_period"] + 1,
-    description="SMA(short)/SMA(long) crossover entries with a trailing stop (seed 003 baseline)",
+    description="SMA(short)/SMA(long) crossover entries with a trailing stop (docs/Runbook.md baseline)",
     warm_fn=_warm,
 )

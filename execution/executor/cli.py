@@ -1,4 +1,4 @@
-"""`.venv/bin/python -m execution.executor` command line (seed 003's style;
+"""`.venv/bin/python -m execution.executor` command line (docs/Runbook.md style;
 docs/Runbook.md "Executor — start and stop").
 
     --profile dev|demo|prod   --dry-run (forces DRY_RUN on; nothing turns it off)   --dev-fast (short loop)

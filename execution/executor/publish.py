@@ -27,7 +27,7 @@ def _f(x: Any) -> float | None:
 
 
 def plain_hybrid(h: Any) -> float:
-    """Seed 002 §3.2's plain weighted sum (quality terms not oriented by the trend+carry sign)."""
+    """docs/v7.4_Risk_and_Methodology.md's plain weighted sum (quality terms not oriented by the trend+carry sign)."""
     return hybrid_score(h.trend, h.carry, h.expectancy, h.router, h.weights, orient_quality=False)
 
 
