@@ -253,6 +253,11 @@ def test_whole_loop_trades_publishes_and_holds_the_dd_circuit(loop):
     finally:
         poller.halt.set()
         poller.join(5)
+    # a clean stop: the venue last (no refused connection logged), nobody SIGKILLed for ignoring SIGTERM
+    stopped = loop.ctl("shutdown")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    wait_for("supervisord to exit", lambda: not (loop.root / "var" / "supervisor" / "supervisord.pid").exists(), 60)
+    assert "SIGKILL" not in (loop.root / "var" / "supervisor" / "supervisord.log").read_text()
     assert poller.violations == [], poller.violations[:20]
     assert all(poller.seen[n] for n in REQUIRED), {n: c for n, c in poller.seen.items() if not c}
     # nothing at ERROR (or worse) in any log of the stack: the test provoked no error
@@ -321,6 +326,8 @@ def _run(loop: Loop, poller: StatePoller) -> None:
     assert risk["risk"]["portfolio_dd_pct"] >= float(limit)
     assert loop.read("peak_state")["circuit_tripped_at_ms"] is not None
     assert "[sync_state] CIRCUIT_TRIPPED" in loop.log("system.log")
+    # sync_state measures the shared weight counter against the exchange's own limits (the venue's here)
+    assert "local weight budget spent" not in loop.log("system.log")
 
     # the executor sees it within a few cycles: later intents are vetoed, nothing that adds risk is sent
     wait_for("an executor veto with portfolio_dd_circuit",
