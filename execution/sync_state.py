@@ -138,6 +138,9 @@ class SyncState:
         try:
             if not self._time_synced:
                 self.adapter.sync_time()
+                # the weight budget takes the exchange's own limits (exchangeInfo.rateLimits, docs/EXCHANGE.md):
+                # the executor's spend on the same IP shows in the shared counter, measured against them
+                self.adapter.exchange_info(refresh=True)
                 self._time_synced = True
             reading, balances = read_account(self.adapter, deadline=deadline, monotonic=self._monotonic)
         except BadReading as exc:

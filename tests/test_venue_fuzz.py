@@ -151,7 +151,8 @@ def admin_state(v) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["/_venue/clock", "/_venue/faults", "/_venue/account/deposit", "/_venue/reset"])
+@pytest.mark.parametrize("path", ["/_venue/clock", "/_venue/faults", "/_venue/account/deposit",
+                                  "/_venue/account/withdraw", "/_venue/reset"])
 def test_generated_admin_bodies_are_validated_before_anything_changes(v, path):
     v.reset(paused=True)
 

@@ -195,14 +195,19 @@ class Admin:
             elif method == "DELETE":
                 v.faults.clear()
             return v.faults.view()
-        if path == "/_venue/account/deposit" and method == "POST":
-            _only(body, {"amount", "api_key"}, "deposit")
+        if path in ("/_venue/account/deposit", "/_venue/account/withdraw") and method == "POST":
+            what = path.rsplit("/", 1)[1]
+            _only(body, {"amount", "api_key"}, what)
             if "amount" not in body:
-                raise AdminError("deposit needs amount")
+                raise AdminError(f"{what} needs amount")
             amount = _money(body, "amount", positive=True)
             acct = v.engine.accounts.get(body.get("api_key", v.api_key))
             if acct is None:
                 raise AdminError("unknown api_key")
+            if what == "withdraw":
+                if amount > acct.wallet:
+                    raise AdminError(f"withdraw {amount} exceeds the wallet {s8(acct.wallet)}")
+                amount = -amount  # booked like a deposit: the wallet and a (negative) TRANSFER income
             v.engine.deposit(acct, amount)
             return {"asset": "USDT", "balance": s8(acct.wallet)}
         if path == "/_venue/reset" and method == "POST":

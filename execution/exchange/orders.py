@@ -39,6 +39,7 @@ from .errors import (
 )
 from .records import CancelOutcome, CancelResult, OrderRequest, OrderState, Outcome, SubmitResult
 from .wire import (
+    EXPECTED_REJECTS,
     ORDER_ERR_CHANNEL,
     SUPPORTED_ORDER_TYPES,
     LocalRejection,
@@ -352,8 +353,13 @@ class Orders(Account):
         return self.get_order(symbol, client_order_id=client_order_id)
 
     def _order_err(self, req: OrderRequest, e: ExchangeError, sent: int, outcome: Outcome) -> SubmitResult:
-        exec_log.error("[ORDER_ERR] code=%s msg=%s kind=%s outcome=%s symbol=%s cid=%s", e.code, e.message, e.kind,
-                       outcome.value, req.symbol, req.client_order_id, extra=ORDER_ERR_CHANNEL)
+        expected = EXPECTED_REJECTS.get(e.code) if outcome is Outcome.REJECTED else None
+        if expected:
+            exec_log.warning("[executor] ORDER_REJECTED code=%s msg=%s symbol=%s cid=%s: %s", e.code, e.message,
+                             req.symbol, req.client_order_id, expected, extra=ORDER_ERR_CHANNEL)
+        else:
+            exec_log.error("[ORDER_ERR] code=%s msg=%s kind=%s outcome=%s symbol=%s cid=%s", e.code, e.message,
+                           e.kind, outcome.value, req.symbol, req.client_order_id, extra=ORDER_ERR_CHANNEL)
         return SubmitResult(outcome, req.client_order_id, req, code=e.code, reason=e.message, error_kind=e.kind,
                             attempts=sent)
 

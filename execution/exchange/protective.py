@@ -25,7 +25,17 @@ from .records import (
     ProtectiveRequest,
     SubmitResult,
 )
-from .wire import ORDER_ERR_CHANNEL, WORKING_TYPES, LocalRejection, algo_ref, exec_log, int_or_none, is_dry, log_json
+from .wire import (
+    EXPECTED_PROTECTIVE_REJECTS,
+    ORDER_ERR_CHANNEL,
+    WORKING_TYPES,
+    LocalRejection,
+    algo_ref,
+    exec_log,
+    int_or_none,
+    is_dry,
+    log_json,
+)
 
 __all__ = ["protective_request", "Protective"]
 
@@ -223,8 +233,13 @@ class Protective(Orders):
 
     def _protective_err(self, req: ProtectiveRequest, e: ExchangeError, sent: int,
                         outcome: Outcome) -> SubmitResult:
-        exec_log.error("[ORDER_ERR] code=%s msg=%s kind=%s outcome=%s protective symbol=%s cid=%s", e.code,
-                       e.message, e.kind, outcome.value, req.symbol, req.client_algo_id, extra=ORDER_ERR_CHANNEL)
+        expected = EXPECTED_PROTECTIVE_REJECTS.get(e.code) if outcome is Outcome.REJECTED else None
+        if expected:
+            exec_log.warning("[executor] PROTECTIVE_REJECTED code=%s msg=%s symbol=%s cid=%s: %s", e.code, e.message,
+                             req.symbol, req.client_algo_id, expected, extra=ORDER_ERR_CHANNEL)
+        else:
+            exec_log.error("[ORDER_ERR] code=%s msg=%s kind=%s outcome=%s protective symbol=%s cid=%s", e.code,
+                           e.message, e.kind, outcome.value, req.symbol, req.client_algo_id, extra=ORDER_ERR_CHANNEL)
         return SubmitResult(outcome, req.client_algo_id, req, code=e.code, reason=e.message, error_kind=e.kind,
                             attempts=sent)
 

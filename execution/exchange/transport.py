@@ -154,6 +154,13 @@ class Transport:
             raise IpBannedError(f"IP banned until {self.budget.blocked_until_ms}; not calling",
                                 until_ms=self.budget.blocked_until_ms, sent=False)
         wait_ms, why = self.budget.wait_ms(weight, is_order, now)
+        if wait_ms / 1000 > self.policy.max_retry_after_s:
+            # a caller that must keep its pace (sync_state: max_retry_after_s=5) is not put to sleep for the
+            # rest of the window: it gets a local rate-limit error, nothing sent (docs/EXCHANGE.md)
+            # (no changing figure in the text: sync_state logs STALE once per distinct reason)
+            raise RateLimitedError(f"local weight budget spent: the window resets later than "
+                                   f"max_retry_after_s={self.policy.max_retry_after_s:g}",
+                                   retry_after=wait_ms / 1000, sent=False)
         if wait_ms > 0:
             log.warning("[exutil] RATE_BUDGET slow down %s: sleeping %.3fs until the window resets", why,
                         wait_ms / 1000)

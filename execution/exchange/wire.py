@@ -17,6 +17,13 @@ exec_log = logging.getLogger("hedge.executor")
 # "[ORDER_ERR]" lines belong to the executor's log file whichever process writes them (log_setup routes
 # by the `channel` extra first, then by the leading [tag]).
 ORDER_ERR_CHANNEL = {"channel": "executor"}
+# Rejections the callers expect and handle (docs/EXCHANGE.md "Expected rejections"): logged at WARNING without
+# the [ORDER_ERR] tag, which the operator's sweep greps for and expects empty (docs/Runbook.md).
+EXPECTED_REJECTS = {
+    -5022: "post-only would take liquidity: maker-first reprices or falls back to taker",
+    -2022: "reduce-only close larger than the leg: it is already closed (e.g. by its exchange-side stop)",
+}
+EXPECTED_PROTECTIVE_REJECTS = {-2021: "the price is already past the level: the in-process exit closes the leg"}
 
 SUPPORTED_ORDER_TYPES = ("LIMIT", "MARKET")
 MARGIN_TYPES = ("CROSSED", "ISOLATED")
