@@ -353,7 +353,7 @@ class Orders(Account):
         return self.get_order(symbol, client_order_id=client_order_id)
 
     def _order_err(self, req: OrderRequest, e: ExchangeError, sent: int, outcome: Outcome) -> SubmitResult:
-        expected = EXPECTED_REJECTS.get(e.code) if outcome is Outcome.REJECTED else None
+        expected = EXPECTED_REJECTS.get(e.code) if outcome is Outcome.REJECTED and e.code is not None else None
         if expected:
             exec_log.warning("[executor] ORDER_REJECTED code=%s msg=%s symbol=%s cid=%s: %s", e.code, e.message,
                              req.symbol, req.client_order_id, expected, extra=ORDER_ERR_CHANNEL)

@@ -233,7 +233,8 @@ class Protective(Orders):
 
     def _protective_err(self, req: ProtectiveRequest, e: ExchangeError, sent: int,
                         outcome: Outcome) -> SubmitResult:
-        expected = EXPECTED_PROTECTIVE_REJECTS.get(e.code) if outcome is Outcome.REJECTED else None
+        expected = (EXPECTED_PROTECTIVE_REJECTS.get(e.code)
+                    if outcome is Outcome.REJECTED and e.code is not None else None)
         if expected:
             exec_log.warning("[executor] PROTECTIVE_REJECTED code=%s msg=%s symbol=%s cid=%s: %s", e.code, e.message,
                              req.symbol, req.client_algo_id, expected, extra=ORDER_ERR_CHANNEL)
