@@ -137,10 +137,12 @@ class SyncState:
         deadline = started + max(1.0, self.interval_s * 0.8)
         try:
             if not self._time_synced:
-                self.adapter.sync_time()
                 # the weight budget takes the exchange's own limits (exchangeInfo.rateLimits, docs/EXCHANGE.md):
-                # the executor's spend on the same IP shows in the shared counter, measured against them
+                # the executor's spend on the same IP shows in the shared counter, measured against them. Read
+                # them FIRST: once any answer has shown that counter, a budget still judging it against the
+                # assumed default limit may refuse every call, this one included (found after a restart).
                 self.adapter.exchange_info(refresh=True)
+                self.adapter.sync_time()
                 self._time_synced = True
             reading, balances = read_account(self.adapter, deadline=deadline, monotonic=self._monotonic)
         except BadReading as exc:
