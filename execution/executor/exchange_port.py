@@ -23,7 +23,7 @@ from core.portfolio import OpenOrder, PositionLeg
 from execution.exchange import bridge
 from execution.exchange.client_ids import make_client_order_id
 from execution.exchange.errors import ExchangeError
-from execution.exchange.records import CancelOutcome, Outcome
+from execution.exchange.records import CancelOutcome, OrderState, Outcome
 from settings.env import EnvSettings
 from settings.errors import ConfigError
 
@@ -82,30 +82,6 @@ class SendResult:
     order_id: int = 0
     code: int | None = None
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class OrderView:
-    client_order_id: str
-    order_id: int
-    symbol: str
-    side: str
-    position_side: str
-    status: str
-    orig_qty: Decimal
-    executed_qty: Decimal
-    avg_price: Decimal
-    price: Decimal
-    update_time_ms: int
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ("NEW", "PARTIALLY_FILLED")
-
-
-def _order_view(o: Any) -> OrderView:
-    return OrderView(o.client_order_id, int(o.order_id or 0), o.symbol, o.side, o.position_side, o.status,
-                     o.orig_qty, o.executed_qty, o.avg_price, o.price, int(o.update_time_ms or 0))
 
 
 @dataclass(frozen=True)
@@ -223,7 +199,7 @@ class ExchangePort:
             available_usd=usdt.available if usdt else ZERO,
             legs=legs,
             open_orders=tuple(to_open_order(o) for o in orders),
-            raw_orders=tuple(_order_view(o) for o in orders),
+            raw_orders=tuple(orders),
             balances=({"asset": "USDT", "wallet_balance": float(usdt.balance),
                        "available_balance": float(usdt.available)},) if usdt else (),
         )
@@ -256,18 +232,17 @@ class ExchangePort:
             order_id=int(o.order_id or 0) if o is not None else 0,
             code=r.code, reason=r.reason)
 
-    def get_order(self, symbol: str, cid: str) -> OrderView | None:
-        o = self.adapter.get_order(symbol, client_order_id=cid)
-        return _order_view(o) if o is not None else None
+    def get_order(self, symbol: str, cid: str) -> OrderState | None:
+        return self.adapter.get_order(symbol, client_order_id=cid)
 
-    def cancel(self, symbol: str, cid: str) -> tuple[str, OrderView | None]:
+    def cancel(self, symbol: str, cid: str) -> tuple[str, OrderState | None]:
         """('canceled'|'not_open'|'dry_run'|'rejected'|'unknown', the order's final state when known)."""
         r = self.adapter.cancel_order(symbol, client_order_id=cid)
-        state = _order_view(r.order) if r.order is not None and r.order.status != "DRY_RUN" else None
+        state = r.order if r.order is not None and r.order.status != "DRY_RUN" else None
         return (r.outcome.value if isinstance(r.outcome, CancelOutcome) else str(r.outcome)), state
 
-    def open_orders(self, symbol: str | None = None) -> list[OrderView]:
-        return [_order_view(o) for o in self.adapter.open_orders(symbol)]
+    def open_orders(self, symbol: str | None = None) -> list[OrderState]:
+        return list(self.adapter.open_orders(symbol))
 
     def cancel_all(self, symbol: str) -> str:
         return self.adapter.cancel_all(symbol).outcome.value
