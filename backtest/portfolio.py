@@ -36,6 +36,7 @@ import numpy as np
 from backtest.costs import Costs, fill_price
 from backtest.metrics import drawdown_series, summary_figures
 from core.filters import SymbolFilters
+from core.numbers import to_decimal
 from core.portfolio import NavPoint, PortfolioSnapshot, PositionLeg
 from core.risk_limits import ProposedOrder, RiskContext
 from core.sizing import qty_for_notional
@@ -49,7 +50,7 @@ DAY_MS = 86_400_000
 
 
 def _d(x: float) -> Decimal:
-    return Decimal(repr(float(x)))
+    return to_decimal(float(x))
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from backtest.costs import Costs
 from backtest.engine import Book, SingleResult
 from core.bars import Bar
 from core.cycle import CycleConfig, DecisionCycle
+from core.numbers import to_decimal
 from core.portfolio import NavPoint, PortfolioSnapshot, PositionLeg
 from settings.models import StrategyBlock
 
@@ -40,9 +40,9 @@ def cycle_config_for(strategies: Mapping[str, tuple[str, Mapping[str, Any]]], in
 def _snapshot(now_ms: int, nav: float, symbol: str, qty: float, close: float) -> PortfolioSnapshot:
     legs = ()
     if qty != 0.0:
-        legs = (PositionLeg(symbol, "LONG" if qty > 0 else "SHORT", Decimal(repr(abs(float(qty)))),
-                            mark_price=Decimal(repr(float(close)))),)
-    return PortfolioSnapshot(now_ms, nav_history=(NavPoint(now_ms, Decimal(repr(float(nav)))),), positions=legs)
+        legs = (PositionLeg(symbol, "LONG" if qty > 0 else "SHORT", to_decimal(abs(float(qty))),
+                            mark_price=to_decimal(float(close))),)
+    return PortfolioSnapshot(now_ms, nav_history=(NavPoint(now_ms, to_decimal(float(nav))),), positions=legs)
 
 
 def reference_single(klines: Any, strategy: str, params: Mapping[str, Any], costs: Costs, *,
@@ -103,7 +103,7 @@ def drive_portfolio(sim: Any, candidate: Any, progress: Any = None) -> None:
         sim.segment(t, t + 1)
         bars = {s: Bar(o[i][t], h[i][t], lo[i][t], c[i][t]) for s, i in index.items() if math.isfinite(c[i][t])}
         now = times[t] + g.bar_ms
-        snap = PortfolioSnapshot(now, nav_history=(NavPoint(now, Decimal(repr(float(sim.equity[t])))),))
+        snap = PortfolioSnapshot(now, nav_history=(NavPoint(now, to_decimal(float(sim.equity[t]))),))
         cycle, result = cycle.step(bars, None, snap, config, bar_time_ms=times[t])
         for d in result.decisions:
             sleeve = by_symbol.get(d.symbol)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from core.numbers import is_non_finite, parse_decimal, to_decimal
 from core.portfolio import NavPoint, PositionLeg, float_or_none
 from core.risk.metrics import day_start_nav
 
@@ -36,21 +37,18 @@ class BadReading(ValueError):
         self.reason = reason
 
 
-_NUMBER_CHARS = frozenset("0123456789.-+eE")
-
-
 def finite(value: Any, what: str) -> Decimal:
-    """Decimal from an exchange value, or BadReading for NaN / infinity / text that is not a number.
-
-    Text must be a plain ASCII number: Decimal alone would accept "1_000", " 1" and non-ASCII digits.
-    """
-    if isinstance(value, bool) or (isinstance(value, str) and (not value or not set(value) <= _NUMBER_CHARS)):
+    """Decimal from an exchange value (the one parser, core.numbers), or BadReading for NaN / infinity / text
+    that is not a plain ASCII number (the exchange sends numbers as bare text: 'NaN' or ' 1' there is not a number)."""
+    if isinstance(value, str) and (value != value.strip() or is_non_finite(value)):
         raise BadReading("not_a_number", f"{what} = {str(value)[:40]!r} is not a number")
+    if is_non_finite(value):
+        raise BadReading("non_finite", f"{what} = {str(value)[:40]} is not finite")
     try:
-        d = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
-    except (InvalidOperation, ValueError, TypeError):
+        d = parse_decimal(value)
+    except ValueError:
         raise BadReading("not_a_number", f"{what} = {str(value)[:40]!r} is not a number") from None
-    if not d.is_finite() or not math.isfinite(float(d)):  # 1e999 is a finite Decimal but an infinite float
+    if not math.isfinite(float(d)):  # 1e999 is a finite Decimal but an infinite float
         raise BadReading("non_finite", f"{what} = {str(d)[:40]} is not finite")
     return d
 
@@ -161,7 +159,7 @@ def reserve_usd(reserve_btc: Any, btc_mark: Decimal | None) -> Decimal | None:
     """The reserve at the BTC mark; None when there is no usable mark."""
     if btc_mark is None or not btc_mark.is_finite() or btc_mark <= 0:
         return None
-    return Decimal(repr(float(reserve_btc))) * btc_mark
+    return to_decimal(float(reserve_btc)) * btc_mark
 
 
 # --------------------------------------------------------------------------- plausibility

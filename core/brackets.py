@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.numbers import parse_decimal
+
 __all__ = ["Tier", "Brackets", "tiers_with_cum", "brackets_from_doc", "liquidation_price", "cross_margin"]
 
 ZERO = Decimal(0)
@@ -101,8 +103,8 @@ def brackets_from_doc(doc: Mapping[str, Any]) -> Brackets:
     Raises ValueError / KeyError / TypeError on a malformed element (callers turn that into their error)."""
     rows = doc["brackets"]
     tiers = tuple(
-        Tier(int(b["bracket"]), int(b["initialLeverage"]), Decimal(str(b["notionalFloor"])),
-             Decimal(str(b["notionalCap"])), Decimal(str(b["maintMarginRatio"])), Decimal(str(b["cum"])))
+        Tier(int(b["bracket"]), int(b["initialLeverage"]), parse_decimal(b["notionalFloor"]),
+             parse_decimal(b["notionalCap"]), parse_decimal(b["maintMarginRatio"]), parse_decimal(b["cum"]))
         for b in sorted(rows, key=lambda b: int(b["bracket"])))
     if not tiers:
         raise ValueError(f"{doc.get('symbol')}: no brackets")

@@ -3,8 +3,8 @@
 The risk core, the TWAP slicer and the exchange adapter all import these names; keep them stable.
 
 Conventions
-- Every value is a `Decimal`. Inputs may be Decimal, int, str or float (floats go through `str()` so
-  0.1 stays 0.1 and not 0.1000000000000000055...).
+- Every value is a `Decimal`. Inputs may be Decimal, int, str or float, read by the one parser,
+  `core.numbers.to_decimal` (0.1 stays 0.1; a NaN stays NaN and fails every check).
 - A filter value of 0 means "no limit" (Binance sends 0 for a disabled bound).
 - `percent_up` / `percent_down` are Binance's PERCENT_PRICE *multipliers* as sent (e.g. 1.0500 / 0.9500):
   a LIMIT price must lie in [mark * percent_down, mark * percent_up].
@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
+from core.numbers import to_decimal
+
 Number = Decimal | int | str | float
 
-ZERO = Decimal(0)
 # Working precision for rounding arithmetic: far above any price/qty digits, so every step is exact
 # (the default 28 digits would round 0.999...9 (30 nines) up to 1).
 _EXACT_PREC = 120
@@ -28,14 +29,12 @@ _EXACT_PREC = 120
 _MAX_PREC = 10_000
 
 __all__ = [
-    "ZERO",
     "SymbolFilters",
     "FilterViolation",
     "parse_exchange_info",
     "quantize_qty",
     "quantize_price",
     "check_order_filters",
-    "to_decimal",
     "decimal_to_str",
     "is_multiple",
     "MARKET_ORDER_TYPES",
@@ -43,20 +42,6 @@ __all__ = [
 
 # Order types whose quantity is checked against MARKET_LOT_SIZE and that carry no limit price.
 MARKET_ORDER_TYPES = frozenset({"MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"})
-
-
-def to_decimal(value: Number | None, default: Decimal = ZERO) -> Decimal:
-    """Decimal from anything numeric; floats go through str() so their short repr is kept."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):  # float() first: numpy 2 reprs np.float64(1.5) as 'np.float64(1.5)'
-        return Decimal(repr(float(value)))
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {value!r}") from exc
 
 
 def decimal_to_str(value: Decimal) -> str:

@@ -6,9 +6,11 @@ the exchange and config, as float from analytics, as int, Decimal or numpy scala
   float64, whose repr is 'np.float64(0.1)', is converted first);
 - text is stripped and must be a plain number: '1_000', non-ASCII digits, 'NaN', 'Infinity' and anything
   longer than MAX_CHARS are refused (Decimal() itself accepts all of those);
-- `to_decimal` raises ValueError on anything else (for input that must be right); `to_decimal_or_nan` returns
-  Decimal('NaN') instead (for checks that veto a bad value rather than raise); `parse_decimal` is the strict
-  form without a default for None.
+- three forms, one rule: `parse_decimal` is strict (a finite number or ValueError); `to_decimal` gives
+  `default` for None or '' (a field the exchange left empty) and Decimal('NaN') for a non-finite number (NaN,
+  ±Infinity as float, Decimal or text), so the core's checks veto it rather than raise (docs/ARCHITECTURE.md,
+  "Conventions"), and raises ValueError on junk text; `to_decimal_or_nan` never raises: NaN for anything that
+  is not a finite number (an order field the risk checks veto).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def _is_plain_number(text: str) -> bool:
     whole, _, fraction = mantissa.partition(".")
     return bool(whole or fraction) and (not whole or whole.isdigit()) and (not fraction or fraction.isdigit())
 
-__all__ = ["MAX_CHARS", "NAN", "ZERO", "parse_decimal", "to_decimal", "to_decimal_or_nan"]
+__all__ = ["MAX_CHARS", "NAN", "ZERO", "is_non_finite", "parse_decimal", "to_decimal", "to_decimal_or_nan"]
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -66,10 +68,27 @@ def parse_decimal(value: Any) -> Decimal:
         raise ValueError(f"not a number: {text!r}") from None
 
 
+def is_non_finite(value: Any) -> bool:
+    """True for a NaN or an infinity in any of the forms parse_decimal refuses them in."""
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        try:
+            return not math.isfinite(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return False
+    if isinstance(value, str):
+        return value.strip().lower().lstrip("+-") in ("nan", "snan", "inf", "infinity")
+    return False
+
+
 def to_decimal(value: Any, default: Decimal = ZERO) -> Decimal:
-    """`parse_decimal`, with `default` for None or '' (a field the exchange left empty)."""
+    """`parse_decimal`, with `default` for None or '' (a field the exchange left empty) and NaN for a non-finite
+    number, which every core check vetoes; junk text still raises ValueError."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
+    if is_non_finite(value):
+        return NAN
     return parse_decimal(value)
 
 

@@ -23,7 +23,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from core.filters import ZERO, SymbolFilters, to_decimal
+from core.filters import SymbolFilters
+from core.numbers import ZERO, to_decimal
 from core.orders import BOTH, LONG, POSITION_SIDES, leg_direction, opens_leg
 
 if TYPE_CHECKING:  # config models are read by attribute only; the core does not need pydantic at runtime

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.filters import ZERO, SymbolFilters, quantize_qty, to_decimal
+from core.filters import SymbolFilters, quantize_qty
+from core.numbers import ZERO, to_decimal
 
 if TYPE_CHECKING:
     from settings.models import PairsUniverse, Profile, RiskLimits, StrategyConfig

@@ -32,7 +32,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from core.bars import Bar
-from core.filters import ZERO, SymbolFilters, to_decimal
+from core.filters import SymbolFilters
+from core.numbers import ZERO, to_decimal
 from core.orders import leg_direction
 from settings.models import SlTpConfig
 

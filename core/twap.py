@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from core.filters import ZERO, SymbolFilters, is_multiple, quantize_price, to_decimal
+from core.filters import SymbolFilters, is_multiple, quantize_price
+from core.numbers import ZERO, to_decimal
 
 if TYPE_CHECKING:
     from settings.models import TwapConfig

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.account import BadReading, PeakState, recover_peak
+from core.numbers import to_decimal
 from core.portfolio import NavPoint
 from execution import state_store as ss
 
@@ -133,7 +134,7 @@ class NavLog:
                 t_ms, nav = ev["t_ms"], ev["nav_usd"]
                 if isinstance(t_ms, int) and not isinstance(t_ms, bool) and isinstance(nav, (int, float)) \
                         and not isinstance(nav, bool):
-                    self.points.append(NavPoint(t_ms, Decimal(repr(float(nav)))))
+                    self.points.append(NavPoint(t_ms, to_decimal(float(nav))))
             except (KeyError, TypeError, ValueError):
                 continue
         try:

@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from core.numbers import to_decimal
 from execution import state_store as ss
 from execution.log_setup import setup_logging
 from execution.nav_store import reset_peak
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"refused: {root / 'nav.json'} is missing, stale or has no latest_nav_usd; is hedge-sync_state "
                   "running? Pass --value USD to set the peak explicitly.", file=sys.stderr)
             return 1
-        value = Decimal(repr(float(latest)))
+        value = to_decimal(float(latest))
     setup_logging("reset_peak", _resolve(Path(settings.LOG_DIR)), "INFO", settings=settings, stderr=False)
     old, new = reset_peak(root, value, args.by.strip(), args.reason.strip(), ss.utc_now_iso(), writer="reset_peak")
     before = None if old is None or old.peak_nav_usd is None else float(old.peak_nav_usd)

@@ -13,11 +13,13 @@ import hmac
 import ipaddress
 import json
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from core.numbers import is_non_finite, parse_decimal
 
 from .faults import KINDS, Fault
 from .records import s8
@@ -105,11 +107,12 @@ def _money(body: dict, key: str, positive: bool) -> Decimal:
     v = body[key]
     if isinstance(v, bool) or not isinstance(v, (int, float, str)):
         raise AdminError(f"{key} must be a decimal number")
-    try:
-        d = Decimal(str(v).strip()) if not isinstance(v, str) else Decimal(v)
-    except InvalidOperation as exc:
-        raise AdminError(f"{key} must be a decimal number") from exc
-    if not d.is_finite() or d > MAX_MONEY or d < 0 or (positive and d == 0):
+    if not is_non_finite(v):
+        try:
+            d = parse_decimal(v)
+        except ValueError as exc:
+            raise AdminError(f"{key} must be a decimal number") from exc
+    if is_non_finite(v) or d > MAX_MONEY or d < 0 or (positive and d == 0):
         raise AdminError(f"{key} must be a finite number {'>' if positive else '>='} 0 and <= {MAX_MONEY}")
     return d
 

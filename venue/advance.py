@@ -10,6 +10,8 @@ import heapq
 from collections import defaultdict
 from decimal import Decimal
 
+from core.numbers import to_decimal
+
 from .engine_state import EngineState
 from .records import ZERO, Account, AlgoOrder, Order, Position, q8, s8
 from .replay import Market
@@ -317,7 +319,7 @@ class Advance(EngineState):
     def _settle_funding(self, t: int, events: list[tuple[str, float]]) -> None:
         for sym, rate in events:
             mark = self.mark(sym, t)
-            r = Decimal(repr(rate))
+            r = to_decimal(rate)
             for acct in self.accounts.values():
                 for side in ("BOTH", "LONG", "SHORT"):
                     p = acct.positions.get((sym, side))

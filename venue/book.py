@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
+from core.numbers import to_decimal
+
 from .filters import SymbolSpec
 
 ONE = Decimal(1)
@@ -18,10 +20,10 @@ ONE = Decimal(1)
 class BookModel:
     def __init__(self, spread_bps: float = 1.0, level_step_bps: float = 0.5,
                  base_notional: float = 25_000.0, growth: float = 0.5):
-        self.spread = Decimal(str(spread_bps)) / Decimal(10_000)
-        self.level_step = Decimal(str(level_step_bps)) / Decimal(10_000)
-        self.base_notional = Decimal(str(base_notional))
-        self.growth = Decimal(str(growth))
+        self.spread = to_decimal(spread_bps) / Decimal(10_000)
+        self.level_step = to_decimal(level_step_bps) / Decimal(10_000)
+        self.base_notional = to_decimal(base_notional)
+        self.growth = to_decimal(growth)
 
     def touch(self, spec: SymbolSpec, mark: Decimal) -> tuple[Decimal, Decimal]:
         t = spec.tick

@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from core.numbers import to_decimal
+
 from .errors import VenueError
 
 ZERO = Decimal(0)
 
 
 def dec(x: object) -> Decimal:
-    return x if isinstance(x, Decimal) else Decimal(str(x))
+    return to_decimal(x)
 
 
 def decimals_of(step: Decimal) -> int:

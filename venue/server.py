@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from core.numbers import to_decimal
+
 from . import auth
 from .account_views import AccountViews
 from .admin import Admin
@@ -324,7 +326,7 @@ class Venue(AccountViews):
         mark = self.engine.mark(spec.symbol, now)
         _, rate = s.last_funding(now)
         return {"symbol": spec.symbol, "markPrice": f"{mark:.8f}", "indexPrice": f"{mark:.8f}",
-                "estimatedSettlePrice": f"{mark:.8f}", "lastFundingRate": f"{Decimal(repr(rate)):.8f}",
+                "estimatedSettlePrice": f"{mark:.8f}", "lastFundingRate": f"{to_decimal(rate):.8f}",
                 "interestRate": "0.00010000", "nextFundingTime": s.next_funding_time(now), "time": now}
 
     def h_premium_index(self, params: Params, acct: Account | None) -> dict | list[dict]:
@@ -341,7 +343,7 @@ class Venue(AccountViews):
         out: list[dict[str, Any]] = []          # JSON rows
         for spec in self._symbols(params):
             for t, r in self.market.series(spec.symbol).funding_history(start, end, limit):
-                out.append({"symbol": spec.symbol, "fundingTime": t, "fundingRate": f"{Decimal(repr(r)):.8f}",
+                out.append({"symbol": spec.symbol, "fundingTime": t, "fundingRate": f"{to_decimal(r):.8f}",
                             "markPrice": f"{self.engine.mark(spec.symbol, t):.8f}"})
         out.sort(key=lambda x: x["fundingTime"])
         return out[:limit] if start is not None else out[-limit:]

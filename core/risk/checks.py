@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from core.brackets import liquidation_price
-from core.filters import ZERO, to_decimal
+from core.numbers import ZERO, to_decimal
 from core.orders import exit_side
 from core.portfolio import float_or_none as _f
 from core.portfolio import leg_notional

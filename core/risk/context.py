@@ -7,7 +7,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from core.filters import MARKET_ORDER_TYPES, ZERO, SymbolFilters, to_decimal
+from core.filters import MARKET_ORDER_TYPES, SymbolFilters
+from core.numbers import ZERO, to_decimal
 from core.portfolio import (
     PortfolioSnapshot,
     PositionLeg,
@@ -95,7 +96,7 @@ class RiskContext:
         last = latest_nav(snapshot.nav_history)
         nav = last.nav_usd if last else None
         nav_ok = is_finite_positive(nav)
-        fresh_ms = Decimal(repr(float(limits.nav_freshness_seconds))) * 1000
+        fresh_ms = to_decimal(float(limits.nav_freshness_seconds)) * 1000
         if last is None:
             stale = "no NAV point in the history"
         elif not nav_ok:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.filters import ZERO, FilterViolation, check_order_filters
+from core.filters import FilterViolation, check_order_filters
+from core.numbers import ZERO
 from core.orders import Intent, exit_side
 from core.portfolio import is_finite_positive
 from core.risk.records import MAX_EXPONENT, ORDER_TYPES, OrderFacts, ProposedOrder

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.filters import ZERO, to_decimal
+from core.numbers import ZERO, to_decimal
 from core.portfolio import NavPoint, is_finite_positive
 from core.timeframes import DAY_MS
 

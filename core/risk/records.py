@@ -4,19 +4,19 @@ Pure: values in, values out (docs/RISK.md has the codes, numbers and operator ac
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from core.filters import FilterViolation, SymbolFilters
+from core.numbers import to_decimal_or_nan
 from core.orders import Intent, closes_leg, opens_leg, parse_intent
 from core.portfolio import PositionLeg
 
 __all__ = [
     "VETO_CODES", "RISK_INCREASE_ONLY_CODES", "ORDER_TYPES", "MAX_EXPONENT",
-    "ProposedOrder", "Veto", "RiskDecision", "OrderFacts", "lenient_dec",
+    "ProposedOrder", "Veto", "RiskDecision", "OrderFacts",
 ]
 
 # Canonical order of reporting (most fundamental first). The set reported never depends on this order.
@@ -56,25 +56,10 @@ RISK_INCREASE_ONLY_CODES = frozenset({
 
 ORDER_TYPES = frozenset({"LIMIT", "MARKET"})
 
-_NAN = Decimal("NaN")
 # Quantities and prices beyond 10^18 are nonsense on any venue. The bound also keeps the products the checks form
 # (qty x price) inside Decimal's exponent range: at 1E+999999 they would raise decimal.Overflow outside the guarded
 # filter evaluation. (Step and tick checks themselves are exact at any size: core.filters.is_multiple.)
 MAX_EXPONENT = 18
-
-
-def lenient_dec(value: Any) -> Decimal:
-    """Decimal, or NaN for anything that is not a number: a bad order is vetoed, never raised on."""
-    if isinstance(value, Decimal):
-        return value
-    if value is None or isinstance(value, bool):
-        return _NAN
-    if isinstance(value, float):  # float() first: numpy 2 reprs np.float64(1.5) as 'np.float64(1.5)'
-        return Decimal(repr(float(value))) if math.isfinite(value) else Decimal(str(float(value)))
-    try:
-        return Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return _NAN
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +92,9 @@ class ProposedOrder:
         object.__setattr__(self, "symbol", str(self.symbol).upper())
         object.__setattr__(self, "side", str(self.side).upper())
         object.__setattr__(self, "position_side", str(self.position_side).upper())
-        object.__setattr__(self, "qty", lenient_dec(self.qty))
+        object.__setattr__(self, "qty", to_decimal_or_nan(self.qty))
         if self.price is not None:
-            object.__setattr__(self, "price", lenient_dec(self.price))
+            object.__setattr__(self, "price", to_decimal_or_nan(self.price))
         otype = str(self.order_type or ("LIMIT" if self.price is not None else "MARKET")).upper()
         object.__setattr__(self, "order_type", otype)
         try:
@@ -117,7 +102,7 @@ class ProposedOrder:
         except ValueError:  # kept as given: the check vetoes it (unknown_intent), it never raises
             object.__setattr__(self, "intent", str(self.intent).strip().upper())
         if self.leverage is not None:
-            object.__setattr__(self, "leverage", lenient_dec(self.leverage))
+            object.__setattr__(self, "leverage", to_decimal_or_nan(self.leverage))
 
     @property
     def closes_leg(self) -> bool:

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from core.brackets import Brackets
-from core.filters import SymbolFilters, parse_exchange_info, to_decimal
+from core.filters import SymbolFilters, parse_exchange_info
+from core.numbers import to_decimal
 
 from .bridge import brackets_from_answer
 from .errors import ExchangeError, NoChangeNeededError, RetryableError, UnknownOrderError

@@ -24,8 +24,9 @@ from core.filters import (
     quantize_price,
     quantize_qty,
 )
+from core.numbers import to_decimal_or_nan
 from core.orders import BOTH, LEGS, SIDES, Intent, closes_leg, entry_leg, exit_leg, exit_side
-from core.risk.records import ProposedOrder, lenient_dec
+from core.risk.records import ProposedOrder
 
 from .account import Account
 from .client_ids import is_valid_client_order_id, make_client_order_id
@@ -438,7 +439,7 @@ def _proposed(symbol: str, side: Any, quantity: Any, order_type: Any, price: Any
 def _decimal_or_none(value: Any) -> Decimal | None:
     if value is None:
         return None
-    d = lenient_dec(value)
+    d = to_decimal_or_nan(value)
     return d if d.is_finite() and d > 0 else None
 
 

@@ -10,7 +10,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from core.filters import SymbolFilters, check_order_filters, decimal_to_str, quantize_price, quantize_qty, to_decimal
+from core.filters import SymbolFilters, check_order_filters, decimal_to_str, quantize_price, quantize_qty
+from core.numbers import to_decimal
 from core.orders import BUY, LEGS, LONG, SELL, exit_side
 
 from .client_ids import is_valid_client_order_id, make_client_algo_id

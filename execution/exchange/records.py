@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from core.filters import to_decimal
+from core.numbers import to_decimal
 
 
 def _d(doc: Mapping[str, Any], key: str) -> Decimal:
@@ -293,6 +293,24 @@ class SubmitResult:
     def ok(self) -> bool:
         """Accepted, or a dry run (the caller may proceed as if accepted)."""
         return self.outcome in (Outcome.ACCEPTED, Outcome.DRY_RUN)
+
+    # The order's figures when the exchange told them (an OrderState), else the empty values: what the
+    # executor's router and panic close read (docs/Reconciliation.md).
+    @property
+    def status(self) -> str:
+        return self.order.status if self.order is not None else ""
+
+    @property
+    def executed_qty(self) -> Decimal:
+        return self.order.executed_qty if isinstance(self.order, OrderState) else Decimal(0)
+
+    @property
+    def avg_price(self) -> Decimal:
+        return self.order.avg_price if isinstance(self.order, OrderState) else Decimal(0)
+
+    @property
+    def order_id(self) -> int:
+        return int(self.order.order_id or 0) if isinstance(self.order, OrderState) else 0
 
 
 class CancelOutcome(StrEnum):

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.bars import Bar
 from core.filters import quantize_qty
+from core.numbers import to_decimal
 from core.risk_limits import ProposedOrder
 from core.strategies.ensemble import EnsembleState
 
@@ -40,7 +41,7 @@ class EnsembleSource:
         if missing:
             raise ValueError(f"ensemble sleeves need history for {missing}")
         self.state = EnsembleState.warm(self.ensemble, history, bar_ms=bar_ms)
-        self.dead_band = Decimal(str(dead_band_nav_pct))
+        self.dead_band = to_decimal(dead_band_nav_pct)
         self.targets: dict[str, float] = self.state.per_symbol
 
     def update(self, bars: Mapping[str, Bar]) -> dict[str, float]:
@@ -59,7 +60,7 @@ class EnsembleSource:
             if mark is None or mark <= 0 or f is None:
                 continue
             t = float(self.targets.get(sym, 0.0))
-            want = {"LONG": Decimal(str(max(t, 0.0))) * nav, "SHORT": Decimal(str(max(-t, 0.0))) * nav}
+            want = {"LONG": to_decimal(max(t, 0.0)) * nav, "SHORT": to_decimal(max(-t, 0.0)) * nav}
             for ps in ("LONG", "SHORT"):
                 held_qty = legs.get((sym, ps), ZERO)
                 held = held_qty * mark

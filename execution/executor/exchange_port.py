@@ -23,7 +23,7 @@ from core.portfolio import OpenOrder, PositionLeg
 from execution.exchange import bridge
 from execution.exchange.client_ids import make_client_order_id
 from execution.exchange.errors import ExchangeError
-from execution.exchange.records import CancelOutcome, OrderState, Outcome
+from execution.exchange.records import CancelOutcome, OrderState, SubmitResult
 from settings.env import EnvSettings
 from settings.errors import ConfigError
 
@@ -68,20 +68,6 @@ class AccountView:
     @property
     def nav_usd(self) -> Decimal:
         return self.wallet_usd + self.unrealized_usd
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """An order send's outcome in the executor's words."""
-
-    outcome: str  # accepted | rejected | dry_run | unknown
-    client_order_id: str
-    status: str = ""  # exchange order status when known
-    executed_qty: Decimal = ZERO
-    avg_price: Decimal = ZERO
-    order_id: int = 0
-    code: int | None = None
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,23 +200,14 @@ class ExchangePort:
 
     def submit(self, symbol: str, side: str, position_side: str, qty: Decimal, *, cid: str,
                order_type: str = "MARKET", price: Decimal | None = None, tif: str | None = None,
-               reduce: bool = False, ref_price: Decimal | None = None) -> SendResult:
+               reduce: bool = False, ref_price: Decimal | None = None) -> SubmitResult:
         kw: dict[str, Any] = {"order_type": order_type, "client_order_id": cid, "reduce_only": reduce,
                               "position_side": position_side if self.hedge_mode() else None}
         if order_type == "LIMIT":
             kw.update(price=price, time_in_force=tif or "GTC")
         elif ref_price is not None:
             kw["ref_price"] = ref_price
-        r = self.adapter.place_order(symbol, side, qty, **kw)
-        o = r.order
-        return SendResult(
-            outcome=r.outcome.value if isinstance(r.outcome, Outcome) else str(r.outcome),
-            client_order_id=r.client_order_id or cid,
-            status=o.status if o is not None else "",
-            executed_qty=o.executed_qty if o is not None else ZERO,
-            avg_price=o.avg_price if o is not None else ZERO,
-            order_id=int(o.order_id or 0) if o is not None else 0,
-            code=r.code, reason=r.reason)
+        return self.adapter.place_order(symbol, side, qty, **kw)
 
     def get_order(self, symbol: str, cid: str) -> OrderState | None:
         return self.adapter.get_order(symbol, client_order_id=cid)

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.numbers import to_decimal
 from execution.state_store import append_event, read_events
 
 ZERO = Decimal(0)
@@ -33,7 +34,7 @@ TERMINAL = frozenset({"FILLED", "CANCELED", "EXPIRED", "REJECTED", "NOT_FOUND", 
 
 
 def d(x: Any) -> Decimal:
-    return Decimal(str(x)) if x is not None and x != "" else ZERO
+    return to_decimal(x)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from core import sl_tp
 from core.alpha import TradeStats
 from core.bars import Bar
 from core.cycle import CycleConfig, DecisionCycle, SymbolInputs
+from core.numbers import to_decimal
 from core.orders import Intent
 from core.portfolio import NavPoint, PortfolioSnapshot
 from core.risk_limits import ProposedOrder, RiskContext
@@ -403,14 +404,14 @@ class Executor:
                     if (self.state_root / "nav_log.jsonl").exists() else []
                 for e in tail:
                     if _finite(e.get("nav_usd")) and e.get("t_ms"):
-                        nav_points.append(NavPoint(int(e["t_ms"]), Decimal(str(e["nav_usd"]))))
+                        nav_points.append(NavPoint(int(e["t_ms"]), to_decimal(e["nav_usd"])))
                 if _finite(doc.get("nav_usd")) and doc.get("as_of_ms") and not doc.get("stale"):
-                    nav_points.append(NavPoint(int(doc["as_of_ms"]), Decimal(str(doc["nav_usd"]))))
+                    nav_points.append(NavPoint(int(doc["as_of_ms"]), to_decimal(doc["nav_usd"])))
                 if _finite(doc.get("day_start_nav_usd")):
-                    day_start = Decimal(str(doc["day_start_nav_usd"]))
+                    day_start = to_decimal(doc["day_start_nav_usd"])
         peak = self.peak_reader.read()
         if peak and _finite(peak.get("peak_nav_usd")):
-            hwm = Decimal(str(peak["peak_nav_usd"]))
+            hwm = to_decimal(peak["peak_nav_usd"])
         marks = {s: m.mark_price for s, m in prem.items() if s in self.filters and m.mark_price > 0}
         return PortfolioSnapshot(
             now_ms=now, nav_history=tuple(nav_points), positions=acct.legs, open_orders=acct.open_orders,
@@ -454,7 +455,7 @@ class Executor:
             return summary.attempted, summary.emitted
         for d in result.approved:
             o = d.order
-            price = Decimal(str(prem[d.symbol].mark_price)) if d.symbol in prem else Decimal(str(d.bar.close))
+            price = to_decimal(prem[d.symbol].mark_price) if d.symbol in prem else to_decimal(d.bar.close)
             iid = _intent_id("hy", d.symbol, o.position_side, "O", bar_ms)
             bridge = {"symbol": d.symbol, "signal": d.row.signal, "side": o.side, "positionSide": o.position_side,
                       "qty": str(o.qty), "intent": "OPEN", "hybrid_score": d.hybrid.hybrid, "intent_id": iid}
@@ -491,7 +492,7 @@ class Executor:
                         ctx.nav_stale_reason if ctx else "no context")
             return
         legs = {leg.key: leg.qty for leg in snapshot.open_legs}
-        marks = {s: Decimal(str(m.mark_price)) for s, m in prem.items()}
+        marks = {s: to_decimal(m.mark_price) for s, m in prem.items()}
         for lo in self.ensemble.orders(nav, marks, legs, self.filters, hedge_mode=snapshot.hedge_mode):
             o = lo.order
             decision = ctx.check(o)
@@ -551,7 +552,7 @@ class Executor:
             if not decision.approved:
                 continue
             iid = _intent_id("ex", leg.symbol, leg.position_side, "C", sig.ts_ms)
-            self._intent(iid, order, Decimal(str(snapshot.mark_prices.get(leg.symbol, leg.mark_price))), now,
+            self._intent(iid, order, to_decimal(snapshot.mark_prices.get(leg.symbol, leg.mark_price)), now,
                          source="sl_tp", reason=sig.reason, urgent=True)
 
     # ================================================================== health

@@ -21,10 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.numbers import to_decimal
 from core.twap import maker_price, plan_twap
+from execution.exchange.records import SubmitResult
 from execution.state_store import append_event
 
-from .exchange_port import ExchangePort, SendResult
+from .exchange_port import ExchangePort
 from .journal import ZERO, IntentState, Journal, SliceState
 
 log = logging.getLogger("hedge.router")
@@ -116,8 +118,8 @@ class Metrics:
             if res.get("outcome") != "accepted" and fin.get("status") in (None, "REJECTED", "NOT_FOUND", "DRY_RUN"):
                 continue
             m.sent(rec["symbol"])
-            executed, avg, mid = (Decimal(str(fin.get("executed_qty") or 0)), Decimal(str(fin.get("avg_price") or 0)),
-                                  Decimal(str(rec.get("mid") or 0)))
+            executed, avg, mid = (to_decimal(fin.get("executed_qty")), to_decimal(fin.get("avg_price")),
+                                  to_decimal(rec.get("mid")))
             if executed > 0 and avg > 0 and mid > 0:
                 it = journal.intents.get(rec.get("intent_id", ""))
                 style = it.record.get("style", "single") if it is not None else "single"
@@ -273,7 +275,7 @@ class Router:
             return ZERO, ZERO
 
     def _send(self, it: IntentState, sl: SliceState, qty: Decimal, otype: str, price: Decimal | None,
-              tif: str | None, mid: Decimal, style: str, reduce: bool) -> SendResult | None:
+              tif: str | None, mid: Decimal, style: str, reduce: bool) -> SubmitResult | None:
         rec = it.record
         iid, symbol = it.intent_id, rec["symbol"]
         rev = sl.revisions
