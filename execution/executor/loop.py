@@ -65,6 +65,10 @@ class Options:
     tif: str | None = None
     nav_source: str = "sync_state"  # sync_state | account (dev/test only: NAV from this cycle's balance)
     resume_max_age_s: float = 900.0
+    # --dev-fast (never production): the newest closed bar is left out of the warm-up and decided by cycle 1,
+    # so a check against a real-time venue sees decisions at once instead of at the next bar close (up to an
+    # hour later on 1h bars). A restart in the same bar makes the same intent id: journaled once, never resent.
+    decide_last_bar: bool = False
 
 
 @dataclass
@@ -171,11 +175,14 @@ class Executor:
                 log.warning("[executor] WARM %s klines unavailable (%s): starts cold", s, ks_)
                 continue
             rows = [k for k in ks_ if k.close_time_ms < now_ms and finite_kline(k)]
+            if self.o.decide_last_bar:
+                rows = rows[:-1]
             log_gaps(s, [k.open_time_ms for k in rows], self.bar_ms, live=False)
             if rows:
                 history[s] = _History.of(rows)
-        log.info("[executor] WARM %d/%d symbols, %s bars each (closed bars before %d)", len(history), len(self.symbols),
-                 {s: len(h.close) for s, h in list(history.items())[:3]}, now_ms)
+        log.info("[executor] WARM %d/%d symbols, %s bars each (closed bars before %d%s)", len(history),
+                 len(self.symbols), {s: len(h.close) for s, h in list(history.items())[:3]}, now_ms,
+                 "; the newest is decided by cycle 1 (--dev-fast)" if self.o.decide_last_bar else "")
         if self.source == "ensemble":
             self.ensemble = EnsembleSource(self.cfg.candidate, history, bar_ms=self.bar_ms,
                                            dead_band_nav_pct=self.cfg.runtime.executor.ensemble_dead_band_nav_pct)
