@@ -1,22 +1,29 @@
-"""hedge-executor cycle time against the real venue, and memory over a 30-day accelerated replay (prints only).
+"""hedge-executor cycle time and request weight against the real venue, and memory over a 30-day replay (prints only).
 
     .venv/bin/python benchmarks/bench_executor.py [--symbols 50,300] [--cycles 20] [--rss-days 30] [--rss-symbols 10]
 
-World: the local venue (a real process) serving synthetic data for N USDT perpetuals of the mainnet
-exchangeInfo (../shared/data/exchange/exchangeInfo-fapi.json when present, else the venue's default symbols),
-paused; the benchmark steps the venue clock one hour before each cycle, so every cycle has one new closed 1h
-bar for every symbol (the worst case: every symbol decides). The executor runs in this process in DRY_RUN
-with NAV from the account, exactly as `python -m execution.executor` builds it.
+World: the local venue (a real process) serving synthetic data for N perpetuals of the mainnet exchangeInfo
+(../shared/data/exchange/exchangeInfo-fapi.json when present, else the venue's default symbols), paused. The
+symbols are the TRADING USDT-quoted perpetuals first (297 in the stored snapshot), then, to reach N, the
+TRADING USDC-quoted perpetuals of the same file (real names, filters and margin asset, 26 there); the output
+says how many of each. The benchmark steps the venue clock one hour before each cycle, so every cycle has one
+new closed 1h bar for every symbol (the worst case: every symbol fetches klines and decides). The executor runs
+in this process in DRY_RUN with NAV from the account, exactly as `python -m execution.executor` builds it.
 
-Reports per N: cycle wall time (median / p95, REST calls included), the decision part alone
-(`DecisionCycle.step`), and request weight per cycle (the venue's X-MBX-USED-WEIGHT-1M delta), against
-Binance's 2400/min budget at a 60 s loop. Then RSS at the start and the end of a --rss-days replay of
---rss-symbols symbols (one cycle per market hour).
+Reports per N, each line with the load average (the machine is shared: figures are noisy when it is high):
+cycle wall time (median / p95, REST calls included); the decision part alone (`DecisionCycle.step`); request
+WEIGHT per cycle, summed by the adapter from its weight table (execution/exchange/ratelimit.py ENDPOINTS, the
+weight of every request it sent, retries included) for a cycle with a new bar and for a quiet cycle (no bar
+closed: no klines requests); and the worst minute at the configured loop interval against Binance's
+2400/minute REQUEST_WEIGHT budget (one new-bar cycle per hour-bar, the other cycles of the minute quiet;
+the router's own requests between cycles - book tickers, order posts - are not in it: DRY_RUN sends no order).
+Then RSS at the start and the end of a --rss-days replay of --rss-symbols symbols (one cycle per market hour).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -60,12 +67,24 @@ def build(venue, tmp: Path, symbols: list[str]):
     return ex, port
 
 
-def used_weight(port) -> int:
-    r = port.adapter.client.response
-    try:
-        return int(r.headers.get("X-MBX-USED-WEIGHT-1M", 0)) if r is not None else 0
-    except (TypeError, ValueError):
-        return 0
+BUDGET_1M = 2400  # Binance USD-M REQUEST_WEIGHT per minute (the exchangeInfo rateLimits)
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def pick_symbols(info: Path, n: int) -> tuple[list[str], str]:
+    """N TRADING perpetuals: the USDT-quoted ones, then USDC-quoted ones of the same exchangeInfo."""
+    doc = json.loads(info.read_text())
+    by_quote: dict[str, list[str]] = {"USDT": [], "USDC": []}
+    for s in doc["symbols"]:
+        if s.get("contractType") == "PERPETUAL" and s.get("status") == "TRADING" and s.get("quoteAsset") in by_quote:
+            by_quote[s["quoteAsset"]].append(s["symbol"])
+    usdt = by_quote["USDT"][:n]
+    usdc = by_quote["USDC"][:max(0, n - len(usdt))]
+    return usdt + usdc, f"{len(usdt)} USDT-quoted + {len(usdc)} USDC-quoted perpetuals"
 
 
 def bench_cycles(n: int, cycles: int, info: Path | None) -> None:
@@ -79,34 +98,42 @@ def bench_cycles(n: int, cycles: int, info: Path | None) -> None:
         return out
 
     extra = ["--dual-side", "--weight-limit", "1000000", "--synthetic-days", "60"]
+    syms: list[str] | None = None
+    what = "the venue's default symbols"
     if info is not None:
         extra += ["--exchange-info", str(info)]
-        doc = json.loads(info.read_text())
-        syms = [s["symbol"] for s in doc["symbols"] if s.get("contractType") == "PERPETUAL"
-                and s.get("quoteAsset") == "USDT" and s.get("status") == "TRADING"][:n]
-    else:
-        syms = None
+        syms, what = pick_symbols(info, n)
     v = launch_venue(paused=True, symbols=syms, extra=extra, ready_timeout=120)
     try:
         with tempfile.TemporaryDirectory() as d:
             ex, port = build(v, Path(d), syms)
             n_eff = len(ex.symbols)
+            budget = port.adapter.budget  # shared by the klines worker threads' adapters
             DecisionCycle.step = timed
-            walls, weights = [], []
+            walls, weights, quiet = [], [], []
             for _ in range(cycles):
                 v.clock(step_ms=HOUR)
-                w0 = port.adapter.requests_sent
+                w0 = budget.weight_spent
                 t = time.perf_counter()
                 ex.cycle()
                 walls.append(time.perf_counter() - t)
-                weights.append(port.adapter.requests_sent - w0)
+                weights.append(budget.weight_spent - w0)
+                w0 = budget.weight_spent
+                ex.cycle()  # the same market hour again: no bar closed, no klines request
+                quiet.append(budget.weight_spent - w0)
             DecisionCycle.step = orig
             med, p95 = statistics.median(walls), sorted(walls)[int(0.95 * (len(walls) - 1))]
             dmed = statistics.median(step_times)
-            print(f"symbols={n_eff:4d} cycle wall median={med * 1000:7.1f} ms p95={p95 * 1000:7.1f} ms | "
-                  f"decision (core.cycle.step) median={dmed * 1000:6.2f} ms | "
-                  f"requests/cycle={statistics.median(weights):.0f} "
-                  f"| venue used weight now={used_weight(port)}")
+            w_bar, w_quiet = statistics.median(weights), statistics.median(quiet)
+            interval = float(ex.cfg.runtime.loop.executor_interval_seconds)
+            per_min = max(1, round(60 / interval))
+            worst = w_bar + (per_min - 1) * w_quiet
+            print(f"symbols={n_eff:4d} ({what}) | {load()}")
+            print(f"    cycle wall median={med * 1000:7.1f} ms p95={p95 * 1000:7.1f} ms | "
+                  f"decision (core.cycle.step) median={dmed * 1000:6.2f} ms")
+            print(f"    request weight/cycle: new bar={w_bar:.0f} quiet={w_quiet:.0f} | worst minute at the "
+                  f"{interval:g} s loop ({per_min} cycle(s)/min) = {worst:.0f} of {BUDGET_1M} "
+                  f"({100 * worst / BUDGET_1M:.1f}% of Binance's REQUEST_WEIGHT/min)")
             port.close()
     finally:
         DecisionCycle.step = orig
@@ -126,6 +153,7 @@ def bench_rss(days: int, n: int) -> None:
                 ex.cycle()
                 if i == 24:
                     after_day1 = rss_mb()
+            print(f"{load()}")
             print(f"RSS replay {days} days x {len(ex.symbols)} symbols "
                   f"({days * 24} cycles, {time.perf_counter() - t:.0f} s): "
                   f"start={start:.1f} MB after day 1={after_day1:.1f} MB end={rss_mb():.1f} MB")

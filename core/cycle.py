@@ -24,7 +24,8 @@ from files, a simulated snapshot) run the same decisions. The caller owns the st
 Timing (anti-lookahead). A decision made on the bar opening at `bar_time_ms` uses bars up to and including
 it, and nothing later; it is meant to be executed after that bar has closed (the backtest fills it at the
 next bar's open, as `core.strategies.targets_for_execution`). A bar whose `bar_time_ms` is not after the
-symbol's last one is ignored (a re-polled kline cannot be counted twice).
+symbol's last one is ignored (a re-polled kline cannot be counted twice). The first bar after a gap is folded
+as it is (nothing invented) and decided `kline_gap`, never an entry (docs/Runbook.md "Bad input").
 
 What it does not do. Exits (stops, take-profits, time stops) come from `core.sl_tp` and reach
 `check_order` as closes; the router turns an approved parent into maker/taker/TWAP children; the executor
@@ -102,6 +103,7 @@ __all__ = [
 #: `Decision.status`, in the order a symbol can fall out of the pipeline.
 STATUSES: tuple[str, ...] = (
     "warming_up",  # the screener fields are not defined yet (too little history): never an entry
+    "kline_gap",  # the first bar after missing bars: its move spans the gap, so no entry on it
     "no_signal",  # the hybrid is inside the tier's gate band
     "in_position",  # the gate points at a side already held: no second entry
     "strategy_disagrees",  # `require_strategy_agreement` and the strategy target does not point that way
@@ -468,12 +470,13 @@ class DecisionCycle:
             if st is None or (bar_time_ms is not None and st.last_bar_ms is not None and bar_time_ms <= st.last_bar_ms):
                 ignored.append(sym)
                 continue
+            gap = bar_time_ms is not None and bar_time_ms - (st.last_bar_ms or bar_time_ms) > config.bar_ms
             st, fields, trend, regime, target = st.advance(bar, bar_time_ms, lap)
             states[sym] = st
             hybrid = _score(sym, st.tier, regime.vol_regime, trend, inputs.get(sym, _NO_INPUTS), config)
             if lap is not None:
                 lap("carry/expect/router + hybrid")
-            decided[sym], candidate = _screen(st, bar, fields, regime, hybrid, target, held.get(sym, ()), config)
+            decided[sym], candidate = _screen(st, bar, fields, regime, hybrid, target, held.get(sym, ()), config, gap)
             if candidate:
                 candidates.append((-abs(hybrid.hybrid), sym))
             if lap is not None:
@@ -537,7 +540,7 @@ def _score(symbol: str, tier: str, regime: str, trend: float, x: SymbolInputs, c
 
 
 def _screen(st: SymbolState, bar: Bar, fields: ScreenerFields, regime: VolRegimeResult, hybrid: HybridResult,
-            target: float, held: tuple[str, ...], config: CycleConfig) -> tuple[Decision, bool]:
+            target: float, held: tuple[str, ...], config: CycleConfig, gap: bool = False) -> tuple[Decision, bool]:
     """The gate and the screener row (as `core.screener.screen_symbol`), and whether the symbol is an entry
     candidate (its decision is then completed by `_enter`)."""
     side: Side | None = gate(hybrid.hybrid, config.thresholds(st.tier)) if fields.ready else None
@@ -547,6 +550,8 @@ def _screen(st: SymbolState, bar: Bar, fields: ScreenerFields, regime: VolRegime
                       position is not None, position or FLAT, hybrid.hybrid, signal)
     if not fields.ready:
         status = "warming_up"
+    elif gap:
+        status = "kline_gap"
     elif side is None:
         status = "no_signal"
     elif signal is None:

@@ -3,7 +3,7 @@
 other process (docs/STATE_FILES.md, docs/v7.4_Risk_and_Methodology.md).
 
     .venv/bin/python -m execution.sync_state [--once] [--env-file PATH] [--config-dir DIR]
-    .venv/bin/python execution/sync_state.py            # runbook 000 §3.1: one sync, then jq logs/state/risk.json
+    .venv/bin/python execution/sync_state.py            # one sync and exit (as --once), then jq logs/state/risk.json
 
 Every `loop.sync_state_interval_seconds` (config/runtime.yaml) it reads balances, positions, marks and
 new userTrades, and publishes nav.json, positions.json, risk.json, synced_state.json, trade_log.json,
@@ -355,4 +355,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python execution/sync_state.py` (a file path, no module spec) is the runbook's one-shot check: one sync,
+    # then the jq queries (docs/Runbook.md); the service runs `-m execution.sync_state` and loops.
+    sys.exit(main(None if __spec__ is not None else ["--once", *sys.argv[1:]]))

@@ -297,6 +297,26 @@ def test_stale_and_unknown_bars_are_ignored_and_states_are_immutable():
     assert res.decision("SOLUSDT") is None and newer.states["SOLUSDT"] is cycle.states["SOLUSDT"]
 
 
+def test_the_first_bar_after_a_gap_is_never_an_entry_and_the_next_one_may_be():
+    """Bars missing before ETH's bar (a kline gap): the indicators fold the bars that exist, nothing invented;
+    ETH's decision on that bar is `kline_gap` with no order; the next contiguous bar decides as usual."""
+    bars = make_bars()
+    last = T0 + (HISTORY - 1) * H
+    cycle = DecisionCycle.warm(history(bars), CONFIG, last_bar_ms=last)
+    snap = snapshot(bars, HISTORY, legs(bars))
+    _, normal = cycle.step(new_bars(bars, HISTORY), inputs(), snap, CONFIG, bar_time_ms=last + H)
+    assert normal.decision("ETHUSDT").approved  # the same bar without a gap is an entry ...
+    after_gap, res = cycle.step(new_bars(bars, HISTORY), inputs(), snap, CONFIG, bar_time_ms=last + 3 * H)
+    eth = res.decision("ETHUSDT")
+    assert eth.status == "kline_gap" and eth.order is None and eth.reasons == ("kline_gap",)  # ... not after a gap
+    assert "ETHUSDT" not in res.checked and res.orders == ()
+    assert eth.fields == normal.decision("ETHUSDT").fields  # fed the real bar, no filler bars
+    assert after_gap.states["ETHUSDT"].bars == HISTORY + 1 and after_gap.states["ETHUSDT"].last_bar_ms == last + 3 * H
+    _, nxt = after_gap.step(new_bars(bars, HISTORY + 1), inputs(), snapshot(bars, HISTORY + 1, legs(bars)), CONFIG,
+                            bar_time_ms=last + 4 * H)
+    assert "kline_gap" not in {d.status for d in nxt.decisions}
+
+
 def test_warming_up_symbols_never_enter_and_missing_data_is_not_an_error():
     bars = make_bars()
     cycle = DecisionCycle.warm({s: b.head(10) for s, b in bars.items()}, CONFIG, symbols=SYMBOLS + ("LTCUSDT",))

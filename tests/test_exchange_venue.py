@@ -379,3 +379,24 @@ def test_reads_cancels_and_clocks(hedge):
     a.place_order("BTCUSDT", "BUY", "0.002", intent_id="t-1", ref_price=mp.mark_price)
     trades = a.user_trades("BTCUSDT")
     assert trades and trades[-1].position_side == "LONG" and trades[-1].commission > 0
+
+
+def test_weight_spent_counts_what_the_venue_charges(hedge):
+    """`budget.weight_spent` (the benchmark's per-cycle weight) sums the adapter's table weights of what it sent;
+    the venue's X-MBX-USED-WEIGHT-1M grows by the same amount within one rate-limit minute."""
+    import time
+
+    v, a, _ = hedge
+    left = 60 - time.time() % 60
+    if left < 5:
+        time.sleep(left + 0.1)  # one fixed one-minute window for the whole burst
+    a.mark_prices()
+    before_used, before_spent = int(a.client.response.headers["X-MBX-USED-WEIGHT-1M"]), a.budget.weight_spent
+    a.mark_prices()  # 10
+    a.klines("BTCUSDT", "1h", limit=99)  # 1
+    a.klines("ETHUSDT", "1h", limit=500)  # 5
+    a.balance("USDT")  # 5
+    a.positions()  # 5
+    spent = a.budget.weight_spent - before_spent
+    assert spent == 26
+    assert int(a.client.response.headers["X-MBX-USED-WEIGHT-1M"]) - before_used == spent

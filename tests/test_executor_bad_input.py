@@ -1,4 +1,5 @@
-"""Bad input: stale/missing NAV, 5xx / 429 / timeouts, unknown symbols, NaN bars, config reload errors."""
+"""Bad input: stale/missing NAV, 5xx / 429 / 418 / timeouts, unknown symbols, NaN bars, kline gaps, config reload
+errors (docs/Runbook.md "Bad input")."""
 from __future__ import annotations
 
 import json
@@ -6,12 +7,21 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from execution.executor.loop import _finite_kline
+from execution.executor.bars import finite_kline as _finite_kline
 from execution.state_store import write_snapshot
-from tests.executor_support import FAST_VENUE, config_copy, executor_cmd, proc_env, run_executor, write_env
+from tests.executor_support import (
+    FAST_VENUE,
+    config_copy,
+    executor_cmd,
+    proc_env,
+    read_jsonl,
+    run_executor,
+    write_env,
+)
 
 FAST = ["--interval", "0.25"]
 
@@ -54,6 +64,33 @@ def test_5xx_429_timeouts_and_unknown_symbol_do_not_stop_the_loop(tmp_path, bad_
     assert health["cycle"] == 8 and health["symbols"] == ["BTCUSDT", "ETHUSDT"] and health["ok"] is True
 
 
+def test_418_ban_is_waited_out_without_a_crash_or_an_order(tmp_path, venue_factory):
+    """A 418 (IP banned for --ban-seconds): the adapter sends nothing until the ban ends, the cycles that cannot
+    read the market fail one by one (health ok=false), and trading resumes after it."""
+    v = venue_factory(speed=14400, extra=["--dual-side", "--weight-limit", "100000", "--ban-seconds", "3"])
+    v.reset(balance=10000, dual=True, speed=14400)
+    env = write_env(tmp_path, v, dry_run=False)
+    cfg = config_copy(tmp_path, threshold=0.02, shorts=True)
+    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "40", "--symbols", "BTCUSDT", "ETHUSDT",
+                                      "--nav-source", "account", *FAST),
+                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(tmp_path / "logs" / "executor.log", "[executor] START ")
+        v.fault(kind="ban", path="/fapi/v1/premiumIndex", count=1)
+        rc = p.wait(timeout=90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert rc == 0
+    system = (tmp_path / "logs" / "system.log").read_text()
+    assert "[exutil] IP_BANNED until_ms=" in system and "[executor] CYCLE_ERROR" in system
+    health = json.loads((tmp_path / "logs" / "state" / "health.json").read_text())
+    assert health["cycle"] == 40 and health["ok"] is True  # the ban ended and the loop went on
+    orders = read_jsonl(tmp_path / "logs" / "execution" / "orders.jsonl")
+    ids = [o["client_order_id"] for o in orders if o.get("event") == "order_sent"]
+    assert len(ids) == len(set(ids))  # never one client order id sent twice
+
+
 def test_nan_bar_is_not_a_bar():
     class K:
         open, high, low, close = 1.0, float("nan"), 1.0, 1.0
@@ -87,3 +124,66 @@ def test_config_reload_error_keeps_running(tmp_path, bad_venue):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
+
+
+def _wait_for(log: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert text in log.read_text(), f"{text!r} not logged in {timeout} s"
+
+
+def _decisions(text: str) -> list[dict]:
+    out = []
+    for line in text.splitlines():
+        if "[decision] {" in line:
+            out.append(json.loads(line.split("[decision] ", 1)[1]))
+    return out
+
+
+def test_kline_gap_no_entry_on_the_bar_after_it_others_trade_on(tmp_path, bad_venue):
+    """The venue serves BTCUSDT's 1h klines with three bars missing (Binance's shape: no rows for the period).
+    The running executor logs KLINE_GAP with the missing open times, decides BTC's first bar after the gap as
+    `kline_gap` (no entry, no order), keeps deciding and entering the other symbols, and never fails a cycle."""
+    H = 3_600_000
+    bad_venue.reset(balance=10000, dual=True, speed=14400, paused=True)
+    env = write_env(tmp_path, bad_venue, dry_run=True)
+    cfg = config_copy(tmp_path, threshold=0.02, shorts=True)
+    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "400", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT",
+                                      "BNBUSDT", *FAST, "--nav-source", "account"),
+                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "logs" / "executor.log"
+    try:
+        _wait_for(log, "[executor] START ")
+        b0 = bad_venue.market_time_ms() // H * H  # the open bar; bars before it are warm
+        gap = (b0 + 2 * H, b0 + 5 * H)  # bars opening at b0+2h, +3h, +4h never exist
+        bad_venue.fault(kind="kline_gap", symbol="BTCUSDT", start_ms=gap[0], end_ms=gap[1])
+        bad_venue.clock(resume=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            text = log.read_text()
+            after = text.split("KLINE_GAP BTCUSDT", 1)[1] if "KLINE_GAP BTCUSDT" in text else ""
+            if after.count("[screener] attempted=") >= 6:
+                break
+            time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=60)
+        bad_venue.clock(pause=True)
+        bad_venue.clear_faults()
+    assert rc == 0
+    text = log.read_text()
+    want = f"[executor] KLINE_GAP BTCUSDT 3 bar(s) missing, open {gap[0]}..{gap[1] - H} "
+    assert want in text, [ln for ln in text.splitlines() if "KLINE_GAP" in ln]
+    assert f"the bar at {gap[1]} " in text
+    assert "KLINE_GAP ETHUSDT" not in text and "CYCLE_ERROR" not in text
+    decisions = _decisions(text)
+    btc_after = [d for d in decisions if d["symbol"] == "BTCUSDT" and d.get("bar_time_ms") == gap[1]]
+    assert [(d["status"], d["reasons"]) for d in btc_after] == [("kline_gap", ["kline_gap"])]
+    assert not [d for d in decisions if d["symbol"] == "BTCUSDT" and gap[0] <= d.get("bar_time_ms", 0) < gap[1]]
+    assert any(d["symbol"] == "BTCUSDT" and d.get("bar_time_ms", 0) > gap[1] for d in decisions)  # decided again
+    intents = [json.loads(ln.split("[executor] INTENT ", 1)[1]) for ln in text.splitlines() if "[executor] INTENT " in ln]
+    assert f"hy-BTCUSDT-LO-{gap[1] // 1000}" not in {i["intent_id"] for i in intents}
+    assert f"hy-BTCUSDT-SO-{gap[1] // 1000}" not in {i["intent_id"] for i in intents}
+    others_after = [i for i in intents if i["symbol"] != "BTCUSDT" and int(i["intent_id"].rsplit("-", 1)[1]) * 1000 >= gap[0]]
+    assert others_after, "the other symbols kept entering through BTC's gap"

@@ -122,3 +122,31 @@ def test_cli_errors(tmp_path, fast_venue):
     assert "safety gate refused" in r.stderr
     missing = run_executor(tmp_path / "nope.env", None, "--once")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_dev_fast_decides_at_once_on_a_real_time_venue(tmp_path, venue_factory):
+    """The operator's `--profile dev --dev-fast` against the local stack's venue (real-time clock, 1h bars):
+    cycle 1 decides the newest closed bar (left out of the warm-up) instead of waiting up to an hour."""
+    v = venue_factory(extra=["--dual-side"])  # speed 1, as scripts/run_local.sh runs it
+    v.reset(balance=10000, dual=True)
+    env = write_env(tmp_path, v, dry_run=True)
+    r = run_executor(env, None, "--profile", "dev", "--dev-fast", "--once")
+    assert r.returncode == 0, r.stderr[-3000:]
+    ex = (tmp_path / "logs" / "executor.log").read_text()
+    assert "the newest is decided by cycle 1 (--dev-fast)" in ex
+    assert "[screener] attempted=10 " in ex and ex.count("[decision] {") == 10
+    # without --dev-fast the newest closed bar is warm-up history: nothing to decide until the next close
+    r = run_executor(env, None, "--profile", "dev", "--once", "--nav-source", "account")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "logs" / "executor.log").read_text().count("[screener] attempted=") == 1
+
+
+def test_dev_fast_with_the_shipped_config_makes_intents_within_a_few_dozen_cycles(tmp_path, fast_venue):
+    """`--profile dev --dev-fast` with config/ as shipped (no threshold or profile override), one new 1h bar per
+    cycle: entries are approved and become intents within 36 cycles (the dev profile trades both sides, as prod)."""
+    fast_venue.reset(balance=10000, dual=True, speed=14400)
+    env = write_env(tmp_path, fast_venue, dry_run=True)
+    r = run_executor(env, None, "--profile", "dev", "--dev-fast", "--interval", "0.25", "--cycles", "36")
+    assert r.returncode == 0, r.stderr[-3000:]
+    ex = (tmp_path / "logs" / "executor.log").read_text()
+    assert "[executor] INTENT {" in ex and '"status":"approved"' in ex and "[screener->executor] {" in ex

@@ -375,7 +375,7 @@ def _run(args, env_file, timeout=90, **kw):
 def test_runbook_command_and_jq_queries_work_as_written(hedge, tmp_path):
     trade_both_legs(hedge, (("SOLUSDT", "2", "1"),))
     env = write_env(tmp_path, hedge)
-    out = _run(["execution/sync_state.py", "--once"], env)
+    out = _run(["execution/sync_state.py"], env)  # as the runbook writes it: the file form syncs once and exits
     assert out.returncode == 0, out.stderr[-3000:]
     risk_path = tmp_path / "state" / "risk.json"
     q1 = subprocess.run(["jq", ".risk | {portfolio_dd_pct, circuit_breaker}", str(risk_path)], capture_output=True,

@@ -133,6 +133,33 @@ def test_forced_throttle_ban_and_1021(v):
     assert c.futures_account_balance()
 
 
+def test_kline_gap_withholds_one_symbols_rows_as_binance_does(v):
+    """A kline_gap rule: no rows for the window (Binance's answer for a period without bars), `limit` still
+    filled from the rows around it, other symbols and other requests untouched, gone when cleared."""
+    c = v.client()
+    H = 3_600_000
+    full = [k[0] for k in c.futures_klines(symbol=BTC, interval="1h", limit=30)]
+    assert all(b - a == H for a, b in zip(full, full[1:]))
+    hole = (full[10], full[13])  # bars 10, 11, 12 withheld
+    v.fault(kind="kline_gap", symbol=BTC, start_ms=hole[0], end_ms=hole[1])
+    start = [k[0] for k in c.futures_klines(symbol=BTC, interval="1h", startTime=full[5], limit=10)]
+    assert start == full[5:10] + full[13:18]  # from startTime on, 10 rows, the hole skipped
+    newest = [k[0] for k in c.futures_klines(symbol=BTC, interval="1h", limit=27)]
+    assert newest == full[:10] + full[13:]  # the newest 27 rows that exist
+    assert [k[0] for k in c.futures_klines(symbol=BTC, interval="1h", startTime=hole[0], endTime=hole[1] - 1)] == []
+    assert [k[0] for k in c.futures_klines(symbol="ETHUSDT", interval="1h", limit=30)][10:13] == full[10:13]
+    assert c.futures_ping() == {}  # a data hole, not a request fault: nothing else fails and no count is used
+    assert [f["kind"] for f in v.admin("GET", "/_venue/faults")["rules"]] == ["kline_gap"]
+    for bad in ({"start_ms": hole[1], "end_ms": hole[0]}, {"start_ms": hole[0]},
+                {"start_ms": hole[0], "end_ms": hole[1], "count": 1}):
+        with pytest.raises(AssertionError):
+            v.fault(kind="kline_gap", symbol=BTC, **bad)
+    with pytest.raises(AssertionError):
+        v.fault(kind="error", status=503, symbol=BTC)  # gap fields belong to kline_gap only
+    v.clear_faults()
+    assert [k[0] for k in c.futures_klines(symbol=BTC, interval="1h", limit=30)] == full
+
+
 def test_stats(v):
     c = v.client()
     market_buy(c, "s-1")

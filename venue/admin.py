@@ -133,7 +133,7 @@ def validate_fault_rule(rule: dict) -> None:
             continue
         if t.startswith("int"):
             lo = -10_000 if key == "code" else 0
-            hi = 599 if key == "status" else 10 ** 9
+            hi = 599 if key == "status" else MAX_MS if key in ("start_ms", "end_ms") else 10 ** 9
             _int(rule, key, lo, hi)
         elif t.startswith("str") and not isinstance(v, str):
             raise AdminError(f"{key} must be a string")

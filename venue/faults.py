@@ -20,6 +20,9 @@ path) and fires for the next `count` matching requests (none = until cleared). K
              (connection closed), 503 (HTTP 503 "Unknown error, please check your request or try
              again later." - Binance's execution-status-unknown answer) or timeout (held `hold_ms`,
              then dropped).
+  kline_gap  a hole in the data, not a request fault: GET /fapi/v1/klines has no rows for `symbol` (none =
+             every symbol) whose open time is in [`start_ms`, `end_ms`), as Binance answers for a period it
+             has no bars for (the rows around it fill `limit`). Lasts until cleared; `count` does not apply.
 
 The clock-skew drill is separate: `clock_skew_ms` shifts the venue's wall clock (serverTime and the
 recvWindow check) so a client that does not resync its offset gets -1021.
@@ -28,8 +31,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass
+from typing import Any
 
-KINDS = ("latency", "late", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous")
+KINDS = ("latency", "late", "error", "timeout", "drop", "rate_limit", "ban", "reject_1021", "ambiguous", "kline_gap")
 _DELAYS = ("latency", "late")  # kinds that only delay the request (they combine with any other fault)
 _ids = itertools.count(1)
 
@@ -46,6 +50,9 @@ class Fault:
     mode: str = "drop"
     code: int | None = None
     msg: str | None = None
+    symbol: str | None = None  # kline_gap only
+    start_ms: int | None = None  # kline_gap only
+    end_ms: int | None = None  # kline_gap only
     id: int = 0
     fired: int = 0
 
@@ -67,7 +74,10 @@ _INT_FIELDS = {
     "status": (100, 599, False),
     "hold_ms": (0, 600_000, False),
     "code": (-100_000, 100_000, True),
+    "start_ms": (0, 4_102_444_800_000, True),
+    "end_ms": (0, 4_102_444_800_000, True),
 }
+_GAP_FIELDS = ("symbol", "start_ms", "end_ms")
 
 
 def _check_int(name: str, value: object, lo: int, hi: int, optional: bool) -> None:
@@ -103,6 +113,13 @@ class Faults:
         f = Fault(**spec)
         if f.kind == "ambiguous" and f.mode not in ("drop", "503", "timeout"):
             raise ValueError("ambiguous mode must be drop, 503 or timeout")
+        if f.kind == "kline_gap":
+            if f.start_ms is None or f.end_ms is None or f.start_ms >= f.end_ms:
+                raise ValueError("kline_gap needs start_ms < end_ms")
+            if f.count is not None or f.path is not None or f.method is not None:
+                raise ValueError("kline_gap is a hole in the klines data: no count, path or method")
+        elif any(spec.get(k) is not None for k in _GAP_FIELDS):
+            raise ValueError(f"{', '.join(_GAP_FIELDS)} belong to kline_gap rules only")
         f.id = next(_ids)
         self.rules.append(f)
         return f
@@ -117,7 +134,7 @@ class Faults:
             return 0, None
         latency, chosen = 0, None
         for f in list(self.rules):
-            if not f.matches(method, path):
+            if f.kind == "kline_gap" or not f.matches(method, path):
                 continue
             if f.kind in _DELAYS:
                 latency += f.latency_ms
@@ -133,5 +150,33 @@ class Faults:
                     self.rules.remove(f)
         return latency, chosen
 
+    def kline_gaps(self, symbol: str) -> list[tuple[int, int]]:
+        """[start_ms, end_ms) windows whose klines of `symbol` the venue withholds (kline_gap rules)."""
+        return [(f.start_ms, f.end_ms) for f in self.rules if f.kind == "kline_gap"
+                and f.start_ms is not None and f.end_ms is not None and f.symbol in (None, symbol)]
+
     def view(self) -> dict:
         return {"clock_skew_ms": self.clock_skew_ms, "rules": [asdict(f) for f in self.rules]}
+
+
+def klines_with_gaps(series: Any, gaps: list[tuple[int, int]], interval_ms: int, start: int | None, end: int | None,
+                     limit: int, now: int, align_ms: int) -> list:
+    """`series.klines(...)` without the rows whose open time is in a withheld window; like Binance, the answer
+    still holds up to `limit` rows: from `startTime` on when given, else the newest ones before `endTime`/now."""
+    def keep(rows: list) -> list:
+        return [r for r in rows if not any(a <= r[0] < b for a, b in gaps)]
+
+    rows = series.klines(interval_ms, start, end, limit, now, align_ms=align_ms)
+    out = keep(rows)
+    if start is not None:
+        while len(out) < limit and rows:
+            asked = limit - len(out)
+            rows = series.klines(interval_ms, rows[-1][0] + interval_ms, end, asked, now, align_ms=align_ms)
+            out += keep(rows)[:asked]
+    else:
+        while len(out) < limit and rows:
+            asked = limit - len(out)
+            rows = series.klines(interval_ms, None, rows[0][0] - 1, asked, now, align_ms=align_ms)
+            kept = keep(rows)
+            out = (kept[-asked:] if kept else []) + out
+    return out

@@ -27,7 +27,7 @@ from .account_views import AccountViews
 from .admin import Admin
 from .engine import Engine
 from .errors import VenueError, missing
-from .faults import Fault, Faults
+from .faults import Fault, Faults, klines_with_gaps
 from .filters import SymbolSpec
 from .other_markets import capital_config, other_exchange_info
 from .params import ORDER_ENDPOINT_PARAMS, Params, integer, time_param
@@ -310,7 +310,12 @@ class Venue(AccountViews):
         start, end = time_param(params, "startTime"), time_param(params, "endTime")
         now = self.clock.now_ms()
         align = 345_600_000 if iv == "1w" else 0      # weekly bars open on Monday 00:00 UTC
-        rows = self.market.series(spec.symbol).klines(ivms, start, end, limit, now, align_ms=align)
+        series = self.market.series(spec.symbol)
+        gaps = self.faults.kline_gaps(spec.symbol)
+        if gaps:
+            rows = klines_with_gaps(series, gaps, ivms, start, end, limit, now, align)
+        else:
+            rows = series.klines(ivms, start, end, limit, now, align_ms=align)
         tick = float(spec.tick)
         pd_, qd = spec.price_decimals, spec.qty_decimals
         out = []

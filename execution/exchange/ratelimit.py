@@ -122,6 +122,7 @@ class WeightBudget:
         self.limits = limits
         self.headroom = headroom
         self.used_weight = 0  # in the window of `_weight_window`
+        self.weight_spent = 0  # every request's table weight since start, all adapters sharing this budget
         self.orders_1m = 0
         self.orders_10s = 0
         self._weight_window = -1  # minute index (server ms // 60000) the counters belong to
@@ -148,6 +149,7 @@ class WeightBudget:
         """Account for a request we are about to send (until its response headers replace the estimate)."""
         self._roll(now_ms)
         self.used_weight += weight
+        self.weight_spent += weight
         if is_order:
             self.orders_1m += 1
             self.orders_10s += 1

@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     interval = args.interval or (DEV_FAST_INTERVAL_S if args.dev_fast else cfg.runtime.loop.executor_interval_seconds)
     opts = Options(profile=profile, dry_run=dry_run, interval_s=float(interval), once=args.once, cycles=args.cycles,
                    symbols=_split_symbols(args.symbols), reduce_only=args.reduce_only, leverage=args.leverage,
-                   order_type=args.order_type, tif=args.tif, nav_source=nav_source)
+                   order_type=args.order_type, tif=args.tif, nav_source=nav_source,
+                   decide_last_bar=bool(args.dev_fast and not env.is_production))
     try:
         port = open_gate(env, dry_run=dry_run, timeout=cfg.runtime.exchange.request_timeout_seconds,
                          recv_window_ms=cfg.runtime.exchange.recv_window_ms)

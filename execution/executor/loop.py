@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import math
 import signal
 import time
 from dataclasses import dataclass, replace
@@ -37,6 +36,7 @@ from execution.state_store import SnapshotReader, tail_events
 from settings.profiles import ProfileName
 
 from . import kill_switch as ks
+from .bars import KLINE_POLL_LIMIT, finite, finite_kline, log_gaps, new_closed_bars
 from .ensemble import EnsembleSource
 from .exchange_port import ExchangePort
 from .journal import Journal
@@ -49,7 +49,6 @@ log = logging.getLogger("hedge.executor")
 slog = logging.getLogger("hedge.screener")
 dlog = logging.getLogger("hedge.decision")
 
-_KLINE_POLL_LIMIT = 99  # < 100 bars costs weight 1 per request
 HEARTBEAT_S = 600.0  # the `[executor] account OK` line: at start, then every 10 minutes
 
 
@@ -67,6 +66,10 @@ class Options:
     tif: str | None = None
     nav_source: str = "sync_state"  # sync_state | account (dev/test only: NAV from this cycle's balance)
     resume_max_age_s: float = 900.0
+    # --dev-fast (never production): the newest closed bar is left out of the warm-up and decided by cycle 1,
+    # so a check against a real-time venue sees decisions at once instead of at the next bar close (up to an
+    # hour later on 1h bars). A restart in the same bar makes the same intent id: journaled once, never resent.
+    decide_last_bar: bool = False
 
 
 @dataclass
@@ -172,11 +175,15 @@ class Executor:
             if isinstance(ks_, Exception):
                 log.warning("[executor] WARM %s klines unavailable (%s): starts cold", s, ks_)
                 continue
-            rows = [k for k in ks_ if k.close_time_ms < now_ms and _finite_kline(k)]
+            rows = [k for k in ks_ if k.close_time_ms < now_ms and finite_kline(k)]
+            if self.o.decide_last_bar:
+                rows = rows[:-1]
+            log_gaps(s, [k.open_time_ms for k in rows], self.bar_ms, live=False)
             if rows:
                 history[s] = _History.of(rows)
-        log.info("[executor] WARM %d/%d symbols, %s bars each (closed bars before %d)", len(history), len(self.symbols),
-                 {s: len(h.close) for s, h in list(history.items())[:3]}, now_ms)
+        log.info("[executor] WARM %d/%d symbols, %s bars each (closed bars before %d%s)", len(history),
+                 len(self.symbols), {s: len(h.close) for s, h in list(history.items())[:3]}, now_ms,
+                 "; the newest is decided by cycle 1 (--dev-fast)" if self.o.decide_last_bar else "")
         if self.source == "ensemble":
             self.ensemble = EnsembleSource(self.cfg.candidate, history, bar_ms=self.bar_ms,
                                            dead_band_nav_pct=self.cfg.runtime.executor.ensemble_dead_band_nav_pct)
@@ -293,7 +300,7 @@ class Executor:
             self.reload_config()
         self.cycle_no += 1
         # One premiumIndex call (weight 10) gives marks, funding and the market clock (its newest `time`).
-        prem = {s: m for s, m in self.port.premium_index().items() if _finite(m.mark_price) and m.mark_price > 0}
+        prem = {s: m for s, m in self.port.premium_index().items() if finite(m.mark_price) and m.mark_price > 0}
         now = max((m.time_ms for m in prem.values()), default=0) or self.port.market_time_ms(self.symbols[0])
         try:
             self.filters = self.port.filters()
@@ -347,7 +354,8 @@ class Executor:
                     if sym in self.publisher.intel:
                         self.publisher.intel[sym]["ensemble_target"] = float(target)
                 if final and not self.stop:
-                    self._rebalance(snapshot, prem, t, now)
+                    self._rebalance(snapshot, prem, t, now,
+                                    gapped={d.symbol for d in result.decisions if d.status == "kline_gap"})
             elif final:
                 self._exits(new, snapshot, now)
         self.router.tick(now)
@@ -356,8 +364,7 @@ class Executor:
                              router_metrics=self.router.metrics.to_dict(), health=self._health_fields(ok=True))
 
     def _new_bars(self, now_ms: int) -> dict[str, list[tuple[int, Bar]]]:
-        """Closed bars newer than each symbol's last (never one bar twice), NaN bars dropped with a log."""
-        out: dict[str, list[tuple[int, Bar]]] = {}
+        """Closed bars newer than each symbol's last (never one bar twice), NaN bars dropped, gaps logged."""
         assert self.state is not None
         wanted = []
         for s in self.symbols:
@@ -365,26 +372,15 @@ class Executor:
             start = None if last is None else last + self.bar_ms
             if start is not None and start + self.bar_ms > now_ms:
                 continue  # the next bar has not closed yet: no request at all
-            wanted.append((s, self.timeframe, _KLINE_POLL_LIMIT, start))
+            wanted.append((s, self.timeframe, KLINE_POLL_LIMIT, start))
         fetched = self.port.klines_many(wanted)
+        out: dict[str, list[tuple[int, Bar]]] = {}
         for s, _, _, _ in wanted:
-            last = self.state.states[s].last_bar_ms
             rows = fetched[s]
             if isinstance(rows, Exception):
                 log.warning("[executor] KLINES %s unavailable (%s): no decision this cycle", s, rows)
                 continue
-            got = []
-            for k in rows:
-                if k.close_time_ms >= now_ms or (last is not None and k.open_time_ms <= last):
-                    continue
-                if not _finite_kline(k):
-                    log.warning("[executor] BAD_BAR %s %d has a non-finite price: skipped", s, k.open_time_ms)
-                    continue
-                got.append((k.open_time_ms, Bar(float(k.open), float(k.high), float(k.low), float(k.close))))
-            if len(got) > 1 and last is not None:
-                log.info("[executor] CATCH_UP %s %d bars since %d (gap or slow loop)", s, len(got), last)
-            if got and last is not None and got[0][0] != last + self.bar_ms:
-                log.warning("[executor] KLINE_GAP %s missing bars between %d and %d", s, last, got[0][0])
+            got = new_closed_bars(s, rows, self.state.states[s].last_bar_ms, now_ms, self.bar_ms)
             if got:
                 out[s] = got
         return out
@@ -403,14 +399,14 @@ class Executor:
                 tail = tail_events(self.state_root / "nav_log.jsonl", int(self.cfg.risk.nav_history_len)) \
                     if (self.state_root / "nav_log.jsonl").exists() else []
                 for e in tail:
-                    if _finite(e.get("nav_usd")) and e.get("t_ms"):
+                    if finite(e.get("nav_usd")) and e.get("t_ms"):
                         nav_points.append(NavPoint(int(e["t_ms"]), to_decimal(e["nav_usd"])))
-                if _finite(doc.get("nav_usd")) and doc.get("as_of_ms") and not doc.get("stale"):
+                if finite(doc.get("nav_usd")) and doc.get("as_of_ms") and not doc.get("stale"):
                     nav_points.append(NavPoint(int(doc["as_of_ms"]), to_decimal(doc["nav_usd"])))
-                if _finite(doc.get("day_start_nav_usd")):
+                if finite(doc.get("day_start_nav_usd")):
                     day_start = to_decimal(doc["day_start_nav_usd"])
         peak = self.peak_reader.read()
-        if peak and _finite(peak.get("peak_nav_usd")):
+        if peak and finite(peak.get("peak_nav_usd")):
             hwm = to_decimal(peak["peak_nav_usd"])
         marks = {s: m.mark_price for s, m in prem.items() if s in self.filters and m.mark_price > 0}
         return PortfolioSnapshot(
@@ -483,7 +479,9 @@ class Executor:
                                   source=source, reason=reason)
 
     # ================================================================== the R1 ensemble source
-    def _rebalance(self, snapshot: PortfolioSnapshot, prem: dict[str, Any], bar_ms: int, now: int) -> None:
+    def _rebalance(self, snapshot: PortfolioSnapshot, prem: dict[str, Any], bar_ms: int, now: int,
+                   gapped: set[str]) -> None:
+        """Orders toward the sleeves' targets; on the first bar after a kline gap a symbol only shrinks."""
         assert self.ensemble is not None
         ctx = self.risk_ctx
         nav = ctx.nav_usd if ctx is not None else None
@@ -495,6 +493,10 @@ class Executor:
         marks = {s: to_decimal(m.mark_price) for s, m in prem.items()}
         for lo in self.ensemble.orders(nav, marks, legs, self.filters, hedge_mode=snapshot.hedge_mode):
             o = lo.order
+            if o.symbol in gapped and o.intent == Intent.OPEN:
+                dlog.info(crumb("decision", "", {"symbol": o.symbol, "status": "kline_gap", "source": "ensemble",
+                                                 "reasons": ["kline_gap"], "order": o.to_dict(), "veto": []}))
+                continue
             decision = ctx.check(o)
             dlog.info(crumb("decision", "", {"symbol": o.symbol,
                                              "status": "approved" if decision.approved else "vetoed",
@@ -584,17 +586,6 @@ def _target_leverage(pairs: Any, symbol: str) -> int:
     ov = getattr(pairs, "overrides", {}).get(symbol)
     lev = getattr(ov, "target_leverage", None) if ov is not None else None
     return int(lev or 1)
-
-
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _finite_kline(k: Any) -> bool:
-    return all(_finite(getattr(k, f)) and float(getattr(k, f)) > 0 for f in ("open", "high", "low", "close"))
 
 
 def _intent_id(source: str, symbol: str, position_side: str, kind: str, t_ms: int) -> str:
