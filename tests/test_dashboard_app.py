@@ -89,7 +89,7 @@ def test_overview_normal_kpis_tables_and_reserve(apps):
     assert len(trades) == 5 and list(trades.symbol) == ["SOLUSDT", "SOLUSDT", "ETHUSDT", "BTCUSDT", "DOGEUSDT"]
     signals = next(f for f in frames if "intent" in f.columns)
     assert list(signals.symbol) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"] and signals.veto.iloc[0] == "correlation_cap"
-    code = ov.code[0].value.splitlines()
+    code = next(t.value for t in ov.text if t.value.startswith("[screener]")).splitlines()
     assert len(code) == 10 and code[-1].startswith("[screener] SYM11USDT")
     assert any("attempted=15, emitted=1" in c for c in texts(ov, "caption"))
     assert len(ov.get("vega_lite_chart")) == 1  # the NAV chart
