@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -70,6 +71,7 @@ class Timeline:
         self.first_delta: float | None = None
         self.finished: list[float] = []
         self.bytes_in = 0
+        self.off_loopback: set[str] = set()  # any request the page sends elsewhere (there must be none)
         cdp = page.context.new_cdp_session(page)
         cdp.on("Network.requestWillBeSent", self._request)
         cdp.on("Network.responseReceived", self._response)
@@ -83,6 +85,9 @@ class Timeline:
             setattr(self, name, ts)
 
     def _request(self, e) -> None:
+        host = urlsplit(e["request"]["url"]).hostname or ""
+        if host not in ("127.0.0.1", "localhost", "::1") and not e["request"]["url"].startswith("data:"):
+            self.off_loopback.add(host)
         if e.get("type") == "Document" and self.t0 is None:
             self.t0 = e["timestamp"]
 
@@ -124,6 +129,8 @@ def one_load(ctx, url: str, observe: bool) -> dict[str, float]:
     if timeline is not None:
         out.update(timeline.steps(dcl - start, ready_at - start))
         out.update({"runs": len(timeline.finished), "MB": timeline.bytes_in / 1e6})
+        if timeline.off_loopback:
+            print(f"  WARNING: the page sent requests off loopback: {sorted(timeline.off_loopback)}")
     page.close()
     return out
 

@@ -192,8 +192,8 @@ def screener(view: StateView) -> None:
         st.info(f"ℹ️ Screener output unavailable — {src.label()}")
         return
     st.caption(f"attempted={data.get('attempted', 'n/a')}, emitted={data.get('emitted', 'n/a')} (last cycle)")
-    # st.text, not st.code: st.code pulls in the browser's syntax highlighter (1.5 MB of JS, ~0.5 s of CPU per
-    # page load in docs/Investors_Access.md's speed budget) to show ten lines of plain text
+    # st.text, not st.code: st.code pulls in the browser's syntax highlighter (1.5 MB of JS, ~0.5 s of browser
+    # CPU per page load; dashboard/README.md "Speed") to show ten lines of plain text
     st.text("\n".join(lines) if lines else "(no screener lines yet)")
     source_note(src)
 
