@@ -97,26 +97,43 @@ def reserve(view: StateView, reserve_btc_setting: float) -> None:
     st.info(f"🪙 BTC reserve: **{btc:g} BTC**{worth} — informational, **not included in NAV**.")
 
 
+def chart_points(pts: list[tuple[int, float]], limit: int = MAX_CHART_POINTS) -> list[tuple[int, float]]:
+    """At most `limit` points to draw: the series cut into equal runs of points and, from each run, its lowest
+    and highest point in time order. Every peak and trough survives (a drawdown spike stays visible); only
+    points between the extremes of a run are left out. Short series are returned as they are."""
+    if len(pts) <= limit:
+        return pts
+    size = -(-2 * len(pts) // limit)  # two points kept per run
+    out: list[tuple[int, float]] = []
+    for i in range(0, len(pts), size):
+        run = pts[i:i + size]
+        lo, hi = min(run, key=lambda p: p[1]), max(run, key=lambda p: p[1])
+        out.extend(sorted({lo, hi}))
+    if out[-1] != pts[-1]:  # the latest NAV is always drawn
+        out.append(pts[-1])
+    return out
+
+
 def nav_chart(series: NavSeries, firestore_note: str) -> None:
     st.subheader("NAV")
     if not series.points:
         st.info(f"ℹ️ No NAV history yet: {series.detail}" + (f"; {firestore_note}" if firestore_note else ""))
         return
-    pts = series.points
-    if len(pts) > MAX_CHART_POINTS:
-        step = -(-len(pts) // MAX_CHART_POINTS)
-        pts = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])
+    pts = chart_points(series.points)
     frame = pd.DataFrame({"time": pd.to_datetime([t for t, _ in pts], unit="ms", utc=True),
                           "nav": [v for _, v in pts]})
-    # y axis fitted to the data (not from 0): a 1 % move must be visible at a glance
+    # y axis fitted to the data (not from 0): a 1 % move must be visible at a glance. Straight segments:
+    # a smoothed line would invent values between the drawn minima and maxima.
     st.vega_lite_chart(frame, {
-        "mark": {"type": "line", "interpolate": "monotone", "tooltip": True},
+        "mark": {"type": "line", "tooltip": True},
         "encoding": {"x": {"field": "time", "type": "temporal", "title": None},
                      "y": {"field": "nav", "type": "quantitative", "title": "NAV (USDT)",
                            "scale": {"zero": False}}},
         "height": 260}, width="stretch")
     origin = "Firestore" if series.source == "firestore" else "local nav_log.jsonl"
-    st.caption(f"Source: {origin} — {series.detail}; last point {when(series.points[-1][0])}"
+    drawn = (f"; drawn at {len(pts)} points (each run's low and high kept)"
+             if len(pts) < len(series.points) else "")
+    st.caption(f"Source: {origin} — {series.detail}{drawn}; last point {when(series.points[-1][0])}"
                + (f" ({firestore_note})" if firestore_note else ""))
 
 
@@ -175,7 +192,9 @@ def screener(view: StateView) -> None:
         st.info(f"ℹ️ Screener output unavailable — {src.label()}")
         return
     st.caption(f"attempted={data.get('attempted', 'n/a')}, emitted={data.get('emitted', 'n/a')} (last cycle)")
-    st.code("\n".join(lines) if lines else "(no screener lines yet)", language=None)
+    # st.text, not st.code: st.code pulls in the browser's syntax highlighter (1.5 MB of JS, ~0.5 s of browser
+    # CPU per page load; dashboard/README.md "Speed") to show ten lines of plain text
+    st.text("\n".join(lines) if lines else "(no screener lines yet)")
     source_note(src)
 
 
@@ -239,8 +258,14 @@ def hybrid(view: StateView) -> None:
     frame = pd.DataFrame([{"rank": i + 1, "symbol": r["symbol"], "tier": r["tier"], "hybrid": r["hybrid"],
                            "trend": r["trend"], "carry": r["carry"], "expectancy": r["expectancy"],
                            "router": r["router"], "funding": r["funding_rate"]} for i, r in enumerate(rows)])
-    top = frame.head(20).set_index("symbol")[["trend", "carry", "hybrid"]]
-    st.bar_chart(top, height=240, stack=False)
+    top = frame.head(20).melt(id_vars="symbol", value_vars=["trend", "carry", "hybrid"], var_name="score")
+    # a Vega-Lite spec, not st.bar_chart: the same chart without building it through Altair on every render
+    st.vega_lite_chart(top, {
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {"x": {"field": "symbol", "type": "nominal", "sort": None, "title": None},
+                     "xOffset": {"field": "score"}, "y": {"field": "value", "type": "quantitative", "title": None},
+                     "color": {"field": "score", "type": "nominal", "title": None}},
+        "height": 240}, width="stretch")
     st.dataframe(frame, hide_index=True, width="stretch", height=360)
     source_note(view.get("intel"))
 
