@@ -23,7 +23,7 @@ from core.portfolio import OpenOrder, PositionLeg
 from execution.exchange import bridge
 from execution.exchange.client_ids import make_client_order_id
 from execution.exchange.errors import ExchangeError
-from execution.exchange.records import CancelOutcome, OrderState, SubmitResult
+from execution.exchange.records import CancelOutcome, OrderState, SubmitResult, UserTrade
 from settings.env import EnvSettings
 from settings.errors import ConfigError
 
@@ -68,21 +68,6 @@ class AccountView:
     @property
     def nav_usd(self) -> Decimal:
         return self.wallet_usd + self.unrealized_usd
-
-
-@dataclass(frozen=True)
-class Fill:
-    symbol: str
-    trade_id: int
-    order_id: int
-    side: str
-    position_side: str
-    price: Decimal
-    qty: Decimal
-    realized_pnl: Decimal
-    commission: Decimal
-    maker: bool
-    time_ms: int
 
 
 class ExchangePort:
@@ -239,10 +224,8 @@ class ExchangePort:
     def cancel_protective(self, symbol: str, client_algo_id: str) -> str:
         return self.adapter.cancel_protective_order(symbol, client_algo_id=client_algo_id).outcome.value
 
-    def user_trades(self, symbol: str, start_ms: int | None = None, limit: int = 1000) -> list[Fill]:
-        return [Fill(t.symbol, int(t.trade_id), int(t.order_id), t.side, t.position_side, t.price, t.qty,
-                     t.realized_pnl, t.commission, bool(t.maker), int(t.time_ms))
-                for t in self.adapter.user_trades(symbol, start_ms=start_ms, limit=limit)]
+    def user_trades(self, symbol: str, start_ms: int | None = None, limit: int = 1000) -> list[UserTrade]:
+        return list(self.adapter.user_trades(symbol, start_ms=start_ms, limit=limit))
 
     def close(self) -> None:
         if self._pool is not None:
