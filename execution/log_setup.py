@@ -27,7 +27,7 @@ try:
 except ImportError:  # not POSIX: rotation is then per-process only
     fcntl = None  # type: ignore[assignment]  # the module or None, checked before use
 
-from execution.state_store import json_default
+from execution.state_json import json_default
 
 CHANNELS = ("exutil", "screener", "decision", "screener->executor", "executor", "router", "preflight",
             "sync_state")

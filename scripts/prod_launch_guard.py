@@ -35,7 +35,8 @@ from backtest.config_files import frozen_checks, kill_switch_state, load_candida
 from backtest.data_checks import check_klines
 from backtest.live_metrics import DAY_MS, metrics_as_of
 from backtest.trading_db import TradingDB
-from execution.state_store import atomic_write_bytes, dumps
+from execution.state_json import dumps
+from execution.state_store import atomic_write_bytes
 from marketdata import MarketDataError, load_dataset
 from settings.env import load_env
 from settings.errors import ConfigError

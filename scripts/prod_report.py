@@ -33,7 +33,8 @@ from backtest.live_metrics import DAY_MS, bands, daily_metrics, stage_status
 from backtest.metrics import drawdown_series
 from backtest.plots import write_charts
 from backtest.trading_db import TradingDB, sync_from_state
-from execution.state_store import atomic_write_bytes, dumps
+from execution.state_json import dumps
+from execution.state_store import atomic_write_bytes
 from settings.env import load_env
 from settings.errors import ConfigError
 

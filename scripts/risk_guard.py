@@ -31,7 +31,8 @@ from backtest.alerts import send_telegram
 from backtest.config_files import kill_switch_state, load_candidate, load_rules, resolve
 from backtest.live_metrics import daily_metrics, decide
 from backtest.trading_db import TradingDB, sync_from_state
-from execution.state_store import append_event, atomic_write_bytes, dumps, utc_now_iso, write_snapshot
+from execution.state_json import dumps
+from execution.state_store import append_event, atomic_write_bytes, utc_now_iso, write_snapshot
 from settings.env import load_env
 from settings.errors import ConfigError
 

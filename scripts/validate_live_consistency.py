@@ -36,7 +36,8 @@ from backtest.data import load_bars, parse_date
 from backtest.metrics import max_drawdown, sharpe
 from backtest.portfolio import align, run_portfolio, weighted_targets
 from backtest.trading_db import TradingDB
-from execution.state_store import atomic_write_bytes, dumps
+from execution.state_json import dumps
+from execution.state_store import atomic_write_bytes
 from marketdata import MarketDataError
 from settings.errors import ConfigError
 

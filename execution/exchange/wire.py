@@ -6,8 +6,8 @@ import logging
 import math
 from typing import Any
 
-from execution.state_store import StateValueError
-from execution.state_store import dumps as _state_dumps
+from execution.state_json import StateValueError
+from execution.state_json import dumps as _state_dumps
 
 from .errors import InvalidOrderError
 from .records import margin_type_name
