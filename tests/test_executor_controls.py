@@ -165,3 +165,18 @@ def test_exchange_side_stops_for_every_leg_and_none_twice_after_restart(tmp_path
     c.futures_create_order(symbol="SOLUSDT", side="SELL", positionSide="LONG", type="MARKET", quantity="5")
     assert run_executor(env, cfg, "--cycles", "2", *args).returncode == 0
     assert {(s, p) for s, p, _, _ in ours()} == legs - {("SOLUSDT", "LONG")}  # the closed leg's stops are gone
+
+
+def test_trade_stats_count_only_closing_fills_per_symbol():
+    """Expectancy is fed from the executor's own fills: opening fills (no realized PnL) are not trades."""
+    import math
+
+    from execution.executor.loop import _trade_stats
+
+    fills = [{"symbol": "BTCUSDT", "realized_pnl": "0"}, {"symbol": "BTCUSDT", "realized_pnl": "30"},
+             {"symbol": "BTCUSDT", "realized_pnl": "-10"}, {"symbol": "BTCUSDT", "realized_pnl": "10"},
+             {"symbol": "ETHUSDT", "realized_pnl": "5"}, {"symbol": "SOLUSDT", "realized_pnl": None}]
+    st = _trade_stats(fills)
+    assert set(st) == {"BTCUSDT", "ETHUSDT"}
+    assert st["BTCUSDT"].n_trades == 3 and math.isclose(st["BTCUSDT"].win_rate, 2 / 3)
+    assert math.isclose(st["BTCUSDT"].payoff_ratio, 20 / 10) and st["ETHUSDT"].payoff_ratio == math.inf

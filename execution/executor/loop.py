@@ -594,20 +594,11 @@ def _intent_id(source: str, symbol: str, position_side: str, kind: str, t_ms: in
 
 
 def _trade_stats(fills: list[dict[str, Any]]) -> dict[str, TradeStats]:
-    """Closed-trade statistics per symbol from the journal's fills (realized PnL != 0 closes something)."""
+    """Closed-trade statistics per symbol from the journal's fills: a fill with realized PnL != 0 closes
+    something (an opening fill realizes nothing), so only those are trades."""
     per: dict[str, list[float]] = {}
     for f in fills:
         pnl = float(f.get("realized_pnl") or 0)
         if pnl:
             per.setdefault(f["symbol"], []).append(pnl)
-    out = {}
-    for s, pnls in per.items():
-        wins = [p for p in pnls if p > 0]
-        losses = [-p for p in pnls if p < 0]
-        if wins and losses:
-            payoff = (sum(wins) / len(wins)) / (sum(losses) / len(losses))
-        else:
-            payoff = float("inf") if wins else 0.0
-        out[s] = TradeStats(n_trades=len(pnls), win_rate=len(wins) / len(pnls), payoff_ratio=payoff,
-                            loss_rate=len(losses) / len(pnls))
-    return out
+    return {s: TradeStats.from_pnls(pnls) for s, pnls in per.items()}
