@@ -9,7 +9,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from .filters import SymbolSpec
 
@@ -187,48 +187,56 @@ class Position:
     seq: int = field(default_factory=lambda: next(_POSITION_SEQ))   # creation order (= dict order)
 
 
-class OpenOrders(dict[int, "Order"]):
-    """Open orders by id, plus what the engine must know in O(1) however many there are: open orders per
-    symbol, open (symbol, clientOrderId) pairs, and the total reserved (open-order initial) margin as a
-    float (for the engine's bounds only; exact figures are always summed from the orders themselves).
-    An order's reserved margin is taken when it is inserted; the engine never changes it while open."""
+_V = TypeVar("_V")
+
+
+class _CountedIndex(dict[int, _V]):
+    """Open records by id, with open records per symbol and the open client ids counted, so the engine knows
+    them in O(1) however many are open. Subclasses say what a record's symbol and client id are, and may keep
+    more figures in the `_added` / `_removed` hooks."""
 
     def __init__(self) -> None:
         super().__init__()
         self.by_symbol: defaultdict[str, int] = defaultdict(int)
-        self._cids: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self._reserved: dict[int, float] = {}
-        self.reserved_total = 0.0
+        self._cids: defaultdict[Any, int] = defaultdict(int)
 
-    def __setitem__(self, k: int, o: Order) -> None:
+    def _symbol(self, v: _V) -> str:
+        raise NotImplementedError
+
+    def _cid(self, v: _V) -> Any:
+        raise NotImplementedError
+
+    def _added(self, k: int, v: _V) -> None:
+        pass
+
+    def _removed(self, k: int) -> None:
+        pass
+
+    def __setitem__(self, k: int, v: _V) -> None:
         if k in self:
             self.pop(k)
-        super().__setitem__(k, o)
-        self.by_symbol[o.symbol] += 1
-        self._cids[(o.symbol, o.client_id)] += 1
-        r = float(o.reserved_margin)
-        self._reserved[k] = r
-        self.reserved_total += r
+        super().__setitem__(k, v)
+        self.by_symbol[self._symbol(v)] += 1
+        self._cids[self._cid(v)] += 1
+        self._added(k, v)
 
     @overload
-    def pop(self, k: int, /) -> Order: ...
+    def pop(self, k: int, /) -> _V: ...
     @overload
-    def pop(self, k: int, default: Order, /) -> Order: ...
+    def pop(self, k: int, default: _V, /) -> _V: ...
     @overload
-    def pop(self, k: int, default: _T, /) -> Order | _T: ...
+    def pop(self, k: int, default: _T, /) -> _V | _T: ...
 
     def pop(self, k: int, *default: object) -> object:
         if k not in self:
             if default:
                 return default[0]
             raise KeyError(k)
-        o = super().pop(k)
-        _dec(self.by_symbol, o.symbol)
-        _dec(self._cids, (o.symbol, o.client_id))
-        self.reserved_total -= self._reserved.pop(k)
-        if not self:
-            self.reserved_total = 0.0          # no float residue once empty
-        return o
+        v = super().pop(k)
+        _dec(self.by_symbol, self._symbol(v))
+        _dec(self._cids, self._cid(v))
+        self._removed(k)
+        return v
 
     def __delitem__(self, k: int) -> None:
         self.pop(k)
@@ -237,6 +245,37 @@ class OpenOrders(dict[int, "Order"]):
         super().clear()
         self.by_symbol.clear()
         self._cids.clear()
+
+
+class OpenOrders(_CountedIndex["Order"]):
+    """Open orders by id, their counts (see _CountedIndex; client ids are (symbol, clientOrderId) pairs), and
+    the total reserved (open-order initial) margin as a float (for the engine's bounds only; exact figures are
+    always summed from the orders themselves). An order's reserved margin is taken when it is inserted; the
+    engine never changes it while open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reserved: dict[int, float] = {}
+        self.reserved_total = 0.0
+
+    def _symbol(self, v: Order) -> str:
+        return v.symbol
+
+    def _cid(self, v: Order) -> tuple[str, str]:
+        return (v.symbol, v.client_id)
+
+    def _added(self, k: int, v: Order) -> None:
+        r = float(v.reserved_margin)
+        self._reserved[k] = r
+        self.reserved_total += r
+
+    def _removed(self, k: int) -> None:
+        self.reserved_total -= self._reserved.pop(k)
+        if not self:
+            self.reserved_total = 0.0          # no float residue once empty
+
+    def clear(self) -> None:
+        super().clear()
         self._reserved.clear()
         self.reserved_total = 0.0
 
@@ -244,45 +283,14 @@ class OpenOrders(dict[int, "Order"]):
         return (symbol, cid) in self._cids
 
 
-class OpenAlgos(dict[int, "AlgoOrder"]):
-    """Open conditional orders by id, with per-symbol counts and the open clientAlgoIds."""
+class OpenAlgos(_CountedIndex["AlgoOrder"]):
+    """Open conditional orders by id, their counts (see _CountedIndex; client ids are clientAlgoIds)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.by_symbol: defaultdict[str, int] = defaultdict(int)
-        self._cids: defaultdict[str, int] = defaultdict(int)
+    def _symbol(self, v: AlgoOrder) -> str:
+        return v.symbol
 
-    def __setitem__(self, k: int, a: AlgoOrder) -> None:
-        if k in self:
-            self.pop(k)
-        super().__setitem__(k, a)
-        self.by_symbol[a.symbol] += 1
-        self._cids[a.client_algo_id] += 1
-
-    @overload
-    def pop(self, k: int, /) -> AlgoOrder: ...
-    @overload
-    def pop(self, k: int, default: AlgoOrder, /) -> AlgoOrder: ...
-    @overload
-    def pop(self, k: int, default: _T, /) -> AlgoOrder | _T: ...
-
-    def pop(self, k: int, *default: object) -> object:
-        if k not in self:
-            if default:
-                return default[0]
-            raise KeyError(k)
-        a = super().pop(k)
-        _dec(self.by_symbol, a.symbol)
-        _dec(self._cids, a.client_algo_id)
-        return a
-
-    def __delitem__(self, k: int) -> None:
-        self.pop(k)
-
-    def clear(self) -> None:
-        super().clear()
-        self.by_symbol.clear()
-        self._cids.clear()
+    def _cid(self, v: AlgoOrder) -> str:
+        return v.client_algo_id
 
     def has_client_id(self, cid: str) -> bool:
         return cid in self._cids
