@@ -36,8 +36,8 @@ fi
 CONF=var/supervisor/supervisord.conf
 CTL=(.venv/bin/supervisorctl -c "$CONF")
 
-wait_started() {  # supervisord reports STARTING until startsecs have passed
-  for _ in $(seq 1 80); do
+wait_started() {  # supervisord reports STARTING until startsecs have passed (a loaded machine: up to 60 s)
+  for _ in $(seq 1 240); do
     "${CTL[@]}" status 2>/dev/null | grep -q STARTING || return 0
     sleep 0.25
   done
