@@ -91,7 +91,9 @@ def _get(url: str, auth: tuple[str, str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def serve_dashboard(workdir: Path, state_root: Path, log_dir: Path, startup_s: float = 90):
+def serve_dashboard(workdir: Path, state_root: Path, log_dir: Path, startup_s: float = 90, scheme: str = "ssha"):
+    """Streamlit behind nginx Basic Auth. `scheme` "bcrypt" writes the password as production does
+    (`htpasswd -B`, docs/Runbook.md); "ssha" is the local stack's scheme."""
     ls = _local_stack()
     workdir = Path(workdir)
     nginx_dir = workdir / "nginx"
@@ -99,7 +101,12 @@ def serve_dashboard(workdir: Path, state_root: Path, log_dir: Path, startup_s: f
     http_port, st_port = free_port(), free_port()
     user, password = "investor", "correct-horse-" + os.urandom(4).hex()
     htpasswd = nginx_dir / "htpasswd"
-    htpasswd.write_text(f"{user}:{ls.ssha(password)}\n")
+    if scheme == "bcrypt":
+        line = subprocess.run(["htpasswd", "-B", "-b", "-n", user, password], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        htpasswd.write_text(line + "\n")
+    else:
+        htpasswd.write_text(f"{user}:{ls.ssha(password)}\n")
     (nginx_dir / "nginx.conf").write_text(ls.render_nginx(http_port, st_port, htpasswd, nginx_dir))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "FIRESTORE", "TELEGRAM"))}
     env.update(ENV="dev", DRY_RUN="1", STATE_ROOT=str(state_root), LOG_DIR=str(log_dir), FIRESTORE_PROJECT="",
