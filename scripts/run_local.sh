@@ -38,7 +38,10 @@ CTL=(.venv/bin/supervisorctl -c "$CONF")
 
 wait_started() {  # supervisord reports STARTING until startsecs have passed (a loaded machine: up to 60 s)
   for _ in $(seq 1 240); do
-    "${CTL[@]}" status 2>/dev/null | grep -q STARTING || return 0
+    # supervisorctl exits non-zero while a program is not RUNNING: read its text, not its status (pipefail)
+    local out
+    out="$("${CTL[@]}" status 2>/dev/null || true)"
+    [[ "$out" == *STARTING* ]] || return 0
     sleep 0.25
   done
 }
