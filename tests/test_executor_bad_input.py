@@ -133,6 +133,23 @@ def _wait_for(log: Path, text: str, timeout: float = 60) -> None:
     assert text in log.read_text(), f"{text!r} not logged in {timeout} s"
 
 
+def _four_symbol_run(tmp_path: Path, venue, **cfg_kw) -> tuple[subprocess.Popen, Path]:
+    """A DRY_RUN executor on BTC/ETH/SOL/BNB against the paused venue, started (START logged)."""
+    venue.reset(balance=10000, dual=True, speed=14400, paused=True)
+    env = write_env(tmp_path, venue, dry_run=True)
+    cfg = config_copy(tmp_path, threshold=0.02, shorts=True, **cfg_kw)
+    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "400", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT",
+                                      "BNBUSDT", *FAST, "--nav-source", "account"),
+                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "logs" / "executor.log"
+    try:
+        _wait_for(log, "[executor] START ")
+    except BaseException:
+        p.kill()
+        raise
+    return p, log
+
+
 def _decisions(text: str) -> list[dict]:
     out = []
     for line in text.splitlines():
@@ -146,15 +163,8 @@ def test_kline_gap_no_entry_on_the_bar_after_it_others_trade_on(tmp_path, bad_ve
     The running executor logs KLINE_GAP with the missing open times, decides BTC's first bar after the gap as
     `kline_gap` (no entry, no order), keeps deciding and entering the other symbols, and never fails a cycle."""
     H = 3_600_000
-    bad_venue.reset(balance=10000, dual=True, speed=14400, paused=True)
-    env = write_env(tmp_path, bad_venue, dry_run=True)
-    cfg = config_copy(tmp_path, threshold=0.02, shorts=True)
-    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "400", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT",
-                                      "BNBUSDT", *FAST, "--nav-source", "account"),
-                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = tmp_path / "logs" / "executor.log"
+    p, log = _four_symbol_run(tmp_path, bad_venue)
     try:
-        _wait_for(log, "[executor] START ")
         b0 = bad_venue.market_time_ms() // H * H  # the open bar; bars before it are warm
         gap = (b0 + 2 * H, b0 + 5 * H)  # bars opening at b0+2h, +3h, +4h never exist
         bad_venue.fault(kind="kline_gap", symbol="BTCUSDT", start_ms=gap[0], end_ms=gap[1])
@@ -235,15 +245,8 @@ def test_symbol_delisted_mid_run_stops_its_entries_others_trade_on(tmp_path, bad
     """ETHUSDT turns SETTLING, then SOLUSDT leaves exchangeInfo, while the executor runs four symbols
     (exchangeInfo re-read every second): each gets one clear line, neither opens again, BTC/BNB keep entering,
     no cycle fails."""
-    bad_venue.reset(balance=10000, dual=True, speed=14400, paused=True)
-    env = write_env(tmp_path, bad_venue, dry_run=True)
-    cfg = config_copy(tmp_path, threshold=0.02, shorts=True, exchange={"exchange_info_refresh_seconds": 1})
-    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "400", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT",
-                                      "BNBUSDT", *FAST, "--nav-source", "account"),
-                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = tmp_path / "logs" / "executor.log"
+    p, log = _four_symbol_run(tmp_path, bad_venue, exchange={"exchange_info_refresh_seconds": 1})
     try:
-        _wait_for(log, "[executor] START ")
         bad_venue.clock(resume=True)
         _wait_cycles(log, "[executor] START ", 4)
         bad_venue.listing(symbol="ETHUSDT", status="SETTLING")
