@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 DEV_FAST_INTERVAL_S = 2.0  # ~30 request weight per cycle: well inside Binance's 2400/min
 START_BACKOFF_S = 2.0  # first wait after a transient start failure without Retry-After / ban end
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not _start(ex):
             log.info("[executor] stopped by a signal before start completed (no order sent)")
+            port.close()
             return 0
     except Exception as e:  # noqa: BLE001 - a start failure is one clear line and a non-zero exit
         log.exception("[executor] START_FAILED %s: %s", type(e).__name__, e)
@@ -147,7 +149,7 @@ def start_wait_s(e: BaseException, attempt: int, now_ms: int) -> float | None:
     return min(START_WAIT_MAX_S, max(0.5, wait))
 
 
-def _start(ex) -> bool:
+def _start(ex: Any) -> bool:
     """ex.start(), waiting out transient failures; False when SIGTERM/SIGINT arrived first. No order is
     sent before start completes (start only reads, sets leverage / hedge mode and reconciles)."""
     signal.signal(signal.SIGTERM, ex._on_term)
