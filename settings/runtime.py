@@ -44,6 +44,9 @@ class ExchangeConfig(Frozen):
     request_timeout_seconds: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3
     weight_budget_fraction: Fraction = 0.8  # slow down above 80 % of the exchange's 1-minute weight
+    # exchangeInfo (weight 1) is re-read at most this often: a symbol's status change (delisting: SETTLING /
+    # BREAK / gone) reaches the executor within it (docs/Runbook.md "Bad input")
+    exchange_info_refresh_seconds: Annotated[float, Field(ge=1.0, le=86_400.0)] = 300.0
 
 
 class ExecutorConfig(Frozen):

@@ -21,7 +21,8 @@ def write_env(tmp: Path, venue, *, dry_run: bool, env: str = "dev", extra: str =
 
 
 def config_copy(tmp: Path, *, threshold: float | None = None, shorts: bool | None = None,
-                twap: dict | None = None, router: dict | None = None, executor: dict | None = None) -> Path:
+                twap: dict | None = None, router: dict | None = None, executor: dict | None = None,
+                exchange: dict | None = None) -> Path:
     """config/ copied to tmp with the hybrid gate thresholds, dev shorts, router.twap overridden."""
     import yaml
 
@@ -38,8 +39,9 @@ def config_copy(tmp: Path, *, threshold: float | None = None, shorts: bool | Non
         pr = yaml.safe_load((dst / "profiles.yaml").read_text())
         pr["profiles"]["dev"]["enable_shorts"] = shorts
         (dst / "profiles.yaml").write_text(yaml.safe_dump(pr))
-    if twap is not None or router is not None or executor is not None:
+    if twap is not None or router is not None or executor is not None or exchange is not None:
         rt = yaml.safe_load((dst / "runtime.yaml").read_text())
+        rt["exchange"].update(exchange or {})
         rt["router"].update(router or {})
         rt["router"]["twap"].update(twap or {})
         rt.setdefault("executor", {}).update(executor or {})

@@ -133,6 +133,23 @@ def _wait_for(log: Path, text: str, timeout: float = 60) -> None:
     assert text in log.read_text(), f"{text!r} not logged in {timeout} s"
 
 
+def _four_symbol_run(tmp_path: Path, venue, **cfg_kw) -> tuple[subprocess.Popen, Path]:
+    """A DRY_RUN executor on BTC/ETH/SOL/BNB against the paused venue, started (START logged)."""
+    venue.reset(balance=10000, dual=True, speed=14400, paused=True)
+    env = write_env(tmp_path, venue, dry_run=True)
+    cfg = config_copy(tmp_path, threshold=0.02, shorts=True, **cfg_kw)
+    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "400", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT",
+                                      "BNBUSDT", *FAST, "--nav-source", "account"),
+                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "logs" / "executor.log"
+    try:
+        _wait_for(log, "[executor] START ")
+    except BaseException:
+        p.kill()
+        raise
+    return p, log
+
+
 def _decisions(text: str) -> list[dict]:
     out = []
     for line in text.splitlines():
@@ -146,15 +163,8 @@ def test_kline_gap_no_entry_on_the_bar_after_it_others_trade_on(tmp_path, bad_ve
     The running executor logs KLINE_GAP with the missing open times, decides BTC's first bar after the gap as
     `kline_gap` (no entry, no order), keeps deciding and entering the other symbols, and never fails a cycle."""
     H = 3_600_000
-    bad_venue.reset(balance=10000, dual=True, speed=14400, paused=True)
-    env = write_env(tmp_path, bad_venue, dry_run=True)
-    cfg = config_copy(tmp_path, threshold=0.02, shorts=True)
-    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "400", "--symbols", "BTCUSDT", "ETHUSDT", "SOLUSDT",
-                                      "BNBUSDT", *FAST, "--nav-source", "account"),
-                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = tmp_path / "logs" / "executor.log"
+    p, log = _four_symbol_run(tmp_path, bad_venue)
     try:
-        _wait_for(log, "[executor] START ")
         b0 = bad_venue.market_time_ms() // H * H  # the open bar; bars before it are warm
         gap = (b0 + 2 * H, b0 + 5 * H)  # bars opening at b0+2h, +3h, +4h never exist
         bad_venue.fault(kind="kline_gap", symbol="BTCUSDT", start_ms=gap[0], end_ms=gap[1])
@@ -187,3 +197,93 @@ def test_kline_gap_no_entry_on_the_bar_after_it_others_trade_on(tmp_path, bad_ve
     assert f"hy-BTCUSDT-SO-{gap[1] // 1000}" not in {i["intent_id"] for i in intents}
     others_after = [i for i in intents if i["symbol"] != "BTCUSDT" and int(i["intent_id"].rsplit("-", 1)[1]) * 1000 >= gap[0]]
     assert others_after, "the other symbols kept entering through BTC's gap"
+
+
+def test_418_at_start_is_waited_out_then_the_cycles_run(tmp_path, venue_factory):
+    """The venue bans the first start request (418, --ban-seconds 3): the executor logs START_WAIT, sends
+    nothing until the ban ends, starts, runs its cycles and exits 0 - no START_FAILED, no restart loop."""
+    v = venue_factory(speed=14400, extra=["--dual-side", "--weight-limit", "100000", "--ban-seconds", "3"])
+    v.reset(balance=10000, dual=True, speed=14400)
+    env = write_env(tmp_path, v, dry_run=False)
+    cfg = config_copy(tmp_path, threshold=0.02, shorts=True)
+    v.fault(kind="ban", path="/fapi/*", count=1)
+    r = run_executor(env, cfg, "--cycles", "4", "--symbols", "BTCUSDT", "ETHUSDT", "--nav-source", "account", *FAST)
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = (tmp_path / "logs" / "executor.log").read_text()
+    assert "START_FAILED" not in text
+    wait_at = text.index("[executor] START_WAIT attempt=1 IpBannedError")
+    assert "retrying in " in text[wait_at:].splitlines()[0]
+    assert text.index("[executor] START ") > wait_at
+    assert v.stats()["responses"].get("fault:ban") == 1 and "418" not in v.stats()["responses"]  # no request hit the ban
+    health = json.loads((tmp_path / "logs" / "state" / "health.json").read_text())
+    assert health["cycle"] == 4 and health["ok"] is True
+
+
+def test_sigterm_during_the_start_wait_exits_without_starting(tmp_path, venue_factory):
+    v = venue_factory(speed=14400, extra=["--dual-side", "--weight-limit", "100000", "--ban-seconds", "3"])
+    v.reset(balance=10000, dual=True, speed=14400)
+    env = write_env(tmp_path, v, dry_run=False)
+    cfg = config_copy(tmp_path)
+    v.fault(kind="error", path="/fapi/*", status=503)  # until cleared: start keeps failing, backing off
+    p = subprocess.Popen(executor_cmd(env, cfg, "--cycles", "4", "--nav-source", "account", *FAST),
+                         env=proc_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(tmp_path / "logs" / "executor.log", "[executor] START_WAIT attempt=1 ")
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        v.clear_faults()
+    assert rc == 0
+    text = (tmp_path / "logs" / "executor.log").read_text()
+    assert "stopped by a signal before start completed" in text and "[executor] START " not in text
+    assert sum(v.stats()["orders_received"].values()) == 0
+
+
+def test_symbol_delisted_mid_run_stops_its_entries_others_trade_on(tmp_path, bad_venue):
+    """ETHUSDT turns SETTLING, then SOLUSDT leaves exchangeInfo, while the executor runs four symbols
+    (exchangeInfo re-read every second): each gets one clear line, neither opens again, BTC/BNB keep entering,
+    no cycle fails."""
+    p, log = _four_symbol_run(tmp_path, bad_venue, exchange={"exchange_info_refresh_seconds": 1})
+    try:
+        bad_venue.clock(resume=True)
+        _wait_cycles(log, "[executor] START ", 4)
+        bad_venue.listing(symbol="ETHUSDT", status="SETTLING")
+        _wait_for(log, "[executor] SYMBOL_STATUS ETHUSDT TRADING -> SETTLING")
+        bad_venue.listing(symbol="SOLUSDT", listed=False)
+        _wait_for(log, "['SOLUSDT'] left exchangeInfo")
+        _wait_cycles(log, "['SOLUSDT'] left exchangeInfo", 12)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=60)
+        bad_venue.clock(pause=True)
+        bad_venue.reset(balance=10000, dual=True, speed=14400)  # the listing back to the shipped one
+    assert rc == 0
+    text = log.read_text()
+    assert "CYCLE_ERROR" not in text and "Traceback" not in text
+    eth_at, sol_at = text.index("SYMBOL_STATUS ETHUSDT"), text.index("['SOLUSDT'] left exchangeInfo")
+    assert "no new orders for it" in text[eth_at:].splitlines()[0]
+
+    def opens(part: str) -> list[dict]:
+        rows = [json.loads(ln.split("[executor] INTENT ", 1)[1]) for ln in part.splitlines() if "[executor] INTENT " in ln]
+        return [i for i in rows if i["intent"] == "OPEN"]
+
+    assert not [i for i in opens(text[eth_at:]) if i["symbol"] == "ETHUSDT"]
+    assert not [i for i in opens(text[sol_at:]) if i["symbol"] == "SOLUSDT"]
+    assert {i["symbol"] for i in opens(text[eth_at:])} & {"BTCUSDT", "BNBUSDT"}, "the others kept entering"
+    eth_after = [d for d in _decisions(text[eth_at:]) if d["symbol"] == "ETHUSDT"]
+    assert eth_after and not [d for d in eth_after if d["status"] == "approved"]
+    assert all("symbol_not_trading" in json.dumps(d["risk"]["vetoes"]) for d in eth_after if d["status"] == "vetoed")
+    health = json.loads((tmp_path / "logs" / "state" / "health.json").read_text())
+    assert health["symbols"] == ["BTCUSDT", "ETHUSDT", "BNBUSDT"]
+
+
+def _wait_cycles(log: Path, after: str, n: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text()
+        if after in text and text.split(after, 1)[1].count("[screener] attempted=") >= n:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{n} cycles after {after!r} not logged in {timeout} s")

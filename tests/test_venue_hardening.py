@@ -269,3 +269,26 @@ def test_stats_show_no_character_of_the_api_key(venue_factory, tmp_path):
     for n in range(3, len(key) + 1):
         assert key[:n] not in text
     assert s["liquidation_events"][-1]["account"] == "account-1"
+
+
+def test_symbol_listing_admin_changes_exchange_info_and_reset_restores_it(clean):
+    def listed() -> dict:
+        status, body, _ = raw(clean, "GET", "/fapi/v1/exchangeInfo", signed=False)
+        assert status == 200
+        return {s["symbol"]: s["status"] for s in body["symbols"]}
+
+    assert listed()[BTC] == "TRADING"
+    for bad in ({"symbol": "NOPEUSDT", "status": "SETTLING"}, {"symbol": BTC, "status": "GONE"},
+                {"symbol": BTC, "listed": "no"}, {"symbol": BTC, "listed": False, "status": "BREAK"},
+                {"symbol": BTC, "colour": "red"}):
+        status, body, _ = admin_raw(clean, "POST", "/_venue/symbol", json.dumps(bad))
+        assert status == 400 and "error" in body, bad
+        assert listed()[BTC] == "TRADING"
+    assert clean.listing(symbol=BTC, status="SETTLING") == {"symbol": BTC, "listed": True, "status": "SETTLING"}
+    assert listed()[BTC] == "SETTLING"
+    clean.listing(symbol=BTC, listed=False)
+    assert BTC not in listed()
+    clean.listing(symbol=BTC, status="BREAK")
+    assert listed()[BTC] == "BREAK"
+    clean.reset(paused=True)
+    assert listed()[BTC] == "TRADING"

@@ -32,6 +32,9 @@ MAX_SPEED = 1e7
 MAX_MS = 4_102_444_800_000          # 2100-01-01: no market or step time beyond it
 MAX_SKEW_MS = 86_400_000
 TOKEN_HEADER = "X-Venue-Admin-Token"
+# Binance USD-M contract statuses (exchangeInfo `status`); delisting goes TRADING -> SETTLING -> CLOSE
+SYMBOL_STATUSES = ("TRADING", "PENDING_TRADING", "PRE_DELIVERING", "DELIVERING", "DELIVERED", "PRE_SETTLE",
+                   "SETTLING", "CLOSE", "BREAK")
 
 
 class AdminError(Exception):
@@ -213,6 +216,8 @@ class Admin:
                 amount = -amount  # booked like a deposit: the wallet and a (negative) TRANSFER income
             v.engine.deposit(acct, amount)
             return {"asset": "USDT", "balance": s8(acct.wallet)}
+        if path == "/_venue/symbol" and method == "POST":
+            return self.listing(body)
         if path == "/_venue/reset" and method == "POST":
             self.reset(body)
             return {"ok": True, **v.clock.state()}
@@ -258,6 +263,22 @@ class Admin:
                 raise AdminError(str(exc)) from exc
         if skew is not None:
             self.v.faults.clock_skew_ms = skew
+
+    def listing(self, body: dict) -> dict:
+        """{"symbol": S, "status": "SETTLING"} serves S with that exchangeInfo status; {"symbol": S, "listed":
+        false} leaves it out of exchangeInfo (a delisting); {"symbol": S, "status": "TRADING"} restores it."""
+        _only(body, {"symbol", "status", "listed"}, "symbol")
+        symbol = body.get("symbol")
+        known = {r.get("symbol") for r in self.v._exchange_info_original.get("symbols", ())}
+        if not isinstance(symbol, str) or symbol not in known:
+            raise AdminError("symbol must be a symbol of the venue's exchangeInfo")
+        listed = _bool(body, "listed") if "listed" in body else True
+        status = body.get("status", "TRADING")
+        if status not in SYMBOL_STATUSES:
+            raise AdminError(f"status must be one of {list(SYMBOL_STATUSES)}")
+        if not listed and "status" in body:
+            raise AdminError("give status or listed=false, not both")
+        return self.v.set_listing(symbol, status if listed else None)
 
     def reset(self, body: dict) -> None:
         _only(body, {"balance", "dual", "start_ms", "speed", "paused"}, "reset")

@@ -54,6 +54,7 @@ class Venue(AccountViews):
         self.market = engine.market
         self.clock = engine.market.clock
         self.exchange_info = exchange_info
+        self._exchange_info_original = exchange_info  # /_venue/symbol changes a copy; reset restores this
         self.limiter = limiter
         self.faults = Faults()
         self.api_key, self.api_secret, self.balance = api_key, api_secret, balance
@@ -415,6 +416,20 @@ class Venue(AccountViews):
     async def admin(self, request: web.Request) -> web.Response:
         return await self._admin.handle(request)
 
+    def set_listing(self, symbol: str, status: str | None) -> dict:
+        """Serve `symbol` in exchangeInfo with `status` (None: leave it out, as after a delisting). The
+        document only: orders on the symbol are still accepted (docs/VENUE.md "Known gaps")."""
+        rows = []
+        for row in self.exchange_info.get("symbols", ()):
+            if row.get("symbol") != symbol:
+                rows.append(row)
+        if status is not None:
+            orig = next(r for r in self._exchange_info_original["symbols"] if r.get("symbol") == symbol)
+            rows.append(dict(orig, status=status))
+        self.exchange_info = dict(self.exchange_info, symbols=rows)
+        self._xinfo_parts = None
+        return {"symbol": symbol, "listed": status is not None, "status": status}
+
     def reset(self, balance: Decimal | None = None, dual: bool = False, clock: tuple | None = None) -> None:
         """Fresh account(s), stats, faults and rate-limit counters; `clock` = (start_ms or None for the
         original start, speed or None to keep it, paused) restarts the market clock. Arguments are valid."""
@@ -425,6 +440,7 @@ class Venue(AccountViews):
         self.statuses.clear()
         self.faults.clear()
         self.limiter.reset()
+        self.exchange_info, self._xinfo_parts = self._exchange_info_original, None
         if clock is not None:
             start, speed, paused = clock
             self.clock.restart(self.start_market_ms if start is None else start,

@@ -5,17 +5,24 @@ docs/Runbook.md "Executor — start and stop").
     --once | --cycles N (exit 0 after N)   --symbols A B   --interval S   --reduce-only   --leverage N
     --order-type market|limit   --tif GTC|IOC|GTX   --env-file PATH   --config-dir PATH
 
-Exit codes: 0 done, 2 bad config/env (file, field, reason), 3 the safety gate refused, 1 start failed.
+Exit codes: 0 done (or SIGTERM), 2 bad config/env (file, field, reason), 3 the safety gate refused, 1 start failed.
+A transient start failure (418 ban, 429, 5xx, timeout, venue unreachable) is waited out and start is retried
+(docs/Runbook.md "Bad input"): a supervisor restart loop would re-hit the ban and lengthen it.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 DEV_FAST_INTERVAL_S = 2.0  # ~30 request weight per cycle: well inside Binance's 2400/min
+START_BACKOFF_S = 2.0  # first wait after a transient start failure without Retry-After / ban end
+START_WAIT_MAX_S = 300.0  # one wait at most; a longer ban is refused locally by the adapter (nothing is sent)
 
 log = logging.getLogger("hedge.executor")
 
@@ -98,19 +105,70 @@ def main(argv: list[str] | None = None) -> int:
                    decide_last_bar=bool(args.dev_fast and not env.is_production))
     try:
         port = open_gate(env, dry_run=dry_run, timeout=cfg.runtime.exchange.request_timeout_seconds,
-                         recv_window_ms=cfg.runtime.exchange.recv_window_ms)
+                         recv_window_ms=cfg.runtime.exchange.recv_window_ms,
+                         exchange_info_ttl_s=cfg.runtime.exchange.exchange_info_refresh_seconds)
     except GateRefused as e:
         log.error("[executor] safety gate refused to start: %s", e)
         return 3
     ex = Executor(port, cfg, env, opts)
     try:
-        ex.start()
+        if not _start(ex):
+            log.info("[executor] stopped by a signal before start completed (no order sent)")
+            port.close()
+            return 0
     except Exception as e:  # noqa: BLE001 - a start failure is one clear line and a non-zero exit
         log.exception("[executor] START_FAILED %s: %s", type(e).__name__, e)
         ex._health(ok=False)
+        port.close()
         return 1
     try:
         return ex.run()
     finally:
         port.close()
         log.info("[executor] exit pid=%d", os.getpid())
+
+
+def start_wait_s(e: BaseException, attempt: int, now_ms: int) -> float | None:
+    """Seconds to wait before retrying a failed start, or None when the failure is not transient (config,
+    auth, no tradable symbol: retrying cannot help). A 418 waits for the ban's end, a 429 for Retry-After,
+    anything else retryable backs off 2, 4, 8 ... s; every wait is bounded by START_WAIT_MAX_S."""
+    from execution.exchange.errors import ExchangeError, RateLimitedError, RetryableError
+
+    err: BaseException | None = e
+    while err is not None and not isinstance(err, ExchangeError):
+        err = err.__cause__ or err.__context__
+    # a 418 is not `retryable` for the adapter (no immediate retry), but it ends: start waits it out
+    if not isinstance(err, (RateLimitedError, RetryableError)):
+        return None
+    if err.until_ms:
+        wait = (err.until_ms - now_ms) / 1000 + 0.5
+    elif err.retry_after is not None:
+        wait = err.retry_after
+    else:
+        wait = START_BACKOFF_S * 2 ** min(attempt - 1, 8)
+    return min(START_WAIT_MAX_S, max(0.5, wait))
+
+
+def _start(ex: Any) -> bool:
+    """ex.start(), waiting out transient failures; False when SIGTERM/SIGINT arrived first. No order is
+    sent before start completes (start only reads, sets leverage / hedge mode and reconciles)."""
+    signal.signal(signal.SIGTERM, ex._on_term)
+    signal.signal(signal.SIGINT, ex._on_term)
+    attempt = 0
+    while not ex.stop:
+        attempt += 1
+        try:
+            ex.start()
+            return True
+        except Exception as e:
+            wait = start_wait_s(e, attempt, int(time.time() * 1000))
+            if wait is None:
+                raise
+            log.warning("[executor] START_WAIT attempt=%d %s: %s; retrying in %.1f s", attempt,
+                        type(e).__name__, e, wait)
+            ex.last_error = f"START_WAIT {type(e).__name__}: {e}"
+            ex._health(ok=False)
+            end = time.monotonic() + wait
+            while not ex.stop and time.monotonic() < end:
+                time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+    return False

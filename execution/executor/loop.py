@@ -302,10 +302,17 @@ class Executor:
         # One premiumIndex call (weight 10) gives marks, funding and the market clock (its newest `time`).
         prem = {s: m for s, m in self.port.premium_index().items() if finite(m.mark_price) and m.mark_price > 0}
         now = max((m.time_ms for m in prem.values()), default=0) or self.port.market_time_ms(self.symbols[0])
-        try:
+        before = self.filters
+        try:  # the adapter re-reads exchangeInfo every runtime.exchange.exchange_info_refresh_seconds
             self.filters = self.port.filters()
         except Exception as e:  # noqa: BLE001 - keep the last filters
             log.warning("[executor] exchangeInfo unavailable (%s): last filters kept", e)
+        for s in self.symbols:  # delisting starts as a status change (SETTLING / BREAK): docs/Runbook.md "Bad input"
+            was, now_f = before.get(s), self.filters.get(s)
+            if was is not None and now_f is not None and was.status != now_f.status:
+                log.warning("[executor] SYMBOL_STATUS %s %s -> %s: %s", s, was.status, now_f.status,
+                            "orders allowed again" if now_f.status == "TRADING"
+                            else "no new orders for it (risk veto symbol_not_trading), the others trade on")
         try:  # cached by the adapter, refreshed daily
             self.brackets = self.port.brackets()
         except Exception as e:  # noqa: BLE001 - keep the last brackets (none: new risk is vetoed)

@@ -195,6 +195,11 @@ class Router:
                 continue
             if self.due_ms.setdefault(iid, now_ms) > now_ms:
                 continue
+            gone = self._not_listed(it.record["symbol"])
+            if gone:  # delisted mid-parent: no child can be priced or accepted (docs/Runbook.md "Bad input")
+                self.journal.intent_end(iid, "cancelled", gone)
+                log.warning("[router] TWAP_CANCELLED %s: %s", iid, gone)
+                continue
             if it.record["intent"] == "OPEN":
                 block = self.hard_state()
                 if block:
@@ -214,6 +219,13 @@ class Router:
             if not it.open_slices:
                 self._end_intent(it)
         return ran
+
+    def _not_listed(self, symbol: str) -> str:
+        try:
+            f = self.filters(symbol)
+        except KeyError:
+            return f"{symbol} left exchangeInfo"
+        return "" if f.status == "TRADING" else f"{symbol} status {f.status}"
 
     def _end_intent(self, it: IntentState) -> None:
         statuses = {s.ended for s in it.slices.values()}

@@ -102,6 +102,10 @@ class VenueHandle:
     def fault(self, **spec):
         return self.admin("POST", "/_venue/faults", spec)
 
+    def listing(self, **body):
+        """A symbol's exchangeInfo listing: symbol + status ("SETTLING", "TRADING" ...) or listed=False."""
+        return self.admin("POST", "/_venue/symbol", body)
+
     def clear_faults(self):
         return self.admin("DELETE", "/_venue/faults")
 
