@@ -1,10 +1,12 @@
 """Speed of the dashboard page in a real browser (prints only; tests hold no timing assertions).
 
-    .venv/bin/python benchmarks/bench_dashboard.py [--hours 8760] [--symbols 300] [--loads 5] [--baseline] [--htpasswd bcrypt|ssha]
+    .venv/bin/python benchmarks/bench_dashboard.py [--hours 8760] [--symbols 300] [--loads 5] [--baseline]
+        [--htpasswd bcrypt|ssha]
 
 A year of hourly NAV points and 300 symbols of intel (tests/state_fixtures.build_big), served as production
 serves it (Streamlit on loopback behind nginx Basic Auth, the password a bcrypt `htpasswd -B` line unless
---htpasswd ssha: nginx checks it on every request, about 125 on a first visit), loaded in headless Debian chromium (Playwright).
+--htpasswd ssha: nginx checks it on every request, about 125 on a first visit), loaded in headless Debian
+chromium (Playwright).
 A load is READY when the KPIs, the NAV chart and all seven tables (the hidden tabs' too) are on screen and
 the script is no longer running; the target is under 2 s. Two ways of arriving are measured on a warm server:
 
