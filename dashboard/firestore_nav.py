@@ -21,11 +21,12 @@ import threading
 from typing import Any
 
 from dashboard.state_view import NavSeries, num, parse_iso_s
+from execution.firestore_mirror import NAV_POINTS_COLLECTION as NAV_POINTS
+from execution.firestore_mirror import ROOT_COLLECTION, STATE_COLLECTION
 
 log = logging.getLogger("hedge.firestore")
 DEFAULT_TIMEOUT_S = 3.0
 MAX_POINTS = 10_000  # as many as the local nav_log.jsonl read (dashboard/state_view.local_nav_series)
-NAV_POINTS = "nav_points"  # the collection execution/firestore_mirror.py writes
 
 # (project, env, emulator host) -> the nav_points series read so far, oldest first; and the client (one
 # gRPC channel per process, not one per 30 s refresh)
@@ -131,7 +132,7 @@ def _nav_points(db: Any, env: str, key: tuple[str, str, str], timeout_s: float) 
     """The nav_points series: the newest MAX_POINTS on the first call, then only what came after."""
     from google.cloud import firestore
 
-    points = db.collection("hedge").document(env).collection(NAV_POINTS)
+    points = db.collection(ROOT_COLLECTION).document(env).collection(NAV_POINTS)
     with _cache_lock:
         held = list(_points_cache.get(key, []))
     if held:
@@ -153,10 +154,10 @@ def _fetch(project: str, env: str, timeout_s: float, emulator_host: str) -> tupl
     db = _client(project, emulator_host)
     pts = _nav_points(db, env, (project, env, emulator_host), timeout_s)
     if pts:
-        return pts, f"hedge/{env}/{NAV_POINTS}"
-    snap = db.collection("hedge").document(env).collection("state").document("nav").get(
+        return pts, f"{ROOT_COLLECTION}/{env}/{NAV_POINTS}"
+    snap = db.collection(ROOT_COLLECTION).document(env).collection(STATE_COLLECTION).document("nav").get(
         timeout=timeout_s, retry=None)
-    return parse_nav_doc(snap.to_dict() if snap.exists else None), f"hedge/{env}/state/nav"
+    return parse_nav_doc(snap.to_dict() if snap.exists else None), f"{ROOT_COLLECTION}/{env}/{STATE_COLLECTION}/nav"
 
 
 def read_nav_series(project: str, env: str, *, emulator_host: str = "",
@@ -186,8 +187,8 @@ def read_nav_series(project: str, env: str, *, emulator_host: str = "",
         return NavSeries([], "none", f"Firestore unavailable ({reason})")
     pts = box["points"]
     if not pts:
-        return NavSeries([], "none", f"Firestore has no NAV points (hedge/{env}/{NAV_POINTS} and "
-                                     f"hedge/{env}/state/nav are empty)")
+        return NavSeries([], "none", f"Firestore has no NAV points ({ROOT_COLLECTION}/{env}/{NAV_POINTS} and "
+                                     f"{ROOT_COLLECTION}/{env}/{STATE_COLLECTION}/nav are empty)")
     return NavSeries(pts, "firestore", f"{len(pts)} points from Firestore {box['where']}")
 
 
